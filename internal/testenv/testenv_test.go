@@ -1,0 +1,9 @@
+package testenv
+
+import "testing"
+
+func TestMotoStarts(t *testing.T) {
+	m := StartMoto(t)
+	t.Log(m.URL)
+	m.Reset(t)
+}
