@@ -77,7 +77,19 @@ func Execute(ctx context.Context, ios *IOStreams, args []string) int {
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 
-	// Unknown commands are usage errors; cobra reports them as plain errors.
+	// Unknown commands are usage errors; cobra reports them as plain errors,
+	// so look the command up first (after adding cobra's lazily created
+	// help and completion commands; its hidden __complete commands are
+	// created during Execute and skipped here).
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	if len(args) > 0 && strings.HasPrefix(args[0], "__complete") {
+		if err := root.ExecuteContext(ctx); err != nil {
+			printError(ios.ErrOut, err)
+			return exitError
+		}
+		return exitOK
+	}
 	if sub, _, err := root.Find(args); err != nil {
 		printError(ios.ErrOut, err)
 		if sub != nil {

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ddbops/ddbops/internal/client"
+)
+
+// testIO returns non-TTY streams backed by buffers.
+func testIO() (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, out, errOut
+}
+
+// probeCmd is a throwaway command with a bound flag, used to observe the
+// settings the root resolves.
+func probeCmd(f *Factory, got *Settings, memFlag *int) *cobra.Command {
+	c := &cobra.Command{
+		Use: "probe",
+		RunE: func(*cobra.Command, []string) error {
+			*got = f.Settings
+			return nil
+		},
+	}
+	c.Flags().IntVar(memFlag, "memory", 0, "")
+	bindConfig(c.Flags(), "memory", "memory")
+	return c
+}
+
+// TestSettingsPrecedence proves flag > env > config file > embedded default,
+// each level winning over the next, for a bound flag and for the
+// persistent --stack flag.
+func TestSettingsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "cfg.yaml")
+	if err := os.WriteFile(cfgFile, []byte("memory: 256\nstack: from-file\ntable: file-table\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		wantMem   int
+		wantStack string
+		wantTable string
+	}{
+		{"embedded defaults", nil, nil, 128, "ddbops", "lambda-apigateway"},
+		{"file beats default", []string{"--config", cfgFile}, nil, 256, "from-file", "file-table"},
+		{"env beats file", []string{"--config", cfgFile}, map[string]string{"DDBOPS_MEMORY": "512", "DDBOPS_STACK": "from-env", "DDBOPS_TABLE": "env-table"}, 512, "from-env", "env-table"},
+		{"flag beats env", []string{"--config", cfgFile, "--memory", "1024", "--stack", "from-flag"}, map[string]string{"DDBOPS_MEMORY": "512", "DDBOPS_STACK": "from-env"}, 1024, "from-flag", "file-table"},
+		{"DDBOPS_CONFIG names the file", nil, map[string]string{"DDBOPS_CONFIG": cfgFile}, 256, "from-file", "file-table"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// No t.Parallel: the env is process-wide for viper.AutomaticEnv.
+			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+			for _, k := range []string{"DDBOPS_MEMORY", "DDBOPS_STACK", "DDBOPS_TABLE", "DDBOPS_CONFIG"} {
+				t.Setenv(k, "")
+				os.Unsetenv(k)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			t.Chdir(t.TempDir()) // no ./ddbops.yaml
+			ios, _, errOut := testIO()
+			f := &Factory{IO: ios, Getenv: os.Getenv}
+			root := newRootCmd(f)
+			var got Settings
+			var mem int
+			root.AddCommand(probeCmd(f, &got, &mem))
+			root.SetArgs(append([]string{"probe"}, tt.args...))
+			root.SetOut(ios.Out)
+			root.SetErr(ios.ErrOut)
+			if err := root.ExecuteContext(context.Background()); err != nil {
+				t.Fatalf("execute: %v (stderr %s)", err, errOut)
+			}
+			if got.Memory != tt.wantMem || mem != tt.wantMem {
+				t.Errorf("memory: settings %d, flag %d, want %d", got.Memory, mem, tt.wantMem)
+			}
+			if got.Stack != tt.wantStack {
+				t.Errorf("stack = %q, want %q", got.Stack, tt.wantStack)
+			}
+			if got.Table != tt.wantTable {
+				t.Errorf("table = %q, want %q", got.Table, tt.wantTable)
+			}
+		})
+	}
+}
+
+func TestConfigFileDiscovery(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	t.Setenv("DDBOPS_CONFIG", "")
+	if err := os.MkdirAll(filepath.Join(xdg, "ddbops"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(xdg, "ddbops", "config.yaml"), []byte("stack: xdg\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd := t.TempDir()
+	t.Chdir(wd)
+	run := func() Settings {
+		t.Helper()
+		ios, _, errOut := testIO()
+		f := &Factory{IO: ios, Getenv: os.Getenv}
+		root := newRootCmd(f)
+		var got Settings
+		var mem int
+		root.AddCommand(probeCmd(f, &got, &mem))
+		root.SetArgs([]string{"probe"})
+		if err := root.Execute(); err != nil {
+			t.Fatalf("execute: %v (%s)", err, errOut)
+		}
+		return got
+	}
+	if got := run(); got.Stack != "xdg" {
+		t.Fatalf("XDG config not used: stack %q", got.Stack)
+	}
+	if err := os.WriteFile(filepath.Join(wd, "ddbops.yaml"), []byte("stack: cwd\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(); got.Stack != "cwd" {
+		t.Fatalf("./ddbops.yaml should win over XDG: stack %q", got.Stack)
+	}
+}
+
+func TestConfigErrorsAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	unknown := filepath.Join(dir, "unknown.yaml")
+	os.WriteFile(bad, []byte("memory: [unclosed\n"), 0o600)
+	os.WriteFile(unknown, []byte("memroy: 256\n"), 0o600)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		args     []string
+		wantCode int
+		wantMsg  string
+	}{
+		{[]string{"version", "--config", filepath.Join(dir, "missing.yaml")}, exitUsage, "config file"},
+		{[]string{"version", "--config", bad}, exitError, "parse config"},
+		{[]string{"version", "--config", unknown}, exitUsage, `unknown key "memroy"`},
+		{[]string{"version", "-o", "yaml"}, exitUsage, "invalid --output"},
+		{[]string{"version", "--bogus"}, exitUsage, "unknown flag"},
+		{[]string{"no-such-command"}, exitUsage, "unknown command"},
+		{[]string{"version", "extra"}, exitUsage, "takes no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			ios, out, errOut := testIO()
+			code := Execute(context.Background(), ios, tt.args)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, errOut)
+			}
+			if !strings.Contains(errOut.String(), tt.wantMsg) {
+				t.Errorf("stderr %q lacks %q", errOut, tt.wantMsg)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout should be empty on error, got %q", out)
+			}
+		})
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{errors.New("boom"), exitError},
+		{usageErrorf("bad flag"), exitUsage},
+		{fmt.Errorf("read item: %w", &client.APIError{StatusCode: 404}), exitNotFound},
+		{fmt.Errorf("create item: %w", &client.APIError{StatusCode: 409}), exitConflict},
+		{&client.APIError{StatusCode: 400}, exitError},
+		{withHint(fmt.Errorf("x: %w", client.ErrConflict), "h"), exitConflict},
+		{&silentError{code: 1}, exitError},
+		{&silentError{err: &client.APIError{StatusCode: 404}}, exitNotFound},
+		{fmt.Errorf("bench: %w", context.Canceled), exitInterrupt},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestPrintErrorIsOneLine(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	printError(&b, withHint(errors.New("create table t: multi\nline\n  reason"), "run ddbops setup"))
+	want := "create table t: multi line reason\nhint: run ddbops setup\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	printError(&b, &silentError{code: 1})
+	if b.Len() != 0 {
+		t.Fatalf("silent error printed %q", b.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Chdir(t.TempDir())
+	ios, out, _ := testIO()
+	if code := Execute(context.Background(), ios, []string{"version", "-o", "json"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out.String(), `"version"`) || strings.Count(out.String(), "{") != 1 {
+		t.Fatalf("want one JSON document, got %q", out)
+	}
+}
