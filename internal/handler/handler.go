@@ -6,8 +6,17 @@ package handler
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -38,6 +47,10 @@ type Config struct {
 	// TableName is the only table the handler touches; a request naming
 	// another table gets 403.
 	TableName string
+	// Logger receives one record per request that ends in a 500, with the
+	// request id and the underlying error (never item data). Nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 // Handler serves the seven operations. It is safe for concurrent use.
@@ -51,18 +64,132 @@ func New(db DynamoDB, cfg Config) *Handler { return &Handler{db: db, cfg: cfg} }
 
 // Invoke implements lambda.Handler: event is either an API Gateway proxy
 // event (the response is a proxy response) or the tutorial JSON itself
-// (a direct invocation; the response is the body JSON).
-func (h *Handler) Invoke(ctx context.Context, event []byte) ([]byte, error) {
-	panic("not implemented")
+// (a direct invocation; the response is the body JSON, errors included:
+// a direct invocation never returns a Lambda function error).
+func (h *Handler) Invoke(ctx context.Context, event []byte) (out []byte, err error) {
+	if !isProxyEvent(event) {
+		_, body := h.Do(ctx, event, "")
+		return body, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			id := requestIDFor(ctx, "")
+			h.logPanic(ctx, id, r)
+			out = appendProxyResponse(nil, http.StatusInternalServerError, internalError(id))
+		}
+	}()
+	var req events.APIGatewayProxyRequest
+	if err := json.Unmarshal(event, &req); err != nil {
+		id := requestIDFor(ctx, "")
+		e := errorf(http.StatusBadRequest, CodeBadRequest, "proxy event: malformed: %v", err)
+		return appendProxyResponse(nil, e.Status, appendErrorBody(nil, e, id)), nil
+	}
+	resp := h.HandleProxy(ctx, &req)
+	return appendProxyResponse(nil, resp.StatusCode, []byte(resp.Body)), nil
 }
 
 // HandleProxy serves one API Gateway (REST, proxy integration) request.
 func (h *Handler) HandleProxy(ctx context.Context, req *events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
-	panic("not implemented")
+	id := requestIDFor(ctx, req.RequestContext.RequestID)
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if len(req.Body) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
+			return proxyResponse(http.StatusRequestEntityTooLarge,
+				appendErrorBody(nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body: larger than %d bytes", MaxBodyBytes), id))
+		}
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return proxyResponse(http.StatusBadRequest,
+				appendErrorBody(nil, errorf(http.StatusBadRequest, CodeBadRequest, "request body: isBase64Encoded is true but the body is not valid base64"), id))
+		}
+	}
+	status, out := h.Do(ctx, body, id)
+	return proxyResponse(status, out)
+}
+
+func proxyResponse(status int, body []byte) events.APIGatewayProxyResponse {
+	return events.APIGatewayProxyResponse{
+		StatusCode: status,
+		Headers:    map[string]string{"Content-Type": "application/json"},
+		Body:       string(body),
+	}
+}
+
+// appendProxyResponse writes the proxy response JSON Lambda returns to API
+// Gateway. It is written by hand: it is on every request's path.
+func appendProxyResponse(b []byte, status int, body []byte) []byte {
+	b = append(b, `{"statusCode":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"headers":{"Content-Type":"application/json"},"body":`...)
+	b = appendString(b, string(body))
+	return append(b, '}')
 }
 
 // Do serves one tutorial-format request body and returns the HTTP status
-// and the JSON response body. requestID is echoed in errors and metadata.
-func (h *Handler) Do(ctx context.Context, body []byte, requestID string) (int, []byte) {
-	panic("not implemented")
+// and the JSON response body. requestID is echoed in errors and metadata;
+// when empty, the Lambda context's request id (or a generated one) is used.
+func (h *Handler) Do(ctx context.Context, body []byte, requestID string) (status int, out []byte) {
+	id := requestIDFor(ctx, requestID)
+	op := Operation(0)
+	defer func() {
+		if r := recover(); r != nil {
+			h.logPanic(ctx, id, r)
+			status, out = http.StatusInternalServerError, internalError(id)
+		}
+	}()
+	req, err := Decode(body, h.cfg.TableName)
+	if err == nil {
+		op = req.Op
+		out, err = h.run(ctx, req, id)
+	}
+	if err != nil {
+		e := classify(op, err, id)
+		if e.Status == http.StatusInternalServerError && h.cfg.Logger != nil {
+			h.cfg.Logger.ErrorContext(ctx, "request failed", "requestId", id, "operation", op.String(), "error", err.Error())
+		}
+		return e.Status, appendErrorBody(make([]byte, 0, 128), e, id)
+	}
+	return http.StatusOK, out
 }
+
+func internalError(id string) []byte {
+	return appendErrorBody(nil, classify(0, nil, id), id)
+}
+
+func (h *Handler) logPanic(ctx context.Context, id string, r any) {
+	if h.cfg.Logger != nil {
+		h.cfg.Logger.ErrorContext(ctx, "request panicked", "requestId", id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	}
+}
+
+// requestIDFor returns id, else the Lambda invocation's request id, else a
+// generated one.
+func requestIDFor(ctx context.Context, id string) string {
+	if id != "" {
+		return id
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return lc.AwsRequestID
+	}
+	return rand.Text()
+}
+
+// isProxyEvent tells an API Gateway proxy event from a direct invocation
+// whose event is the tutorial JSON: the latter has "operation", the former
+// has "httpMethod" or "requestContext".
+func isProxyEvent(event []byte) bool {
+	var p struct {
+		Operation      present `json:"operation"`
+		HTTPMethod     present `json:"httpMethod"`
+		RequestContext present `json:"requestContext"`
+	}
+	if json.Unmarshal(event, &p) != nil {
+		return false
+	}
+	return bool(!p.Operation && (p.HTTPMethod || p.RequestContext))
+}
+
+// present records that a key occurs, without decoding its value.
+type present bool
+
+func (p *present) UnmarshalJSON([]byte) error { *p = true; return nil }

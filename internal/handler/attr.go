@@ -1,0 +1,323 @@
+package handler
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Plain JSON (as decoded with UseNumber) to DynamoDB attribute values.
+// Numbers stay the exact literal the caller sent, so 12345678901234567890
+// and 0.1 reach DynamoDB unchanged.
+
+func toAttr(v any) types.AttributeValue {
+	switch v := v.(type) {
+	case string:
+		return &types.AttributeValueMemberS{Value: v}
+	case json.Number:
+		return &types.AttributeValueMemberN{Value: string(v)}
+	case bool:
+		return &types.AttributeValueMemberBOOL{Value: v}
+	case nil:
+		return &types.AttributeValueMemberNULL{Value: true}
+	case []any:
+		l := make([]types.AttributeValue, len(v))
+		for i, e := range v {
+			l[i] = toAttr(e)
+		}
+		return &types.AttributeValueMemberL{Value: l}
+	case map[string]any:
+		return &types.AttributeValueMemberM{Value: toAttrMap(v)}
+	}
+	// The decoder produces only the types above; anything else is a bug,
+	// turned into a 500 by the recover at the boundary.
+	panic(fmt.Sprintf("handler: unexpected decoded JSON type %T", v))
+}
+
+func toAttrMap(m map[string]any) map[string]types.AttributeValue {
+	out := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		out[k] = toAttr(v)
+	}
+	return out
+}
+
+// DynamoDB attribute values to plain JSON. Map keys are written in sorted
+// order so that responses are deterministic.
+
+func appendAttr(b []byte, av types.AttributeValue) []byte {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return appendString(b, v.Value)
+	case *types.AttributeValueMemberN:
+		return appendNumber(b, v.Value)
+	case *types.AttributeValueMemberBOOL:
+		if v.Value {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case *types.AttributeValueMemberNULL:
+		return append(b, "null"...)
+	case *types.AttributeValueMemberL:
+		b = append(b, '[')
+		for i, e := range v.Value {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendAttr(b, e)
+		}
+		return append(b, ']')
+	case *types.AttributeValueMemberM:
+		return appendAttrMap(b, v.Value)
+	case *types.AttributeValueMemberB:
+		return appendBase64(b, v.Value)
+	case *types.AttributeValueMemberSS:
+		b = append(b, '[')
+		for i, s := range v.Value {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		return append(b, ']')
+	case *types.AttributeValueMemberNS:
+		b = append(b, '[')
+		for i, s := range v.Value {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendNumber(b, s)
+		}
+		return append(b, ']')
+	case *types.AttributeValueMemberBS:
+		b = append(b, '[')
+		for i, s := range v.Value {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendBase64(b, s)
+		}
+		return append(b, ']')
+	}
+	// nil or a member type added to the SDK later: no plain-JSON form.
+	return append(b, "null"...)
+}
+
+func appendAttrMap(b []byte, m map[string]types.AttributeValue) []byte {
+	var stack [16]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendAttr(b, m[k])
+	}
+	return append(b, '}')
+}
+
+func appendBase64(b, data []byte) []byte {
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, data)
+	return append(b, '"')
+}
+
+// appendNumber writes a DynamoDB number as a JSON number literal. A store
+// may hold a number spelled in a way JSON does not allow (e.g. "+1" or
+// ".5" written by another client to an emulator); it is written as a JSON
+// string then, so the output is always valid JSON.
+func appendNumber(b []byte, n string) []byte {
+	if isJSONNumber(n) {
+		return append(b, n...)
+	}
+	return appendString(b, n)
+}
+
+// isJSONNumber reports whether s is a number literal in JSON's grammar.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD
+// (as encoding/json does); U+2028 and U+2029 are escaped so the output is
+// also valid JavaScript. HTML characters are not escaped: this is an API
+// body, never embedded in HTML.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// itemSize is DynamoDB's size of an item: for each attribute, the bytes of
+// its name plus the size of its value
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for k, v := range item {
+		n += len(k) + attrSize(v)
+	}
+	return n
+}
+
+func attrSize(av types.AttributeValue) int {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		return numberSize(v.Value)
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberL:
+		// 3 bytes of overhead for the list, 1 per element.
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + attrSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3
+		for k, e := range v.Value {
+			n += 1 + len(k) + attrSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		n := 0
+		for _, s := range v.Value {
+			n += numberSize(s)
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	}
+	return 0
+}
+
+// numberSize is DynamoDB's size of a number: 1 byte per two significant
+// digits (leading and trailing zeros trimmed) plus 1.
+func numberSize(s string) int {
+	first, last, pos := -1, -1, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c < '0' || c > '9' {
+			continue
+		}
+		if c != '0' {
+			if first < 0 {
+				first = pos
+			}
+			last = pos
+		}
+		pos++
+	}
+	sig := 0
+	if first >= 0 {
+		sig = last - first + 1
+	}
+	return (sig+1)/2 + 1
+}
