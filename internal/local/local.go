@@ -5,23 +5,71 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbops/ddbops/internal/handler"
 )
 
 // ErrLocked is returned by Open when another process holds the data dir.
 var ErrLocked = errors.New("data dir is in use by another ddbops process")
 
+// LockedError is the ErrLocked that Open returns: it names the data dir
+// and, when known, the PID of the process holding it.
+type LockedError struct {
+	Dir string
+	PID int
+}
+
+func (e *LockedError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("%s: %v (pid %d)", e.Dir, ErrLocked, e.PID)
+	}
+	return fmt.Sprintf("%s: %v", e.Dir, ErrLocked)
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// Defaults of Options.
+const (
+	DefaultDataDir  = ".ddbops/local"
+	DefaultTable    = "lambda-apigateway"
+	DefaultStage    = "prod"
+	DefaultResource = "DynamoDBManager"
+	DefaultRegion   = "us-east-1"
+)
+
+const (
+	shutdownTimeout  = 10 * time.Second
+	tableWaitTimeout = 30 * time.Second
+	waiterMinDelay   = 100 * time.Millisecond
+	waiterMaxDelay   = 2 * time.Second
+	lockRetryEvery   = 20 * time.Millisecond
+)
+
 // Options configures a local stack.
 type Options struct {
-	DataDir  string // default .ddbops/local
-	Auth     string // none | apikey | iam
-	APIKey   string // apikey auth; "" loads <data-dir>/api-key or generates one
-	Region   string // iam auth: region in the credential scope (default us-east-1)
+	DataDir string // default .ddbops/local
+	Auth    string // none | apikey | iam (default apikey)
+	APIKey  string // apikey auth; "" loads <data-dir>/api-key or generates one
+	Region  string // iam auth: region in the credential scope (default us-east-1)
 	// Credentials verify SigV4 signatures under iam auth.
 	Credentials aws.CredentialsProvider
 	// DynamoDBEndpoint uses an external DynamoDB-compatible endpoint
@@ -31,42 +79,414 @@ type Options struct {
 	Stage            string // default prod
 	Resource         string // default DynamoDBManager
 	Log              io.Writer
+
+	// LockWait makes Open wait up to this long for a data dir held by a
+	// process that is not serving it (e.g. an in-process `call --local`).
+	// A data dir held by a running server fails at once with ErrLocked
+	// whatever LockWait says: Discover finds that server.
+	LockWait time.Duration
+	// OnReady, if set, is called by Serve once the gateway accepts
+	// connections and Discover finds it.
+	OnReady func(ServerInfo)
+}
+
+func (o *Options) setDefaults() error {
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	if o.Auth == "" {
+		o.Auth = AuthAPIKey
+	}
+	if o.TableName == "" {
+		o.TableName = DefaultTable
+	}
+	if o.Stage == "" {
+		o.Stage = DefaultStage
+	}
+	if o.Resource == "" {
+		o.Resource = DefaultResource
+	}
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	switch o.Auth {
+	case AuthNone, AuthAPIKey, AuthIAM:
+	default:
+		return fmt.Errorf("invalid auth %q: want none, apikey or iam", o.Auth)
+	}
+	for name, v := range map[string]string{"stage": o.Stage, "resource": o.Resource} {
+		if strings.ContainsAny(v, "/?#% ") {
+			return fmt.Errorf("invalid %s %q: must be one path segment", name, v)
+		}
+	}
+	if o.APIKey != "" {
+		if err := validAPIKey(o.APIKey); err != nil {
+			return fmt.Errorf("invalid API key: %w", err)
+		}
+	}
+	return nil
 }
 
 // Stack is an open local stack.
-type Stack struct{}
+type Stack struct {
+	opts        Options
+	lock        *dirLock
+	journal     *journal // nil with an external endpoint
+	gw          *gateway
+	apiKey      string
+	keyCreated  bool
+	recovery    Recovery
+	closeOnce   sync.Once
+	closeErr    error
+	serveCalled bool
+	mu          sync.Mutex
+}
 
 // Open locks the data dir, replays and compacts the journal, and creates
 // the table if missing.
 func Open(ctx context.Context, opts Options) (*Stack, error) {
-	return nil, errors.New("local: not implemented yet")
+	if err := opts.setDefaults(); err != nil {
+		return nil, fmt.Errorf("local stack: %w", err)
+	}
+	dir := opts.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
+	}
+	lk, err := acquire(ctx, dir, opts.LockWait)
+	if err != nil {
+		var le *LockedError
+		if errors.As(err, &le) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
+	}
+	s := &Stack{opts: opts, lock: lk}
+	if err := s.open(ctx); err != nil {
+		if s.journal != nil {
+			_ = s.journal.Close()
+		}
+		_ = lk.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+// acquire takes the data dir lock, waiting up to wait while the holder is
+// not a server.
+func acquire(ctx context.Context, dir string, wait time.Duration) (*dirLock, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		lk, err := lockDir(dir)
+		var le *LockedError
+		if err == nil || !errors.As(err, &le) || time.Now().After(deadline) {
+			return lk, err
+		}
+		if info, _ := Discover(dir); info != nil {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(lockRetryEvery):
+		}
+	}
+}
+
+func (s *Stack) open(ctx context.Context) error {
+	o := &s.opts
+	dir := o.DataDir
+	// Only the lock holder writes server.json; one left by a killed server
+	// is stale from the moment we hold the lock.
+	if err := os.Remove(filepath.Join(dir, serverFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("open data dir %s: remove stale server info: %w", dir, err)
+	}
+
+	if o.Auth == AuthAPIKey {
+		s.apiKey = o.APIKey
+		if s.apiKey == "" {
+			k, created, err := loadOrCreateAPIKey(dir)
+			if err != nil {
+				return fmt.Errorf("open data dir %s: %w", dir, err)
+			}
+			s.apiKey, s.keyCreated = k, created
+		}
+	}
+	var verifier *sigV4Verifier
+	if o.Auth == AuthIAM {
+		if o.Credentials == nil {
+			return errors.New("local stack: iam auth needs AWS credentials to verify signatures, and none were found")
+		}
+		verifier = newSigV4Verifier(o.Credentials, o.Region)
+		if _, err := verifier.creds.Retrieve(ctx); err != nil {
+			return fmt.Errorf("local stack: iam auth needs AWS credentials to verify signatures: %w", err)
+		}
+	}
+
+	var db handler.DynamoDB
+	if o.DynamoDBEndpoint != "" {
+		ext, err := newExternalEngine(o)
+		if err != nil {
+			return err
+		}
+		if err := ensureTable(ctx, ext, o.TableName, true); err != nil {
+			return fmt.Errorf("dynamodb endpoint %s: %w", o.DynamoDBEndpoint, err)
+		}
+		db = ext
+	} else {
+		jdb, err := s.openEmbedded(ctx)
+		if err != nil {
+			return err
+		}
+		db = jdb
+	}
+
+	s.gw = &gateway{
+		h:        handler.New(db, handler.Config{TableName: o.TableName, Logger: handlerLogger(o.Log)}),
+		stage:    o.Stage,
+		resource: o.Resource,
+		path:     "/" + o.Stage + "/" + o.Resource,
+		auth:     o.Auth,
+		apiKey:   s.apiKey,
+		sigv4:    verifier,
+		log:      o.Log,
+	}
+	return nil
+}
+
+// openEmbedded recovers the data dir into a fresh minidyn and starts the
+// journal.
+func (s *Stack) openEmbedded(ctx context.Context) (*journaledDB, error) {
+	o := &s.opts
+	state, rec, err := recoverDir(o.DataDir, o.TableName, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	s.recovery = rec
+	eng := newEmbeddedEngine()
+	if err := eng.createTable(ctx, o.TableName); err != nil {
+		return nil, fmt.Errorf("embedded dynamodb: create table %s: %w", o.TableName, err)
+	}
+	table := aws.String(o.TableName)
+	n := 0
+	for _, e := range state {
+		n++
+		if _, err := eng.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: e.item}); err != nil {
+			return nil, fmt.Errorf("load data dir %s: item %d of %d: %w", o.DataDir, n, len(state), err)
+		}
+	}
+	j, err := openJournal(filepath.Join(o.DataDir, journalFile), datasync)
+	if err != nil {
+		return nil, fmt.Errorf("open data dir %s: %w", o.DataDir, err)
+	}
+	s.journal = j
+	return newJournaledDB(eng, j, o.TableName), nil
+}
+
+// handlerLogger sends the handler's records of failed requests (request
+// id and cause, never item data) to w.
+func handlerLogger(w io.Writer) *slog.Logger {
+	if w == nil {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func newExternalEngine(o *Options) (engine, error) {
+	u, err := url.Parse(o.DynamoDBEndpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid dynamodb endpoint %q: want http(s)://host:port", o.DynamoDBEndpoint)
+	}
+	creds := o.Credentials
+	if creds == nil {
+		if !isLoopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("dynamodb endpoint %s: AWS credentials are needed for an endpoint that is not on loopback", o.DynamoDBEndpoint)
+		}
+		// Emulators on loopback accept any credentials.
+		creds = credentials.NewStaticCredentialsProvider("ddbopslocal", "ddbopslocal", "")
+	}
+	return dynamodb.New(dynamodb.Options{
+		Region:       o.Region,
+		BaseEndpoint: aws.String(o.DynamoDBEndpoint),
+		Credentials:  creds,
+	}), nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Handler returns the gateway (auth included).
-func (s *Stack) Handler() http.Handler { panic("not implemented") }
+func (s *Stack) Handler() http.Handler { return s.gw }
 
-// APIKey returns the API key in force under apikey auth.
-func (s *Stack) APIKey() string { panic("not implemented") }
+// APIKey returns the API key in force under apikey auth ("" otherwise).
+func (s *Stack) APIKey() string { return s.apiKey }
+
+// APIKeyGenerated reports whether Open generated the API key (and saved
+// it to <data-dir>/api-key).
+func (s *Stack) APIKeyGenerated() bool { return s.keyCreated }
+
+// Recovery reports what Open found in the data dir (zero with an
+// external endpoint).
+func (s *Stack) Recovery() Recovery { return s.recovery }
+
+// Options returns the options in force, defaults applied.
+func (s *Stack) Options() Options { return s.opts }
 
 // Serve serves the gateway on ln until ctx is done, then shuts down
-// gracefully. While serving, Discover finds it.
+// gracefully: it stops accepting, lets in-flight requests finish (up to
+// 10 s) and returns nil. While serving, <data-dir>/server.json describes
+// it so that Discover finds it. If the journal fails (disk full, I/O
+// error) Serve shuts down the same way and returns that error: nothing
+// more can be acknowledged durably. Call Close after Serve returns.
 func (s *Stack) Serve(ctx context.Context, ln net.Listener) error {
-	return errors.New("local: not implemented yet")
+	s.mu.Lock()
+	if s.serveCalled {
+		s.mu.Unlock()
+		return errors.New("local stack: Serve called twice")
+	}
+	s.serveCalled = true
+	s.mu.Unlock()
+
+	srv := &http.Server{
+		Handler:           s.gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	info := ServerInfo{
+		URL:    endpointURL(ln.Addr(), s.opts.Stage, s.opts.Resource),
+		Auth:   s.opts.Auth,
+		APIKey: s.apiKey,
+		PID:    os.Getpid(),
+		Region: s.opts.Region,
+	}
+	infoPath := filepath.Join(s.opts.DataDir, serverFile)
+	if err := writeServerInfo(infoPath, info); err != nil {
+		_ = srv.Close()
+		<-errc
+		return err
+	}
+	if s.opts.OnReady != nil {
+		s.opts.OnReady(info)
+	}
+
+	var failed <-chan struct{}
+	if s.journal != nil {
+		failed = s.journal.failed
+	}
+	var result error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		_ = os.Remove(infoPath)
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-failed:
+		result = s.journal.Err()
+	}
+	_ = os.Remove(infoPath)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	<-errc
+	return result
 }
 
-// Close flushes the journal and releases the data dir.
-func (s *Stack) Close() error { return nil }
+// Close flushes the journal and releases the data dir. It is safe to call
+// more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		if s.journal != nil {
+			s.closeErr = s.journal.Close()
+		}
+		if err := s.lock.release(); err != nil && s.closeErr == nil {
+			s.closeErr = fmt.Errorf("release data dir %s: %w", s.opts.DataDir, err)
+		}
+	})
+	return s.closeErr
+}
+
+func endpointURL(addr net.Addr, stage, resource string) string {
+	host := addr.String()
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+		loop := "127.0.0.1"
+		if ta.IP.To4() == nil {
+			loop = "::1"
+		}
+		host = net.JoinHostPort(loop, fmt.Sprint(ta.Port))
+	}
+	return "http://" + host + "/" + stage + "/" + resource
+}
 
 // ServerInfo describes a running `ddbops local`.
 type ServerInfo struct {
-	URL    string `json:"url"` // base URL, e.g. http://127.0.0.1:3000/prod/DynamoDBManager
+	URL    string `json:"url"` // full endpoint, e.g. http://127.0.0.1:3000/prod/DynamoDBManager
 	Auth   string `json:"auth"`
 	APIKey string `json:"apiKey,omitempty"`
 	PID    int    `json:"pid"`
 	Region string `json:"region,omitempty"`
 }
 
+func writeServerInfo(path string, info ServerInfo) error {
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write server info: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write server info: %w", err)
+	}
+	return nil
+}
+
 // Discover returns the server serving dataDir, or (nil, nil) when none is.
+//
+// A server is reported only when all of these hold, so a file left by a
+// killed server is never reported:
+//   - <data-dir>/server.json exists (only the lock holder writes it, from
+//     Serve, once it accepts connections; Open removes any stale one right
+//     after taking the lock; Serve removes it before shutting down);
+//   - the data dir lock is held right now (probed with a non-blocking
+//     shared flock; the kernel drops a dead process's lock);
+//   - the PID in the lock file is the PID in server.json;
+//   - that process is alive.
+//
+// A server may still stop between Discover and the request: the caller
+// then gets a connection error and can Discover again.
 func Discover(dataDir string) (*ServerInfo, error) {
-	return nil, errors.New("local: not implemented yet")
+	if dataDir == "" {
+		dataDir = DefaultDataDir
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, serverFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("discover local server in %s: %w", dataDir, err)
+	}
+	var info ServerInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("discover local server in %s: %s: %w", dataDir, serverFile, err)
+	}
+	held, err := lockHeld(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("discover local server in %s: %w", dataDir, err)
+	}
+	if !held || info.PID <= 0 || readPID(filepath.Join(dataDir, lockFile)) != info.PID || !processAlive(info.PID) {
+		return nil, nil
+	}
+	return &info, nil
 }

@@ -1,0 +1,318 @@
+package local
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// Auth modes (DESIGN §6).
+const (
+	AuthNone   = "none"
+	AuthAPIKey = "apikey"
+	AuthIAM    = "iam"
+)
+
+// gwError is an answer API Gateway itself gives, before any integration
+// runs: a status, the x-amzn-ErrorType header and {"message": "..."}.
+type gwError struct {
+	status  int
+	errType string
+	message string
+}
+
+// API Gateway's own answers, with its wording (REST API, regional).
+var (
+	errMissingToken = &gwError{http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"}
+	errForbidden    = &gwError{http.StatusForbidden, "ForbiddenException", "Forbidden"}
+	errBadToken     = &gwError{http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid."}
+	errBadSignature = &gwError{http.StatusForbidden, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
+	errInternal     = &gwError{http.StatusInternalServerError, "InternalServerErrorException", "Internal server error"}
+	errBadGateway   = &gwError{http.StatusBadGateway, "InternalServerErrorException", "Internal server error"}
+)
+
+func incompleteSignature(msg string) *gwError {
+	return &gwError{http.StatusForbidden, "IncompleteSignatureException", msg}
+}
+
+func invalidSignature(msg string) *gwError {
+	return &gwError{http.StatusForbidden, "InvalidSignatureException", msg}
+}
+
+// checkAPIKey compares the x-api-key header with key in constant time.
+func checkAPIKey(r *http.Request, key string) *gwError {
+	got := r.Header.Get("X-Api-Key")
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(key)) != 1 {
+		return errForbidden
+	}
+	return nil
+}
+
+// maxClockSkew is how far X-Amz-Date may be from the server's clock, as
+// AWS enforces it.
+const maxClockSkew = 5 * time.Minute
+
+const amzDateFormat = "20060102T150405Z"
+
+// sigV4Verifier checks SigV4 signatures (service execute-api) made with
+// the local AWS credentials, by re-signing a copy of the request that
+// holds exactly the headers the client signed with the SDK's own signer
+// and comparing signatures.
+type sigV4Verifier struct {
+	creds  aws.CredentialsProvider
+	region string
+	signer *v4.Signer
+	now    func() time.Time
+}
+
+func newSigV4Verifier(creds aws.CredentialsProvider, region string) *sigV4Verifier {
+	if _, ok := creds.(*aws.CredentialsCache); !ok {
+		creds = aws.NewCredentialsCache(creds)
+	}
+	return &sigV4Verifier{creds: creds, region: region, signer: v4.NewSigner(), now: time.Now}
+}
+
+type sigV4Auth struct {
+	credential    string
+	signedHeaders string
+	signature     string
+}
+
+func parseAuthorization(h string) (sigV4Auth, *gwError) {
+	var a sigV4Auth
+	const algo = "AWS4-HMAC-SHA256 "
+	if !strings.HasPrefix(h, algo) {
+		return a, incompleteSignature("Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. (Hashed with SHA-256 and encoded with Base64) Authorization=" + redact(h))
+	}
+	for _, part := range strings.Split(h[len(algo):], ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "Credential":
+			a.credential = v
+		case "SignedHeaders":
+			a.signedHeaders = v
+		case "Signature":
+			a.signature = v
+		}
+	}
+	var missing []string
+	if a.credential == "" {
+		missing = append(missing, "Authorization header requires 'Credential' parameter.")
+	}
+	if a.signature == "" {
+		missing = append(missing, "Authorization header requires 'Signature' parameter.")
+	}
+	if a.signedHeaders == "" {
+		missing = append(missing, "Authorization header requires 'SignedHeaders' parameter.")
+	}
+	if len(missing) > 0 {
+		return a, incompleteSignature(strings.Join(missing, " "))
+	}
+	return a, nil
+}
+
+// redact keeps the algorithm name of a malformed Authorization header and
+// drops the rest: it may be a secret pasted by mistake.
+func redact(h string) string {
+	if i := strings.IndexByte(h, ' '); i > 0 {
+		return h[:i] + " ..."
+	}
+	return "..."
+}
+
+// verify returns the caller's access key id, or the error API Gateway
+// would answer.
+func (v *sigV4Verifier) verify(ctx context.Context, r *http.Request, body []byte) (string, *gwError) {
+	a, gerr := parseAuthorization(r.Header.Get("Authorization"))
+	if gerr != nil {
+		return "", gerr
+	}
+	amzDate := r.Header.Get("X-Amz-Date")
+	if amzDate == "" {
+		return "", incompleteSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	}
+	t, err := time.Parse(amzDateFormat, amzDate)
+	if err != nil {
+		return "", incompleteSignature("X-Amz-Date must be in the ISO-8601 basic format yyyyMMdd'T'HHmmss'Z', got '" + amzDate + "'.")
+	}
+	now := v.now().UTC()
+	if t.Before(now.Add(-maxClockSkew)) {
+		return "", invalidSignature(fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
+			amzDate, now.Add(-maxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
+	}
+	if t.After(now.Add(maxClockSkew)) {
+		return "", invalidSignature(fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
+			amzDate, now.Add(maxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
+	}
+
+	scope := strings.Split(a.credential, "/")
+	if len(scope) != 5 {
+		return "", incompleteSignature("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + strings.Join(scope[1:], "/") + "'")
+	}
+	if scope[4] != "aws4_request" {
+		return "", incompleteSignature("Credential should be scoped with a valid terminator: 'aws4_request', not '" + scope[4] + "'.")
+	}
+	if scope[1] != amzDate[:8] {
+		return "", invalidSignature(fmt.Sprintf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", scope[1], amzDate[:8], amzDate))
+	}
+	if scope[2] != v.region {
+		return "", invalidSignature("Credential should be scoped to a valid region, not '" + scope[2] + "'. This API is in '" + v.region + "'.")
+	}
+	if scope[3] != "execute-api" {
+		return "", invalidSignature("Credential should be scoped to correct service: 'execute-api'.")
+	}
+
+	creds, err := v.creds.Retrieve(ctx)
+	if err != nil {
+		return "", errInternal
+	}
+	if scope[0] != creds.AccessKeyID {
+		return "", errBadToken
+	}
+	signed := strings.Split(strings.ToLower(a.signedHeaders), ";")
+	hasHost, signsToken := false, false
+	for _, h := range signed {
+		switch h {
+		case "host":
+			hasHost = true
+		case "x-amz-security-token":
+			signsToken = true
+		}
+	}
+	if !hasHost {
+		return "", invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	if creds.SessionToken != "" && r.Header.Get("X-Amz-Security-Token") != creds.SessionToken {
+		return "", errBadToken
+	}
+
+	// Re-sign a copy that holds exactly what the client signed.
+	cp := &http.Request{
+		Method: r.Method,
+		URL:    &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery},
+		Host:   r.Host,
+		Header: make(http.Header, len(signed)),
+	}
+	for _, h := range signed {
+		switch h {
+		case "host":
+		case "content-length":
+			cp.ContentLength = int64(len(body))
+		default:
+			if vals := r.Header.Values(h); len(vals) > 0 {
+				cp.Header[http.CanonicalHeaderKey(h)] = vals
+			}
+		}
+	}
+	sum := sha256.Sum256(body)
+	err = v.signer.SignHTTP(ctx, creds, cp, hex.EncodeToString(sum[:]), "execute-api", v.region, t,
+		func(o *v4.SignerOptions) { o.DisableSessionToken = !signsToken })
+	if err != nil {
+		return "", errInternal
+	}
+	want, gerr := parseAuthorization(cp.Header.Get("Authorization"))
+	if gerr != nil {
+		return "", errInternal
+	}
+	// Headers the SDK never signs (User-Agent, Expect, ...) cannot be
+	// reproduced; the signed-header lists then differ and so does the
+	// signature.
+	if want.signedHeaders != strings.ToLower(a.signedHeaders) ||
+		!hmac.Equal([]byte(want.signature), []byte(strings.ToLower(a.signature))) {
+		return "", errBadSignature
+	}
+	return creds.AccessKeyID, nil
+}
+
+// apiKeyAlphabet is what API Gateway's generated keys are made of.
+const apiKeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// generateAPIKey returns 40 random alphanumerics (about 238 bits).
+func generateAPIKey() string {
+	const n = 40
+	out := make([]byte, 0, n)
+	var buf [64]byte
+	for len(out) < n {
+		rand.Read(buf[:]) // never fails (crypto/rand, Go 1.24+)
+		for _, b := range buf {
+			// Reject the top of the byte range so every character is
+			// equally likely.
+			if int(b) < 256-256%len(apiKeyAlphabet) && len(out) < n {
+				out = append(out, apiKeyAlphabet[int(b)%len(apiKeyAlphabet)])
+			}
+		}
+	}
+	return string(out)
+}
+
+// validAPIKey is what a header value can carry: 20 to 128 visible ASCII
+// characters (API Gateway accepts keys of at least 20 characters).
+func validAPIKey(k string) error {
+	if len(k) < 20 || len(k) > 128 {
+		return fmt.Errorf("must be 20 to 128 characters, got %d", len(k))
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return errors.New("must be visible ASCII characters without spaces")
+		}
+	}
+	return nil
+}
+
+// loadOrCreateAPIKey reads <dir>/api-key, or generates a key and saves it
+// there (0600) so that restarts and `call --local` keep using it. It
+// reports whether the key was generated now.
+func loadOrCreateAPIKey(dir string) (string, bool, error) {
+	path := filepath.Join(dir, apiKeyFile)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			k := strings.TrimSpace(string(b))
+			if err := validAPIKey(k); err != nil {
+				return "", false, fmt.Errorf("api key file %s: %w", path, err)
+			}
+			return k, false, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", false, fmt.Errorf("read api key: %w", err)
+		}
+		k := generateAPIKey()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue // created meanwhile: read it
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("save api key: %w", err)
+		}
+		_, werr := f.WriteString(k + "\n")
+		if werr == nil {
+			werr = f.Sync()
+		}
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			_ = os.Remove(path)
+			return "", false, fmt.Errorf("save api key %s: %w", path, werr)
+		}
+		if err := syncDir(dir); err != nil {
+			return "", false, err
+		}
+		return k, true, nil
+	}
+}

@@ -1,0 +1,243 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ddbops/ddbops/internal/handler"
+)
+
+// engine is what the local stack needs from a DynamoDB: the handler's
+// operations plus table management.
+type engine interface {
+	handler.DynamoDB
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+}
+
+// ensureTable creates table (key id S, on-demand) unless it exists.
+func ensureTable(ctx context.Context, db engine, table string, wait bool) error {
+	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err == nil {
+		return nil
+	}
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) && !isNotFound(err) {
+		return fmt.Errorf("describe table %s: %w", table, err)
+	}
+	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(keyAttr), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(keyAttr), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	if !wait {
+		return nil
+	}
+	client, ok := db.(dynamodb.DescribeTableAPIClient)
+	if !ok {
+		return nil
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = waiterMinDelay
+		o.MaxDelay = waiterMaxDelay
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, tableWaitTimeout); err != nil {
+		return fmt.Errorf("wait for table %s: %w", table, err)
+	}
+	return nil
+}
+
+// isNotFound matches endpoints that report a missing table with a generic
+// API error code (some emulators do).
+func isNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
+}
+
+// journaledDB makes the embedded engine durable. Every successful
+// PutItem, UpdateItem and DeleteItem appends the item's after-image (or a
+// tombstone) to the journal and returns only once it is on disk.
+//
+// Ordering: mu is held in write mode around "apply to the engine, then
+// append to the journal", so the journal's order is the order in which
+// writes were applied, per key and globally. minidyn serializes every
+// operation behind one mutex anyway, so a striped per-key lock would buy
+// no concurrency; the slow part, fdatasync, happens after mu is released
+// and is shared by all writers of a batch (group commit).
+//
+// Reads hold mu in read mode, note the last journal sequence number, and
+// wait until it is durable before returning (usually a single atomic
+// load): a reader never sees a write that a crash could still lose.
+type journaledDB struct {
+	db    handler.DynamoDB
+	j     *journal
+	table string
+	mu    sync.RWMutex
+	bufs  sync.Pool
+}
+
+func newJournaledDB(db handler.DynamoDB, j *journal, table string) *journaledDB {
+	return &journaledDB{db: db, j: j, table: table, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}}
+}
+
+func (s *journaledDB) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
+func (s *journaledDB) putBuf(b *[]byte) {
+	if cap(*b) > 64<<10 {
+		return // do not pin the memory of one large item
+	}
+	*b = (*b)[:0]
+	s.bufs.Put(b)
+}
+
+// unencodable rejects values the journal cannot store faithfully before
+// anything is applied. The handler never produces them (its input is JSON);
+// this guards the invariant "applied implies journaled".
+func unencodable(err error) error {
+	return &smithy.GenericAPIError{Code: "ValidationException", Message: "One or more parameter values were invalid: " + err.Error(), Fault: smithy.FaultClient}
+}
+
+func (s *journaledDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	bp := s.getBuf()
+	defer s.putBuf(bp)
+	rec, err := encodePut(*bp, in.Item)
+	if err != nil {
+		return nil, unencodable(err)
+	}
+	*bp = rec
+	s.mu.Lock()
+	if err := s.j.Err(); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	out, err := s.db.PutItem(ctx, in, optFns...)
+	if err != nil {
+		s.mu.Unlock()
+		return out, err
+	}
+	b, err := s.j.append(rec)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := waitBatch(b, ctx.Done()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *journaledDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	bp := s.getBuf()
+	defer s.putBuf(bp)
+	// Everything that can end up in the item must be journal-encodable.
+	if _, err := encodeDel((*bp)[:0], in.Key); err != nil {
+		return nil, unencodable(err)
+	}
+	if _, err := appendItem((*bp)[:0], in.ExpressionAttributeValues); err != nil {
+		return nil, unencodable(err)
+	}
+	s.mu.Lock()
+	if err := s.j.Err(); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	out, err := s.db.UpdateItem(ctx, in, optFns...)
+	if err != nil {
+		s.mu.Unlock()
+		return out, err
+	}
+	// The after-image, read back while no other write can interleave.
+	after, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key, ConsistentRead: aws.Bool(true)})
+	var rec []byte
+	if err == nil {
+		if after.Item != nil {
+			rec, err = encodePut((*bp)[:0], after.Item)
+		} else {
+			rec, err = encodeDel((*bp)[:0], in.Key)
+		}
+	}
+	if err != nil {
+		// Applied in memory but not journaled: stop acknowledging.
+		s.j.fail(fmt.Errorf("record update: %w", err))
+		s.mu.Unlock()
+		return nil, s.j.Err()
+	}
+	*bp = rec
+	b, err := s.j.append(rec)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := waitBatch(b, ctx.Done()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *journaledDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	bp := s.getBuf()
+	defer s.putBuf(bp)
+	rec, err := encodeDel(*bp, in.Key)
+	if err != nil {
+		return nil, unencodable(err)
+	}
+	*bp = rec
+	s.mu.Lock()
+	if err := s.j.Err(); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	out, err := s.db.DeleteItem(ctx, in, optFns...)
+	if err != nil {
+		s.mu.Unlock()
+		return out, err
+	}
+	b, err := s.j.append(rec)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := waitBatch(b, ctx.Done()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *journaledDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	s.mu.RLock()
+	out, err := s.db.GetItem(ctx, in, optFns...)
+	seq := s.j.lastSeq.Load()
+	s.mu.RUnlock()
+	if err != nil {
+		return out, err
+	}
+	if err := s.j.waitSeq(seq, ctx.Done()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *journaledDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	s.mu.RLock()
+	out, err := s.db.Scan(ctx, in, optFns...)
+	seq := s.j.lastSeq.Load()
+	s.mu.RUnlock()
+	if err != nil {
+		return out, err
+	}
+	if err := s.j.waitSeq(seq, ctx.Done()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
