@@ -92,7 +92,11 @@ func runDoCases(t *testing.T, cases []doCase) {
 
 func TestDoSuccess(t *testing.T) {
 	t.Parallel()
-	runDoCases(t, []doCase{
+	runDoCases(t, successCases())
+}
+
+func successCases() []doCase {
+	return []doCase{
 		{name: "ping", body: `{"operation":"ping"}`, status: 200, want: `"pong"`},
 		{name: "ping with empty payload", body: `{"operation":"ping","payload":{}}`, status: 200, want: `"pong"`},
 		{name: "ping with null payload", body: `{"operation":"ping","payload":null}`, status: 200, want: `"pong"`},
@@ -299,7 +303,7 @@ func TestDoSuccess(t *testing.T) {
 				}
 			},
 		},
-	})
+	}
 }
 
 func sortedDump(m map[string]types.AttributeValue) string {

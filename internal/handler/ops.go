@@ -47,7 +47,7 @@ func (h *Handler) create(ctx context.Context, p *Params, id string) ([]byte, err
 		return nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
 			"create: item is %d bytes, larger than DynamoDB's %d KB limit", n, MaxItemBytes/1024)
 	}
-	out, err := h.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := h.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 &h.cfg.TableName,
 		Item:                      p.Item,
 		ConditionExpression:       p.ConditionExpression,
@@ -57,7 +57,10 @@ func (h *Handler) create(ctx context.Context, p *Params, id string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	return attributesBody(out.Attributes, id), nil
+	// create asks for no return values (ReturnValues NONE), so DynamoDB
+	// sends no Attributes; minidyn sends the new item regardless, which
+	// must not leak into the local stack's responses.
+	return attributesBody(nil, id), nil
 }
 
 func (h *Handler) read(ctx context.Context, p *Params, id string) ([]byte, error) {
