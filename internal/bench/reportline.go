@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -81,7 +82,7 @@ func ParseReportLine(msg string) (inv Invocation, ok bool) {
 
 func parseNum(s string) (float64, bool) {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 {
+	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, false
 	}
 	return f, true
@@ -107,7 +108,8 @@ func parseJSONReport(s string) (Invocation, bool) {
 		return Invocation{}, false
 	}
 	r := ev.Record
-	if r.RequestID == "" || r.Metrics.DurationMs == nil || r.Metrics.BilledDurationMs == nil {
+	if r.RequestID == "" || r.Metrics.DurationMs == nil || r.Metrics.BilledDurationMs == nil ||
+		*r.Metrics.DurationMs < 0 || *r.Metrics.BilledDurationMs < 0 {
 		return Invocation{}, false
 	}
 	inv := Invocation{
