@@ -38,10 +38,19 @@ type State struct {
 	FunctionName string `json:"functionName,omitempty"`
 	FunctionARN  string `json:"functionArn,omitempty"`
 	Architecture string `json:"architecture,omitempty"`
+	// Memory, Timeout and CodeSha256 are what setup or deploy last applied
+	// to the function; status compares against them.
+	Memory       int32  `json:"memory,omitempty"`
+	Timeout      int32  `json:"timeout,omitempty"`
+	CodeSha256   string `json:"codeSha256,omitempty"`
 	RestAPIID    string `json:"restApiId,omitempty"`
 	ResourceID   string `json:"resourceId,omitempty"`
 	StageName    string `json:"stageName,omitempty"`
 	DeploymentID string `json:"deploymentId,omitempty"`
+	// PendingDeployment is set before the API definition changes and
+	// cleared by the deployment, so a run that stops in between is
+	// finished by the next one.
+	PendingDeployment bool `json:"pendingDeployment,omitempty"`
 	// APIKeyID names the API key (apikey auth); its value is fetched from
 	// API Gateway when needed and never stored here.
 	APIKeyID    string `json:"apiKeyId,omitempty"`

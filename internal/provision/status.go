@@ -1,0 +1,118 @@
+package provision
+
+import (
+	"context"
+	"errors"
+)
+
+// Resource statuses reported by Status.
+const (
+	StatusExists  = "exists"
+	StatusMissing = "missing"
+	StatusDrifted = "drifted"
+	StatusForeign = "foreign"
+)
+
+// StatusOptions say what the stack is compared against. Zero values mean
+// the Spec's; the command fills them from what setup or deploy last
+// applied (the state file), so status reports changes made behind ddbops'
+// back, not settings edited since.
+type StatusOptions struct {
+	Memory  int32
+	Timeout int32
+	Arch    string
+	Auth    string
+	// CodeSha256 is the expected code hash ("" = code is not compared).
+	CodeSha256 string
+}
+
+// StatusRow is one resource.
+type StatusRow struct {
+	Kind   string `json:"resource"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Diffs  []Diff `json:"diffs,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// StatusReport is the state of the whole stack.
+type StatusReport struct {
+	Stack     string      `json:"stack"`
+	Region    string      `json:"region"`
+	Account   string      `json:"account"`
+	Rows      []StatusRow `json:"resources"`
+	InvokeURL string      `json:"invokeUrl,omitempty"`
+	// Auth is the mode the deployed method implements ("" = no method),
+	// WantAuth the one expected.
+	Auth     string `json:"auth,omitempty"`
+	WantAuth string `json:"wantAuth"`
+	// OK is true when every resource exists as desired.
+	OK bool `json:"ok"`
+}
+
+// Status compares every resource with the desired state. It makes no
+// mutating call.
+func (p *Provisioner) Status(ctx context.Context, opts StatusOptions) (*StatusReport, error) {
+	spec := p.spec
+	if opts.Memory > 0 {
+		spec.Memory = opts.Memory
+	}
+	if opts.Timeout > 0 {
+		spec.Timeout = opts.Timeout
+	}
+	if opts.Arch != "" {
+		spec.Arch = opts.Arch
+	}
+	if opts.Auth != "" {
+		spec.Auth = opts.Auth
+	}
+	r, err := p.withSpec(spec).newRun(ctx)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := r.observeAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fw := functionWant{memory: spec.Memory, timeout: spec.Timeout, arch: spec.Arch, codeSha: opts.CodeSha256}
+	plan, _ := r.planAll(obs, fw)
+	rep := &StatusReport{Stack: spec.Stack, Region: spec.Region, Account: r.acct.ID, WantAuth: spec.Auth, OK: true}
+	if obs.api.id != "" {
+		rep.InvokeURL = r.arn.invokeURL(obs.api.id)
+		rep.Auth = authOf(obs.api.method)
+	}
+	for _, c := range plan.changes(spec.Auth, obs) {
+		row := StatusRow{Kind: c.Kind, Name: c.Name, Diffs: c.Diffs, Note: c.Note}
+		switch c.Action {
+		case Unchanged:
+			row.Status = StatusExists
+		case Create:
+			row.Status = StatusMissing
+			if c.Kind == KindIntegration && c.Note != "" {
+				row.Status = StatusDrifted
+			}
+			if c.Kind == KindDeployment && obs.api.stage != nil {
+				row.Status = StatusDrifted
+				row.Note = "not deployed: " + c.Note
+			}
+		case Update, Delete:
+			row.Status = StatusDrifted
+			if c.Action == Delete {
+				row.Note = "left over: " + c.Note
+			}
+		case Blocked:
+			row.Status = StatusDrifted
+			if c.NotOwned {
+				row.Status = StatusForeign
+			}
+		}
+		if row.Status != StatusExists {
+			rep.OK = false
+		}
+		rep.Rows = append(rep.Rows, row)
+	}
+	return rep, nil
+}
+
+// IsNotOwned reports whether err is about a resource the stack does not own.
+func IsNotOwned(err error) bool { return errors.Is(err, ErrNotOwned) }
