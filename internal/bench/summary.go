@@ -211,6 +211,11 @@ func (s *Summary) statusLine() string {
 	if len(s.StatusCodes) == 0 {
 		return "none"
 	}
+	return strings.Join(s.statusList(), ", ")
+}
+
+// statusList is "code × count" in code order.
+func (s *Summary) statusList() []string {
 	codes := make([]string, 0, len(s.StatusCodes))
 	for c := range s.StatusCodes {
 		codes = append(codes, c)
@@ -224,7 +229,7 @@ func (s *Summary) statusLine() string {
 	for i, c := range codes {
 		parts[i] = fmt.Sprintf("%s × %d", c, s.StatusCodes[c])
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 func pct(r float64) string { return strconv.FormatFloat(r*100, 'f', 2, 64) + "%" }
