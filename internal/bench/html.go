@@ -81,7 +81,7 @@ type sweepView struct {
 
 type sweepRow struct {
 	Memory, Requests, Errors, P50, P90, P99, BilledMean, BilledP99, Cold, Init, Used, Cost string
-	Recommended                                                                       bool
+	Recommended                                                                            bool
 }
 
 type pageView struct {
@@ -94,12 +94,12 @@ type pageView struct {
 
 // reportData is the machine-readable copy of the report, embedded as JSON.
 type reportData struct {
-	Target    string        `json:"target"`
-	Op        string        `json:"op"`
-	Generated time.Time     `json:"generated"`
-	Summary   *Summary      `json:"summary,omitempty"`
-	Series    []bucketStat  `json:"series,omitempty"`
-	Sweep     *SweepResult  `json:"sweep,omitempty"`
+	Target    string         `json:"target"`
+	Op        string         `json:"op"`
+	Generated time.Time      `json:"generated"`
+	Summary   *Summary       `json:"summary,omitempty"`
+	Series    []bucketStat   `json:"series,omitempty"`
+	Sweep     *SweepResult   `json:"sweep,omitempty"`
 	SizeSerie [][]bucketStat `json:"size_series,omitempty"`
 }
 
