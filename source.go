@@ -12,9 +12,9 @@ import (
 
 // Test files cannot be excluded by a pattern; pkgzip skips them when it
 // extracts the tree. A handler dependency inside this module that is not
-// listed here fails TestEmbeddedSourceCoversHandler in internal/pkgzip.
+// listed here fails TestPackageEmbeddedSourceCoversHandler in internal/pkgzip.
 //
-//go:embed go.mod go.sum internal/handler/*.go
+//go:embed go.mod go.sum cmd/handler/*.go internal/handler/*.go
 var handlerSource embed.FS
 
 // HandlerSource returns the embedded module subset, rooted like the module

@@ -313,9 +313,8 @@ func TestPackageEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the handler; skipped with -short")
 	}
-	// TRANSITIONAL: becomes a failure once source.go embeds cmd/handler.
 	if _, err := os.Stat(filepath.Join(testenv.ModuleRoot(t), "cmd", "handler", "main.go")); err != nil {
-		t.Skipf("this checkout has no cmd/handler/main.go yet: %v", err)
+		t.Fatalf("this checkout has no cmd/handler/main.go: %v", err)
 	}
 	dir := t.TempDir()
 	t.Chdir(dir)

@@ -397,12 +397,11 @@ func TestExtractSkipsTests(t *testing.T) {
 	}
 }
 
-// requireHandler skips the test while this checkout has no handler main.
-// TRANSITIONAL: becomes a failure once source.go embeds cmd/handler.
+// requireHandler fails the test unless this checkout has the handler's main.
 func requireHandler(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(testenv.ModuleRoot(t), "cmd", "handler", "main.go")); err != nil {
-		t.Skipf("this checkout has no cmd/handler/main.go yet: %v", err)
+		t.Fatalf("this checkout has no cmd/handler/main.go: %v", err)
 	}
 }
 
@@ -569,12 +568,12 @@ func goBuildID(t *testing.T, f *elf.File) string {
 	return string(b[off : off+descsz])
 }
 
-// TestEmbeddedSourceCoversHandler proves the embedded tree is what the
+// TestPackageEmbeddedSourceCoversHandler proves the embedded tree is what the
 // checkout builds: every file of every package of this module that
 // cmd/handler depends on is embedded, with the same content, and so are
 // go.mod and go.sum. It fails when the handler grows a new internal
 // package that source.go does not list yet.
-func TestEmbeddedSourceCoversHandler(t *testing.T) {
+func TestPackageEmbeddedSourceCoversHandler(t *testing.T) {
 	t.Parallel()
 	requireHandler(t)
 	root := testenv.ModuleRoot(t)
