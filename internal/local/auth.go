@@ -55,8 +55,7 @@ func invalidSignature(msg string) *gwError {
 }
 
 // checkAPIKey compares the x-api-key header with key in constant time.
-func checkAPIKey(r *http.Request, key string) *gwError {
-	got := r.Header.Get("X-Api-Key")
+func checkAPIKey(got, key string) *gwError {
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(key)) != 1 {
 		return errForbidden
 	}
@@ -137,12 +136,13 @@ func redact(h string) string {
 
 // verify returns the caller's access key id, or the error API Gateway
 // would answer.
-func (v *sigV4Verifier) verify(ctx context.Context, r *http.Request, body []byte) (string, *gwError) {
-	a, gerr := parseAuthorization(r.Header.Get("Authorization"))
+func (v *sigV4Verifier) verify(ctx context.Context, r *inbound) (string, *gwError) {
+	body := r.body
+	a, gerr := parseAuthorization(r.header.Get("Authorization"))
 	if gerr != nil {
 		return "", gerr
 	}
-	amzDate := r.Header.Get("X-Amz-Date")
+	amzDate := r.header.Get("X-Amz-Date")
 	if amzDate == "" {
 		return "", incompleteSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
@@ -197,15 +197,15 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *http.Request, body []byte
 	if !hasHost {
 		return "", invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-	if creds.SessionToken != "" && r.Header.Get("X-Amz-Security-Token") != creds.SessionToken {
+	if creds.SessionToken != "" && r.header.Get("X-Amz-Security-Token") != creds.SessionToken {
 		return "", errBadToken
 	}
 
 	// Re-sign a copy that holds exactly what the client signed.
 	cp := &http.Request{
-		Method: r.Method,
-		URL:    &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery},
-		Host:   r.Host,
+		Method: r.method,
+		URL:    &url.URL{Path: r.path, RawPath: r.rawPath, RawQuery: r.rawQuery},
+		Host:   r.host,
 		Header: make(http.Header, len(signed)),
 	}
 	for _, h := range signed {
@@ -214,7 +214,7 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *http.Request, body []byte
 		case "content-length":
 			cp.ContentLength = int64(len(body))
 		default:
-			if vals := r.Header.Values(h); len(vals) > 0 {
+			if vals := r.header.Values(h); len(vals) > 0 {
 				cp.Header[http.CanonicalHeaderKey(h)] = vals
 			}
 		}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,9 +84,6 @@ type Options struct {
 	// A data dir held by a running server fails at once with ErrLocked
 	// whatever LockWait says: Discover finds that server.
 	LockWait time.Duration
-	// OnReady, if set, is called by Serve once the gateway accepts
-	// connections and Discover finds it.
-	OnReady func(ServerInfo)
 }
 
 func (o *Options) setDefaults() error {
@@ -343,6 +339,12 @@ func (s *Stack) Options() Options { return s.opts }
 // error) Serve shuts down the same way and returns that error: nothing
 // more can be acknowledged durably. Call Close after Serve returns.
 func (s *Stack) Serve(ctx context.Context, ln net.Listener) error {
+	return s.ServeWithReady(ctx, ln, nil)
+}
+
+// ServeWithReady is Serve that calls ready (if not nil) once the gateway
+// accepts connections and Discover finds it.
+func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(ServerInfo)) error {
 	s.mu.Lock()
 	if s.serveCalled {
 		s.mu.Unlock()
@@ -351,13 +353,7 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener) error {
 	s.serveCalled = true
 	s.mu.Unlock()
 
-	srv := &http.Server{
-		Handler:           s.gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(io.Discard, "", 0),
-	}
+	srv := s.gw.newFastServer(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
@@ -370,12 +366,12 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	infoPath := filepath.Join(s.opts.DataDir, serverFile)
 	if err := writeServerInfo(infoPath, info); err != nil {
-		_ = srv.Close()
+		_ = srv.Shutdown()
 		<-errc
 		return err
 	}
-	if s.opts.OnReady != nil {
-		s.opts.OnReady(info)
+	if ready != nil {
+		ready(info)
 	}
 
 	var failed <-chan struct{}
@@ -387,6 +383,9 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err := <-errc:
 		_ = os.Remove(infoPath)
+		if err == nil {
+			err = errors.New("server stopped")
+		}
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-failed:
 		result = s.journal.Err()
@@ -394,9 +393,9 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener) error {
 	_ = os.Remove(infoPath)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
-	}
+	// Stops accepting, lets in-flight requests finish, closes idle
+	// keep-alive connections.
+	_ = srv.ShutdownWithContext(sctx)
 	<-errc
 	return result
 }

@@ -92,7 +92,7 @@ func newJournaledDB(db handler.DynamoDB, j *journal, table string) *journaledDB 
 	return &journaledDB{db: db, j: j, table: table, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}}
 }
 
-func (s *journaledDB) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
+func (s *journaledDB) getBuf() *[]byte { return s.bufs.Get().(*[]byte) }
 func (s *journaledDB) putBuf(b *[]byte) {
 	if cap(*b) > 64<<10 {
 		return // do not pin the memory of one large item

@@ -1,0 +1,40 @@
+package local
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// BenchmarkGatewayRead measures the local stack's own per-request cost
+// (gateway, handler, journaled engine) for the tutorial's read, without
+// the network: the part of a request that `ddbops local` adds on top of
+// net/http.
+func BenchmarkGatewayRead(b *testing.B) {
+	s, err := Open(context.Background(), Options{DataDir: b.TempDir(), Auth: AuthNone})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	h := s.Handler()
+	do := func(body string) int {
+		req := httptest.NewRequest(http.MethodPost, "/prod/DynamoDBManager", strings.NewReader(body))
+		req.RemoteAddr = "127.0.0.1:5555"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if c := do(`{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"}}}`); c != 200 {
+		b.Fatalf("create: %d", c)
+	}
+	const read = `{"operation":"read","tableName":"lambda-apigateway","payload":{"Key":{"id":"1"}}}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if c := do(read); c != 200 {
+			b.Fatalf("read: %d", c)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ddbops/ddbops/internal/handler"
+)
+
+// ---- fasthttp adapter (Serve) ----
+
+// newFastServer returns the server `ddbops local` listens with. base is
+// the context handlers run under: it is not canceled at shutdown, so
+// in-flight requests (and their journal waits) finish.
+func (g *gateway) newFastServer(base context.Context) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler: func(c *fasthttp.RequestCtx) { g.serveFast(base, c) },
+		// Bodies over the limit are refused while reading them (413 in
+		// ErrorHandler); the route and auth answers still come first.
+		MaxRequestBodySize:           handler.MaxBodyBytes,
+		ErrorHandler:                 g.fastError,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 30 * time.Second,
+		IdleTimeout:                  2 * time.Minute,
+		ReadBufferSize:               16 << 10,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		Logger:                       discardLogger{},
+	}
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+func (g *gateway) serveFast(base context.Context, c *fasthttp.RequestCtx) {
+	reqID := newRequestID()
+	rh := &c.Request.Header
+	get := func(k string) string { return string(rh.Peek(k)) }
+	path := string(c.Path())
+	if e := g.precheck(string(c.Method()), path, get); e != nil {
+		writeFast(c, reqID, errorOut(e))
+		return
+	}
+	header := make(http.Header, rh.Len()+4)
+	for k, v := range rh.All() {
+		key := http.CanonicalHeaderKey(string(k))
+		header[key] = append(header[key], string(v))
+	}
+	delete(header, "Host") // the event sets it from the request's host
+	proto := "HTTP/1.1"
+	if !rh.IsHTTP11() {
+		proto = "HTTP/1.0"
+	}
+	in := &inbound{
+		method:     string(c.Method()),
+		path:       path,
+		rawQuery:   string(c.URI().QueryString()),
+		host:       string(c.Host()),
+		proto:      proto,
+		remoteAddr: c.RemoteAddr().String(),
+		userAgent:  string(rh.UserAgent()),
+		header:     header,
+		body:       c.PostBody(),
+	}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		in.localPort = strconv.Itoa(ta.Port)
+	}
+	if raw := c.URI().PathOriginal(); string(raw) != path {
+		in.rawPath = string(raw)
+	}
+	writeFast(c, reqID, g.handle(base, in, reqID))
+}
+
+// fastError answers what fasthttp could not parse or read. A body over
+// the limit gets the route and auth checks first, as API Gateway would
+// apply them, then the function's 413.
+func (g *gateway) fastError(c *fasthttp.RequestCtx, err error) {
+	reqID := newRequestID()
+	var tooLarge bool
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		tooLarge = true
+	}
+	if !tooLarge {
+		writeFast(c, reqID, errorOut(errBadBody))
+		c.SetConnectionClose()
+		return
+	}
+	rh := &c.Request.Header
+	get := func(k string) string { return string(rh.Peek(k)) }
+	if e := g.precheck(string(c.Method()), string(c.Path()), get); e != nil {
+		writeFast(c, reqID, errorOut(e))
+	} else {
+		writeFast(c, reqID, tooLargeOut(reqID))
+	}
+	c.SetConnectionClose()
+}
+
+func writeFast(c *fasthttp.RequestCtx, reqID string, out outbound) {
+	h := &c.Response.Header
+	h.SetContentType("application/json")
+	for k, v := range out.headers {
+		h.Set(k, v)
+	}
+	for k, vs := range out.multi {
+		h.Del(k)
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	h.Set("x-amzn-RequestId", reqID)
+	if out.errType != "" {
+		h.Set("x-amzn-ErrorType", out.errType)
+	}
+	c.SetStatusCode(out.status)
+	c.SetBody(out.body)
+}
