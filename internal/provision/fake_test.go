@@ -878,7 +878,9 @@ func (l fakeLambda) DeleteFunction(ctx context.Context, in *lambda.DeleteFunctio
 
 type fakeAPIGW struct{ f *fakeAWS }
 
-func agNotFound(what string) error { return &agtypes.NotFoundException{Message: msg("Invalid " + what + " identifier specified")} }
+func agNotFound(what string) error {
+	return &agtypes.NotFoundException{Message: msg("Invalid " + what + " identifier specified")}
+}
 
 func (g fakeAPIGW) api(id *string) (*fakeAPI, error) {
 	a, ok := g.f.apis[aws.ToString(id)]

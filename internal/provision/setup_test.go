@@ -551,14 +551,14 @@ func TestAPIGatewayThrottleStormsAreRetriedWithPacing(t *testing.T) {
 func TestSetupStopsAtForeignResourcesWithoutChangingAnything(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name    string
-		plant   func(h *harness)
-		naming  string
+		name   string
+		plant  func(h *harness)
+		naming string
 	}{
 		{"untagged table", func(h *harness) {
 			h.f.tables["lambda-apigateway"] = &fakeTable{tags: map[string]string{}, desc: ddbtypes.TableDescription{TableName: aws.String("lambda-apigateway"),
 				TableArn: aws.String("arn:aws:dynamodb:us-east-1:123456789012:table/lambda-apigateway"), TableStatus: ddbtypes.TableStatusActive,
-				KeySchema: []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+				KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
 				AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}}}}
 		}, "table lambda-apigateway"},
 		{"role of another stack", func(h *harness) {
