@@ -2,8 +2,8 @@ package provision
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
