@@ -1,8 +1,12 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
+	"net/http"
+	"strings"
 )
 
 // Sentinel errors that callers (and the CLI's exit codes) rely on. An
@@ -22,6 +26,11 @@ type APIError struct {
 	Code       string
 	Message    string
 	RequestID  string
+	// Attempts is how many requests were sent (more than 1 after retries).
+	Attempts int
+	// Body is the response body as received (for -o json, which prints the
+	// API's answer). Error() never includes it.
+	Body []byte
 }
 
 func (e *APIError) Error() string {
@@ -36,6 +45,9 @@ func (e *APIError) Error() string {
 	if e.RequestID != "" {
 		s += " (request id " + e.RequestID + ")"
 	}
+	if e.Attempts > 1 {
+		s += fmt.Sprintf(" after %d attempts", e.Attempts)
+	}
 	return s
 }
 
@@ -48,4 +60,77 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == 409
 	}
 	return false
+}
+
+// OutcomeUnknownError is a write whose request may have reached the API but
+// whose answer never came back (timeout, connection reset): the write may
+// or may not have been applied. It is never retried automatically.
+type OutcomeUnknownError struct {
+	Op  string
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%s: no answer, the write may or may not have been applied: %v", e.Op, e.Err)
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// maxMessage bounds the error message kept from a response body.
+const maxMessage = 300
+
+// decodeAPIError reads the error body of resp in either shape it comes in.
+func decodeAPIError(resp *Response) *APIError {
+	e := &APIError{StatusCode: resp.StatusCode, Body: resp.Body}
+	var body struct {
+		Error json.RawMessage `json:"error"`
+		// API Gateway answers {"message": ...}; IAM denials {"Message": ...}.
+		// encoding/json matches keys case-insensitively, so one field
+		// catches both.
+		Message   string `json:"message"`
+		RequestID string `json:"requestId"`
+	}
+	if err := json.Unmarshal(resp.Body, &body); err == nil {
+		var wire struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		if len(body.Error) > 0 && json.Unmarshal(body.Error, &wire) == nil {
+			e.Code, e.Message = wire.Code, wire.Message
+		} else if len(body.Error) > 0 {
+			// {"error": "text"}: some proxies answer that way.
+			var s string
+			if json.Unmarshal(body.Error, &s) == nil {
+				e.Message = s
+			}
+		}
+		if e.Message == "" {
+			e.Message = body.Message
+		}
+		e.RequestID = body.RequestID
+	} else if len(resp.Body) > 0 {
+		// Not our API's answer (a proxy's HTML page, say): name what it is
+		// rather than dump it.
+		ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		if ct == "" {
+			ct = "unknown content type"
+		}
+		e.Message = fmt.Sprintf("%s: non-JSON body (%d bytes, %s)", http.StatusText(resp.StatusCode), len(resp.Body), ct)
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	if len(e.Message) > maxMessage {
+		e.Message = e.Message[:maxMessage] + "…"
+	}
+	e.Message = strings.Join(strings.Fields(e.Message), " ")
+	if e.RequestID == "" {
+		for _, h := range []string{"X-Amzn-Requestid", "X-Amz-Apigw-Id", "X-Request-Id"} {
+			if v := resp.Header.Get(h); v != "" {
+				e.RequestID = v
+				break
+			}
+		}
+	}
+	return e
 }
