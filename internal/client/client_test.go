@@ -361,7 +361,9 @@ func TestListAllFollowsPages(t *testing.T) {
 		var req struct {
 			Payload struct {
 				Limit             int
-				ExclusiveStartKey *struct{ ID string `json:"id"` }
+				ExclusiveStartKey *struct {
+					ID string `json:"id"`
+				}
 			}
 		}
 		_ = json.Unmarshal(body, &req)

@@ -34,7 +34,7 @@ func CurlCommand(t Target, body []byte, sessionToken bool) string {
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is
-// special, and a single quote is written as '\''.
+// special, and a single quote is written as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

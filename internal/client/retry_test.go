@@ -71,7 +71,10 @@ func TestRetryPolicyByOperation(t *testing.T) {
 			_, err := c.Do(context.Background(), OpPing, PingBody())
 			return err
 		},
-		OpCreate: func(c *Client) error { _, err := c.Create(context.Background(), Object{{"id", String("1")}}, false); return err },
+		OpCreate: func(c *Client) error {
+			_, err := c.Create(context.Background(), Object{{"id", String("1")}}, false)
+			return err
+		},
 		OpUpdate: func(c *Client) error {
 			_, err := c.Update(context.Background(), UpdateInput{ID: "1", Set: Object{{"a", String("b")}}})
 			return err
