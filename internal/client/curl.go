@@ -34,7 +34,8 @@ func CurlCommand(t Target, body []byte, sessionToken bool) string {
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is
-// special, and a single quote is written as '\”.
+// special; a single quote closes the quoting, is written escaped (\') and
+// the quoting reopens.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
