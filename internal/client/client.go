@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -228,6 +229,9 @@ func (c *Client) Do(ctx context.Context, op string, body []byte) (*Response, err
 			}
 			apiErr := decodeAPIError(resp)
 			apiErr.Attempts = attempt
+			// The handler's messages name the operation; it is already
+			// the prefix of the error.
+			apiErr.Message = strings.TrimPrefix(apiErr.Message, op+": ")
 			return resp, fmt.Errorf("%s: %w", op, apiErr)
 		}
 		if err := c.retry.wait(ctx, attempt); err != nil {
