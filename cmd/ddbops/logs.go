@@ -1,18 +1,91 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ddbops/ddbops/internal/provision"
 )
 
-// PLACEHOLDER: replaced by the implementation of `ddbops logs`.
+// logsOptions are `ddbops logs`'s flags and dependencies.
+type logsOptions struct {
+	provDeps
+	Follow bool
+	Since  time.Duration
+	Filter string
+	// PollInterval is the pause between polls with --follow.
+	PollInterval time.Duration
+}
+
 func newLogsCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	opts := &logsOptions{PollInterval: 2 * time.Second}
+	cmd := &cobra.Command{
 		Use:   "logs",
-		Short: "(not yet built)",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("logs: not implemented yet")
+		Short: "Print (and follow) the function's CloudWatch logs",
+		Long: `Print the events of the function's log group (/aws/lambda/<function>) from
+--since ago, optionally only those matching --filter (a CloudWatch Logs filter
+pattern: a term such as ERROR, a quoted phrase, ?a ?b for either). --follow
+keeps polling for new events, never printing one twice, until Ctrl-C.
+
+With -o json: one document {"events": [...]}; with --follow, one JSON object
+per line (JSON Lines), since the stream has no end.`,
+		Example: `  ddbops logs --since 1h
+  ddbops logs --follow --filter ERROR
+  ddbops logs --filter '"Task timed out"' -o json | jq '.events[].message'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.provDeps = newProvDeps(f)
+			opts.Settings = f.Settings
+			return runLogs(cmd.Context(), opts)
 		},
 	}
+	fs := cmd.Flags()
+	fs.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new events until interrupted")
+	fs.DurationVar(&opts.Since, "since", 10*time.Minute, "how far back to start, e.g. 30s, 10m, 2h")
+	fs.StringVar(&opts.Filter, "filter", "", "CloudWatch Logs filter pattern (e.g. ERROR)")
+	return cmd
+}
+
+func runLogs(ctx context.Context, o *logsOptions) error {
+	if o.Since <= 0 {
+		return usageErrorf("invalid --since %s: must be positive", o.Since)
+	}
+	spec := specFromSettings(o.Settings)
+	sess, err := openStack(ctx, o.provDeps, spec, nil)
+	if err != nil {
+		return err
+	}
+	defer sess.progress.Close()
+	events := []provision.LogEvent{}
+	enc := json.NewEncoder(o.IO.Out)
+	enc.SetEscapeHTML(false)
+	emit := func(e provision.LogEvent) error {
+		switch {
+		case o.Settings.JSON() && o.Follow:
+			return enc.Encode(e)
+		case o.Settings.JSON():
+			events = append(events, e)
+			return nil
+		case o.Settings.Verbose:
+			_, err := fmt.Fprintf(o.IO.Out, "%s  %s  %s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Stream, e.Message)
+			return err
+		}
+		_, err := fmt.Fprintf(o.IO.Out, "%s  %s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Message)
+		return err
+	}
+	err = sess.prov.Tail(ctx, provision.TailOptions{Since: o.Since, Filter: o.Filter, Follow: o.Follow, PollInterval: o.PollInterval}, emit)
+	if err != nil {
+		return provErr(err)
+	}
+	if o.Settings.JSON() && !o.Follow {
+		return writeJSON(o.IO.Out, struct {
+			LogGroup string               `json:"logGroup"`
+			Events   []provision.LogEvent `json:"events"`
+		}{spec.LogGroupName(), events})
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"sync"
 
@@ -286,9 +285,6 @@ func (p *Provisioner) Setup(ctx context.Context, opts SetupOptions) (*Result, er
 	res.APIKeyID = obs.api.key.id
 	if len(errs) > 0 {
 		return res, errors.Join(errs...)
-	}
-	if p.spec.Auth == AuthNone {
-		p.reporter.Warn(fmt.Sprintf("auth none: anyone on the internet can call POST %s and read or change the table %s", res.InvokeURL, p.spec.Table))
 	}
 	return res, nil
 }
