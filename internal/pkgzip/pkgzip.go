@@ -39,6 +39,11 @@ const EntryName = "bootstrap"
 // never reaches the bytes.
 var ModTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 
+// deflateLevel is pinned rather than flate.DefaultCompression, whose
+// meaning could change between Go releases. 9 saves 0.3% of a handler
+// zip for two to three times the compression time.
+const deflateLevel = 6
+
 // entryMode is bootstrap's Unix mode: Lambda executes it as any user.
 const entryMode fs.FileMode = 0o755
 
@@ -176,6 +181,12 @@ func Package(ctx context.Context, opts Options) (*Artifact, error) {
 	a := &Artifact{Zip: z, Binary: bin, Arch: opts.Arch, Source: source, CodeSha256: CodeSha256(z)}
 	if bi, err := buildinfo.Read(bytes.NewReader(bin)); err == nil {
 		a.GoVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			// An empty variable cannot override `go env -w GOEXPERIMENT=...`.
+			if s.Key == "GOEXPERIMENT" {
+				logf("warning: built with GOEXPERIMENT=%s (see go env GOENV); this zip differs from a default build", s.Value)
+			}
+		}
 	}
 	logf("built bootstrap (%s, %d bytes, zipped %d bytes) in %s", a.GoVersion, len(bin), len(z), time.Since(start).Round(100*time.Millisecond))
 	return a, nil
@@ -301,7 +312,7 @@ func Zip(binary []byte) ([]byte, error) {
 	zw := zip.NewWriter(&buf)
 	// Pin the level: the default could change between Go releases.
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestCompression)
+		return flate.NewWriter(w, deflateLevel)
 	})
 	h := &zip.FileHeader{Name: EntryName, Method: zip.Deflate, Modified: ModTime}
 	h.SetMode(entryMode)

@@ -619,3 +619,55 @@ func TestPackageEmbeddedSourceCoversHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestPackageGoExperiment: GOEXPERIMENT in the environment is dropped; one
+// written with `go env -w` cannot be, and is reported.
+func TestPackageGoExperiment(t *testing.T) {
+	// Not parallel: it sets process environment variables.
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"go.mod":              "module github.com/ddbops/ddbops\n\ngo 1.26\n",
+		"cmd/handler/main.go": "package main\n\nfunc main() {}\n",
+	})
+	goenv := filepath.Join(t.TempDir(), "goenv")
+	if err := os.WriteFile(goenv, []byte("GOEXPERIMENT=fieldtrack\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantSetting string
+	}{
+		{"environment variable dropped", map[string]string{"GOEXPERIMENT": "fieldtrack"}, ""},
+		{"go env file reported", map[string]string{"GOENV": goenv}, "fieldtrack"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var log bytes.Buffer
+			a, err := Package(context.Background(), Options{Arch: "x86_64", SourceDir: dir, Go: testenv.GoTool(t), Log: &log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bi, err := buildinfo.Read(bytes.NewReader(a.Binary))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			for _, s := range bi.Settings {
+				if s.Key == "GOEXPERIMENT" {
+					got = s.Value
+				}
+			}
+			if got != tt.wantSetting {
+				t.Errorf("GOEXPERIMENT in the binary = %q, want %q", got, tt.wantSetting)
+			}
+			warned := strings.Contains(log.String(), "warning: built with GOEXPERIMENT="+tt.wantSetting)
+			if warned != (tt.wantSetting != "") {
+				t.Errorf("log %q: warning = %v, want %v", log.String(), warned, tt.wantSetting != "")
+			}
+		})
+	}
+}
