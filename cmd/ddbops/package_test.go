@@ -148,6 +148,7 @@ func TestRunPackage(t *testing.T) {
 	tests := []struct {
 		name      string
 		arch      string
+		outRel    string // --out relative to the test's directory; "" = bootstrap.zip
 		existing  []byte // content of --out before the run; nil = absent
 		outIsDir  bool
 		json      bool
@@ -159,6 +160,7 @@ func TestRunPackage(t *testing.T) {
 		wantBuilt bool
 	}{
 		{name: "new file", arch: "arm64", wantBuilt: true},
+		{name: "creates the directory", arch: "arm64", outRel: "dist/x86/handler.zip", wantBuilt: true},
 		{name: "json", arch: "x86_64", json: true, wantBuilt: true},
 		{name: "quiet", arch: "arm64", quiet: true, wantBuilt: true},
 		{name: "replaces a previous handler zip", arch: "arm64", existing: oldZip, wantBuilt: true},
@@ -174,6 +176,9 @@ func TestRunPackage(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			out := filepath.Join(dir, "bootstrap.zip")
+			if tt.outRel != "" {
+				out = filepath.Join(dir, tt.outRel)
+			}
 			if tt.outIsDir {
 				if err := os.Mkdir(out, 0o755); err != nil {
 					t.Fatal(err)
@@ -239,7 +244,7 @@ func TestRunPackage(t *testing.T) {
 			if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o644 {
 				t.Errorf("zip file mode %v, want 0644", fi.Mode().Perm())
 			}
-			assertNoTempFiles(t, dir)
+			assertNoTempFiles(t, filepath.Dir(out))
 			if tt.quiet != (stderr.Len() == 0) {
 				t.Errorf("quiet=%v but stderr = %q", tt.quiet, stderr)
 			}
