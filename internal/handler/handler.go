@@ -79,9 +79,9 @@ func (h *Handler) Invoke(ctx context.Context, event []byte) (out []byte, err err
 		}
 	}()
 	var req events.APIGatewayProxyRequest
-	if err := json.Unmarshal(event, &req); err != nil {
+	if json.Unmarshal(event, &req) != nil {
 		id := requestIDFor(ctx, "")
-		e := errorf(http.StatusBadRequest, CodeBadRequest, "proxy event: malformed: %v", err)
+		e := errorf(http.StatusBadRequest, CodeBadRequest, "event: has httpMethod or requestContext but is not a valid API Gateway proxy event")
 		return appendProxyResponse(nil, e.Status, appendErrorBody(nil, e, id)), nil
 	}
 	resp := h.HandleProxy(ctx, &req)

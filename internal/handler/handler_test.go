@@ -707,7 +707,7 @@ func TestInvoke(t *testing.T) {
 		{"proxy event without request id", `{"httpMethod":"POST","body":"{\"operation\":\"read\",\"payload\":{\"Key\":{\"id\":\"1\"}}}"}`,
 			`{"statusCode":200,"headers":{"Content-Type":"application/json"},"body":"{\"Item\":{\"id\":\"1\",\"name\":\"Bob\"},\"ResponseMetadata\":{\"HTTPStatusCode\":200,\"RequestId\":\"lambda-req\"}}"}`},
 		{"malformed proxy event", `{"httpMethod":5}`,
-			`{"statusCode":400,"headers":{"Content-Type":"application/json"},"body":"{\"error\":{\"code\":\"BadRequest\",\"message\":\"proxy event: malformed: json: cannot unmarshal number into Go struct field APIGatewayProxyRequest.httpMethod of type string\"},\"requestId\":\"lambda-req\"}"}`},
+			`{"statusCode":400,"headers":{"Content-Type":"application/json"},"body":"{\"error\":{\"code\":\"BadRequest\",\"message\":\"event: has httpMethod or requestContext but is not a valid API Gateway proxy event\"},\"requestId\":\"lambda-req\"}"}`},
 		{"direct echo", `{"operation":"echo","payload":{"somekey1":"somevalue1","somekey2":"somevalue2"}}`, `{"somekey1":"somevalue1","somekey2":"somevalue2"}`},
 		{"direct error is the body", `{"operation":"read","payload":{"Key":{"id":"2"}}}`, `{"error":{"code":"NotFound","message":"read: no item with this id"},"requestId":"lambda-req"}`},
 		{"direct with body key is not proxy", `{"operation":"ping","body":"x"}`, `{"error":{"code":"BadRequest","message":"request body: unknown key \"body\" (accepted: operation, tableName, payload)"},"requestId":"lambda-req"}`},
