@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -144,6 +145,11 @@ func Package(ctx context.Context, opts Options) (*Artifact, error) {
 
 	dir := opts.SourceDir
 	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("build handler: %w", err)
+		}
+		dir = abs
 		if err := checkCheckout(dir); err != nil {
 			return nil, fmt.Errorf("build handler: %w", err)
 		}
@@ -278,23 +284,30 @@ func BuildEnv(environ []string, arch string) []string {
 	)
 }
 
+// position is the "file:line:col: " prefix of a compiler message.
+var position = regexp.MustCompile(`^\S+:\d+(:\d+)?: `)
+
 // summarize keeps the useful lines of go build's output: the errors, not
-// the "# package" headers or download progress.
+// the "# package" headers or download progress, and each message once
+// (a missing module is reported at every import of it).
 func summarize(output string) string {
 	const maxLines = 4
 	var lines []string
+	seen := map[string]bool{}
 	more := 0
 	sc := bufio.NewScanner(strings.NewReader(output))
 	for sc.Scan() {
 		l := strings.TrimSpace(sc.Text())
 		if l == "" || strings.HasPrefix(l, "# ") || strings.HasPrefix(l, "go: downloading ") ||
-			strings.HasPrefix(l, "go: finding ") || strings.HasPrefix(l, "note: module requires Go") {
+			strings.HasPrefix(l, "go: finding ") {
 			continue
 		}
-		if len(lines) == maxLines {
+		msg := position.ReplaceAllString(l, "")
+		if len(lines) == maxLines || seen[msg] {
 			more++
 			continue
 		}
+		seen[msg] = true
 		lines = append(lines, l)
 	}
 	msg := strings.Join(lines, "; ")
@@ -334,8 +347,11 @@ func Zip(binary []byte) ([]byte, error) {
 // what differs.
 func Verify(r io.ReaderAt, size int64) error {
 	zr, err := zip.NewReader(r, size)
+	if errors.Is(err, zip.ErrFormat) {
+		return errors.New("not a zip file")
+	}
 	if err != nil {
-		return fmt.Errorf("not a zip file: %w", err)
+		return fmt.Errorf("read zip: %w", err)
 	}
 	names := make([]string, 0, len(zr.File))
 	for _, f := range zr.File {

@@ -114,6 +114,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"only bootstrap", mk("bootstrap"), ""},
 		{"not a zip", []byte("hello"), "not a zip file"},
+		{"truncated zip", fakeTruncated(t), "not a zip file"},
 		{"empty zip", mk(), "holds 0 entries"},
 		{"other name", mk("main"), "holds 1 entries (main), want only bootstrap"},
 		{"extra entry", mk("bootstrap", "README"), "holds 2 entries (bootstrap, README)"},
@@ -136,6 +137,14 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+func fakeTruncated(t *testing.T) []byte {
+	z, err := Zip([]byte("binary"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z[:len(z)-10]
 }
 
 func symlinkZip(t *testing.T) []byte {
@@ -221,6 +230,8 @@ func TestSummarize(t *testing.T) {
 		{"downloads dropped", "go: downloading github.com/aws/aws-lambda-go v1.55.1\ngo: github.com/aws/aws-lambda-go@v1.55.1: dial tcp: lookup proxy.golang.org: no such host\n",
 			"go: github.com/aws/aws-lambda-go@v1.55.1: dial tcp: lookup proxy.golang.org: no such host"},
 		{"capped", "a\nb\nc\nd\ne\nf\n", "a; b; c; d (and 2 more lines)"},
+		{"same message once", "# x\ncmd/handler/main.go:14:2: module lookup disabled by GOPROXY=off\ncmd/handler/main.go:15:2: module lookup disabled by GOPROXY=off\ninternal/handler/h.go:18:2: module lookup disabled by GOPROXY=off\n",
+			"cmd/handler/main.go:14:2: module lookup disabled by GOPROXY=off (and 2 more lines)"},
 		{"empty", "\n\n", ""},
 	}
 	for _, tt := range tests {
