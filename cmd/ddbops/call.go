@@ -90,7 +90,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
 	}
 	pf := cmd.PersistentFlags()
 	addTargetFlags(pf, &opts.target)
-	pf.DurationVar(&opts.timeout, "timeout", client.DefaultTimeout, "bound on each HTTP attempt")
+	pf.DurationVar(&opts.timeout, "timeout", client.DefaultTimeout, "bound on each HTTP attempt (0 = none)")
 	pf.IntVar(&opts.retries, "retries", client.DefaultRetryPolicy().Attempts-1, "retries of read, list, echo and ping after 429, 5xx or a connection error (writes are never retried)")
 	pf.BoolVar(&opts.printCurl, "print-curl", false, "print the equivalent curl command instead of sending (secrets as $VARIABLES)")
 	cmd.Flags().StringVar(&opts.raw, "raw", "", "send this tutorial-format body as is: JSON, @file, or @- for stdin")

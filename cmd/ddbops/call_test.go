@@ -604,6 +604,65 @@ func TestCallLocalInProcess(t *testing.T) {
 	}
 }
 
+// Several in-process `call --local` at once on one data dir take turns on
+// its lock instead of failing, and every write lands.
+func TestCallLocalInProcessConcurrent(t *testing.T) {
+	t.Parallel()
+	cfg, dir := isolatedConfig(t)
+	dataDir := filepath.Join(dir, "data")
+	const n = 4
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	errs := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, errs[i] = runCLI(t, append(append([]string{"call", "--local", "--data-dir", dataDir}, cfg...),
+				"create", "--id", "c"+string(rune('0'+i)))...)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if codes[i] != 0 {
+			t.Errorf("call %d: exit %d %q", i, codes[i], errs[i])
+		}
+	}
+	code, out, errOut := runCLI(t, append(append([]string{"call", "--local", "--data-dir", dataDir, "-o", "json"}, cfg...), "list", "--all")...)
+	var res struct{ Count int }
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Count != n {
+		t.Fatalf("list: %d %q %q", code, out, errOut)
+	}
+}
+
+// --print-curl --local with nothing serving describes the server `ddbops
+// local` would start, without opening (or creating) the data dir.
+func TestCallLocalPrintCurlWithoutServer(t *testing.T) {
+	t.Parallel()
+	cfg, dir := isolatedConfig(t)
+	dataDir := filepath.Join(dir, "never")
+	code, out, errOut := runCLI(t, append(append([]string{"call", "--local", "--data-dir", dataDir}, cfg...), "ping", "--print-curl")...)
+	if code != 0 {
+		t.Fatalf("exit %d %q", code, errOut)
+	}
+	for _, w := range []string{"'http://127.0.0.1:3000/prod/DynamoDBManager'", `-H "x-api-key: $DDBOPS_API_KEY"`, `--data-binary '{"operation":"ping"}'`} {
+		if !strings.Contains(out, w) {
+			t.Errorf("command lacks %q: %s", w, out)
+		}
+	}
+	if !strings.Contains(errOut, "no ddbops local is serving") {
+		t.Errorf("stderr %q", errOut)
+	}
+	if _, err := os.Stat(dataDir); err == nil {
+		t.Error("--print-curl created the data dir")
+	}
+	code, out, _ = runCLI(t, append(append([]string{"call", "--local", "--data-dir", dataDir, "-o", "json"}, cfg...), "ping", "--print-curl")...)
+	var doc struct{ Curl string }
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || !strings.HasPrefix(doc.Curl, "curl ") {
+		t.Errorf("-o json: %d %q", code, out)
+	}
+}
+
 // serveLocal runs a local stack on a free loopback port as `ddbops local`
 // does, until the test ends.
 func serveLocal(t *testing.T, opts local.Options) local.ServerInfo {
