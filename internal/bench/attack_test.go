@@ -48,11 +48,11 @@ func okServer(t *testing.T) *httptest.Server {
 }
 
 // TestRateAccuracy checks the pacer, not the server: 500 req/s for 5 s must
-// be sent at 500/s within 2%.
+// be sent at 500/s within 2%. It runs alone (not parallel) and with a
+// worker cap no slow answer can reach, so only the pacing is measured.
 func TestRateAccuracy(t *testing.T) {
-	t.Parallel()
 	srv := okServer(t)
-	a := newAttack(srv.URL, 500, 5*time.Second, 64)
+	a := newAttack(srv.URL, 500, 5*time.Second, 2500)
 	res, err := a.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -351,6 +352,13 @@ func (s *Sweep) collectReports(ctx context.Context, group, pattern string, sizes
 				continue
 			}
 			invs, err := s.readWindow(ctx, group, pattern, sr)
+			var nf *logtypes.ResourceNotFoundException
+			if errors.As(err, &nf) {
+				// Nothing logged yet, or logs go elsewhere: no billed
+				// durations, but the client-side numbers still stand.
+				s.logf("log group %s does not exist: no REPORT lines, no cost", group)
+				return nil
+			}
 			if err != nil {
 				return err
 			}

@@ -36,6 +36,9 @@ type Workload struct {
 	// Keys is how many ids read, create, update and echo spread over
 	// (bench-1 … bench-N, round robin).
 	Keys int
+	// Table is sent as "tableName" in the DynamoDB operations, as the
+	// tutorial's bodies do; "" leaves it out.
+	Table string
 }
 
 // Validate reports an unknown operation or key count.
@@ -66,7 +69,7 @@ func (w Workload) Bodies() ([][]byte, error) {
 	}
 	switch w.Op {
 	case OpList:
-		return [][]byte{mustJSON(request{Operation: OpList, Payload: map[string]any{"Limit": 10}})}, nil
+		return [][]byte{mustJSON(request{Operation: OpList, TableName: w.Table, Payload: map[string]any{"Limit": 10}})}, nil
 	case OpPing:
 		return [][]byte{mustJSON(request{Operation: OpPing})}, nil
 	}
@@ -89,7 +92,11 @@ func (w Workload) Bodies() ([][]byte, error) {
 		case OpEcho:
 			p = benchItem(id)
 		}
-		out[i] = mustJSON(request{Operation: w.Op, Payload: p})
+		req := request{Operation: w.Op, Payload: p}
+		if w.Op != OpEcho {
+			req.TableName = w.Table
+		}
+		out[i] = mustJSON(req)
 	}
 	return out, nil
 }
@@ -104,7 +111,7 @@ func (w Workload) NeedsSeed() bool {
 func (w Workload) SeedBodies() [][]byte {
 	out := make([][]byte, w.Keys)
 	for i := range out {
-		out[i] = mustJSON(request{Operation: OpCreate, Payload: map[string]any{"Item": benchItem(KeyID(i + 1))}})
+		out[i] = mustJSON(request{Operation: OpCreate, TableName: w.Table, Payload: map[string]any{"Item": benchItem(KeyID(i + 1))}})
 	}
 	return out
 }
@@ -115,6 +122,7 @@ func benchItem(id string) map[string]any {
 
 type request struct {
 	Operation string         `json:"operation"`
+	TableName string         `json:"tableName,omitempty"`
 	Payload   map[string]any `json:"payload,omitempty"`
 }
 

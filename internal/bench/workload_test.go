@@ -55,7 +55,7 @@ func TestWorkloadBodies(t *testing.T) {
 			}
 		}},
 	} {
-		w := Workload{Op: tc.op, Keys: tc.keys}
+		w := Workload{Op: tc.op, Keys: tc.keys, Table: "lambda-apigateway"}
 		bodies, err := w.Bodies()
 		if err != nil {
 			t.Fatalf("%s: %v", tc.op, err)
@@ -70,6 +70,10 @@ func TestWorkloadBodies(t *testing.T) {
 			}
 			if req["operation"] != tc.op {
 				t.Errorf("%s body %d: operation %v", tc.op, i, req["operation"])
+			}
+			wantTable := tc.op != OpEcho && tc.op != OpPing
+			if _, ok := req["tableName"]; ok != wantTable {
+				t.Errorf("%s body %d: tableName present = %v, want %v", tc.op, i, ok, wantTable)
 			}
 			if tc.check != nil {
 				tc.check(t, i, req)
