@@ -19,7 +19,11 @@ type deployOptions struct {
 	HandlerZip string
 }
 
-func newDeployCmd(f *Factory) *cobra.Command {
+func newDeployCmd(f *Factory) *cobra.Command { return deployCmd(f, runDeploy) }
+
+// deployCmd builds the command around run, so a test can observe the parsed
+// options without calling AWS.
+func deployCmd(f *Factory, run func(context.Context, *deployOptions) error) *cobra.Command {
 	opts := &deployOptions{}
 	cmd := &cobra.Command{
 		Use:   "deploy",
@@ -36,7 +40,7 @@ on the stage. The stack must exist (ddbops setup).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.provDeps = newProvDeps(f)
 			opts.Settings = f.Settings
-			return runDeploy(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()

@@ -21,7 +21,11 @@ type logsOptions struct {
 	PollInterval time.Duration
 }
 
-func newLogsCmd(f *Factory) *cobra.Command {
+func newLogsCmd(f *Factory) *cobra.Command { return logsCmd(f, runLogs) }
+
+// logsCmd builds the command around run, so a test can observe the parsed
+// options without calling AWS.
+func logsCmd(f *Factory, run func(context.Context, *logsOptions) error) *cobra.Command {
 	opts := &logsOptions{PollInterval: 2 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "logs",
@@ -40,7 +44,7 @@ per line (JSON Lines), since the stream has no end.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.provDeps = newProvDeps(f)
 			opts.Settings = f.Settings
-			return runLogs(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()

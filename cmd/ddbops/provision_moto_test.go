@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -571,5 +572,140 @@ func TestProvisionSurvivesThrottlingAndLostAnswersOnMoto(t *testing.T) {
 	code, stderr = e.runJSON(&res, "setup", "--handler-zip", e.zip)
 	if code != 0 || res.APICalls.Mutating != 0 {
 		t.Errorf("third run: exit %d %+v %s", code, res.APICalls, stderr)
+	}
+}
+
+func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
+	m := testenv.StartMoto(t)
+	e := newProvEnv(t, m.URL, m.AWSConfig(t))
+	ctx := context.Background()
+	lam, logs := lambda.NewFromConfig(e.cfg), cloudwatchlogs.NewFromConfig(e.cfg)
+
+	// setup --auth none on a terminal asks first; "no" changes nothing.
+	ios, out, errOut := testIO()
+	ios.In, ios.IsInTTY = strings.NewReader("n\n"), true
+	code := Execute(ctx, ios, []string{"--config", e.config, "--endpoint-url", e.endpoint, "setup", "--auth", "none", "--handler-zip", e.zip})
+	if code != 1 || !strings.Contains(errOut.String(), "anyone on the internet. Continue? [y/N]") || !strings.Contains(errOut.String(), "setup cancelled") {
+		t.Fatalf("declined setup: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if left := ownedLeft(t, e.cfg); len(left) != 0 {
+		t.Fatalf("declined setup created %v", left)
+	}
+
+	var res resultJSON
+	if code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip); code != 0 {
+		t.Fatalf("setup: %d %s", code, stderr)
+	}
+
+	// deploy: same code is not uploaded, the stage is redeployed.
+	// moto resets a stage's settings on every new deployment (AWS keeps
+	// them); deploy notices and re-applies the throttling: one more call.
+	stageFix := func(r resultJSON) int {
+		for _, c := range r.Changes {
+			if c.Resource == "api-stage" && c.Action == "updated" {
+				return 1
+			}
+		}
+		return 0
+	}
+	code, stderr := e.runJSON(&res, "deploy", "--handler-zip", e.zip)
+	if code != 0 || res.APICalls.Mutating != 1+stageFix(res) || res.Changes[0].Action != "unchanged" || res.Changes[1].Action != "created" {
+		t.Fatalf("deploy of unchanged code: exit %d %+v %s", code, res, stderr)
+	}
+	v2 := filepath.Join(t.TempDir(), "v2.zip")
+	if err := os.WriteFile(v2, provTestZip(t, "handler v2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = e.runJSON(&res, "deploy", "--handler-zip", v2, "--memory", "256", "--dry-run")
+	if code != 0 || res.APICalls.Mutating != 0 || res.Changes[0].Action != "update" {
+		t.Fatalf("deploy --dry-run: exit %d %+v %s", code, res, stderr)
+	}
+	code, stderr = e.runJSON(&res, "deploy", "--handler-zip", v2, "--memory", "256")
+	if code != 0 || res.Changes[0].Action != "updated" || res.APICalls.Mutating != 3+stageFix(res) {
+		t.Fatalf("deploy of new code: exit %d %+v %s", code, res, stderr)
+	}
+	fn, err := lam.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("LambdaFunctionOverHttps")})
+	if err != nil || aws.ToString(fn.Configuration.CodeSha256) != provision.CodeSha256(provTestZip(t, "handler v2")) || aws.ToInt32(fn.Configuration.MemorySize) != 256 {
+		t.Fatalf("function after deploy: %+v %v", fn.Configuration, err)
+	}
+	// status compares with what deploy applied (memory 256, code v2)...
+	var status statusJSON
+	if code, _ = e.runJSON(&status, "status", "--exit-code"); code != 0 {
+		t.Errorf("status after deploy: exit %d %+v", code, status.Rows)
+	}
+	// ...or with a given zip.
+	code, _ = e.runJSON(&status, "status", "--exit-code", "--handler-zip", e.zip)
+	if code != 1 || !strings.Contains(fmt.Sprint(status.Rows[4].Diffs), "code: CodeSha256") {
+		t.Errorf("status against v1: exit %d %+v", code, status.Rows)
+	}
+
+	// logs: what the function wrote, filtered, as text and JSON.
+	group, stream := "/aws/lambda/LambdaFunctionOverHttps", "2026/01/01/[$LATEST]0123"
+	if _, err := logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var evs []cwtypes.InputLogEvent
+	for i, msg := range []string{"START RequestId: 1", "ERROR boom", "END RequestId: 1"} {
+		evs = append(evs, cwtypes.InputLogEvent{Message: aws.String(msg), Timestamp: aws.Int64(now.Add(time.Duration(i-60) * time.Second).UnixMilli())})
+	}
+	if _, err := logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := e.run("logs", "--since", "1h")
+	if code != 0 || strings.Count(stdout, "\n") != 3 || !strings.Contains(stdout, "ERROR boom") {
+		t.Errorf("logs: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = e.run("logs", "--since", "1h", "--filter", "ERROR")
+	if code != 0 || strings.TrimSpace(stdout[strings.Index(stdout, " ")+2:]) != "ERROR boom" {
+		t.Errorf("logs --filter ERROR: exit %d %q", code, stdout)
+	}
+	var lj struct {
+		LogGroup string
+		Events   []provision.LogEvent
+	}
+	if code, _ = e.runJSON(&lj, "logs", "--since", "1h"); code != 0 || len(lj.Events) != 3 || lj.LogGroup != group || lj.Events[0].Stream != stream {
+		t.Errorf("logs -o json: exit %d %+v", code, lj)
+	}
+	// --follow ends cleanly when the context is cancelled (Ctrl-C).
+	fctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	fo := &logsOptions{provDeps: provDeps{IO: ios, AWSConfig: func(context.Context) (aws.Config, error) { return e.cfg, nil }}, Follow: true, Since: time.Hour, PollInterval: 200 * time.Millisecond}
+	fo.Settings = Settings{Stack: "ddbops", Table: "lambda-apigateway", Function: "LambdaFunctionOverHttps", Role: "r", Policy: "p", API: "a", Resource: "r", Stage: "prod",
+		Memory: 128, Timeout: 10, Arch: "arm64", Auth: "iam", ThrottleRate: 1, ThrottleBurst: 1, LogRetention: 14, Output: "json", StateFile: e.state}
+	var fout bytes.Buffer
+	fo.IO = &IOStreams{In: strings.NewReader(""), Out: &fout, ErrOut: &bytes.Buffer{}}
+	if err := runLogs(fctx, fo); err != nil {
+		t.Fatalf("logs --follow: %v", err)
+	}
+	if lines := strings.Split(strings.TrimSpace(fout.String()), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], `{"id":`) {
+		t.Errorf("logs --follow -o json: %q", fout.String())
+	}
+
+	// teardown on a terminal asks; "n" keeps everything, "y" deletes.
+	ios, out, errOut = testIO()
+	ios.In, ios.IsInTTY = strings.NewReader("n\n"), true
+	code = Execute(ctx, ios, []string{"--config", e.config, "--endpoint-url", e.endpoint, "teardown"})
+	if code != 1 || !strings.Contains(errOut.String(), "Delete these 6 resources of stack ddbops in us-east-1? [y/N]") || !strings.Contains(errOut.String(), "teardown cancelled") {
+		t.Fatalf("declined teardown: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if left := ownedLeft(t, e.cfg); len(left) != 6 {
+		t.Fatalf("declined teardown: left %v", left)
+	}
+	ios, out, errOut = testIO()
+	ios.In, ios.IsInTTY = strings.NewReader("y\n"), true
+	if code = Execute(ctx, ios, []string{"--config", e.config, "--endpoint-url", e.endpoint, "teardown"}); code != 0 || !strings.Contains(out.String(), "torn down: 6 deleted") {
+		t.Fatalf("confirmed teardown: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if left := ownedLeft(t, e.cfg); len(left) != 0 {
+		t.Errorf("left %v", left)
+	}
+	code, _, stderr = e.run("logs")
+	if code != 1 || !strings.Contains(stderr, "log group /aws/lambda/LambdaFunctionOverHttps does not exist") || !strings.Contains(stderr, "hint: run ddbops setup") {
+		t.Errorf("logs without a log group: exit %d %s", code, stderr)
+	}
+	code, _, stderr = e.run("deploy", "--handler-zip", e.zip)
+	if code != 1 || !strings.Contains(stderr, "deploy function LambdaFunctionOverHttps: not found") || !strings.Contains(stderr, "hint: run ddbops setup first") {
+		t.Errorf("deploy without a stack: exit %d %s", code, stderr)
 	}
 }

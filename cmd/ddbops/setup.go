@@ -24,7 +24,11 @@ type setupOptions struct {
 	Yes        bool
 }
 
-func newSetupCmd(f *Factory) *cobra.Command {
+func newSetupCmd(f *Factory) *cobra.Command { return setupCmd(f, runSetup) }
+
+// setupCmd builds the command around run, so a test can observe the parsed
+// options without calling AWS.
+func setupCmd(f *Factory, run func(context.Context, *setupOptions) error) *cobra.Command {
 	opts := &setupOptions{}
 	cmd := &cobra.Command{
 		Use:   "setup",
@@ -54,7 +58,7 @@ push new code to an existing function use 'ddbops deploy'.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.provDeps = newProvDeps(f)
 			opts.Settings = f.Settings
-			return runSetup(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()

@@ -19,7 +19,11 @@ type statusOptions struct {
 	HandlerZip string
 }
 
-func newStatusCmd(f *Factory) *cobra.Command {
+func newStatusCmd(f *Factory) *cobra.Command { return statusCmd(f, runStatus) }
+
+// statusCmd builds the command around run, so a test can observe the parsed
+// options without calling AWS.
+func statusCmd(f *Factory, run func(context.Context, *statusOptions) error) *cobra.Command {
 	opts := &statusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -43,7 +47,7 @@ or with --handler-zip when given.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.provDeps = newProvDeps(f)
 			opts.Settings = f.Settings
-			return runStatus(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()

@@ -21,7 +21,11 @@ type teardownOptions struct {
 	DryRun     bool
 }
 
-func newTeardownCmd(f *Factory) *cobra.Command {
+func newTeardownCmd(f *Factory) *cobra.Command { return teardownCmd(f, runTeardown) }
+
+// teardownCmd builds the command around run, so a test can observe the parsed
+// options without calling AWS.
+func teardownCmd(f *Factory, run func(context.Context, *teardownOptions) error) *cobra.Command {
 	opts := &teardownOptions{}
 	cmd := &cobra.Command{
 		Use:   "teardown",
@@ -44,7 +48,7 @@ it requires --yes. Running it again finds nothing and exits 0.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.provDeps = newProvDeps(f)
 			opts.Settings = f.Settings
-			return runTeardown(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()

@@ -109,7 +109,7 @@ func (r *run) observeAPI(ctx context.Context) (*apiObs, error) {
 	o.foreign = foreign
 	if len(ours) > 1 {
 		// Only a lost create answer can make twins; prefer the recorded one.
-		known := p.loadState().RestAPIID
+		known := p.State().RestAPIID
 		i := slices.IndexFunc(ours, func(a agtypes.RestApi) bool { return aws.ToString(a.Id) == known })
 		if i < 0 {
 			ids := make([]string, len(ours))
@@ -396,13 +396,7 @@ func (r *run) planAPI(o *apiObs, fn *functionObs, pendingDeployment bool) (*apiP
 		a.deployment.Name = p.spec.Stage + " (" + aws.ToString(o.stage.DeploymentId) + ")"
 	}
 	if o.stage != nil {
-		rate, burst := stageThrottle(o.stage)
-		if rate != fmtRate(p.spec.ThrottleRate) {
-			a.stage.Diffs = append(a.stage.Diffs, Diff{Field: "throttling rate", Have: rate, Want: fmtRate(p.spec.ThrottleRate)})
-		}
-		if burst != fmtInt(p.spec.ThrottleBurst) {
-			a.stage.Diffs = append(a.stage.Diffs, Diff{Field: "throttling burst", Have: burst, Want: fmtInt(p.spec.ThrottleBurst)})
-		}
+		a.stage.Diffs = p.stageDiffs(o.stage)
 		if len(a.stage.Diffs) > 0 {
 			a.stage.Action = Update
 		}
@@ -469,11 +463,53 @@ func stageThrottle(st *apigateway.GetStageOutput) (rate, burst string) {
 	return fmtRate(ms.ThrottlingRateLimit), fmtInt(ms.ThrottlingBurstLimit)
 }
 
+// stageDiffs compares the stage-wide throttling with the desired one.
+func (p *Provisioner) stageDiffs(st *apigateway.GetStageOutput) []Diff {
+	var d []Diff
+	rate, burst := stageThrottle(st)
+	if rate != fmtRate(p.spec.ThrottleRate) {
+		d = append(d, Diff{Field: "throttling rate", Have: rate, Want: fmtRate(p.spec.ThrottleRate)})
+	}
+	if burst != fmtInt(p.spec.ThrottleBurst) {
+		d = append(d, Diff{Field: "throttling burst", Have: burst, Want: fmtInt(p.spec.ThrottleBurst)})
+	}
+	return d
+}
+
+// recheckStage reads the stage again after a new deployment: AWS keeps
+// stage settings across deployments, but not every API Gateway
+// implementation does (moto resets them), and the plan must hold for the
+// stage as it is now.
+func (r *run) recheckStage(ctx context.Context, apiID string, c Change) (Change, error) {
+	st, err := r.p.apigw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(apiID), StageName: aws.String(r.p.spec.Stage)})
+	if err != nil {
+		return c, opErr("get stage", r.p.spec.Stage, err)
+	}
+	c.Diffs = r.p.stageDiffs(st)
+	c.Action = Unchanged
+	if len(c.Diffs) > 0 {
+		c.Action = Update
+	}
+	return c, nil
+}
+
+func (r *run) setStageThrottle(ctx context.Context, apiID string) error {
+	p := r.p
+	_, err := p.apigw.UpdateStage(ctx, &apigateway.UpdateStageInput{
+		RestApiId: aws.String(apiID), StageName: aws.String(p.spec.Stage),
+		PatchOperations: []agtypes.PatchOperation{
+			{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/rateLimit"), Value: aws.String(fmtRate(p.spec.ThrottleRate))},
+			{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/burstLimit"), Value: aws.String(fmtInt(p.spec.ThrottleBurst))},
+		},
+	})
+	return opErr("update throttling of stage", p.spec.Stage, err)
+}
+
 // markAPIChanged records, before the first change to the API's
 // definition, that the stage needs a new deployment: if this run stops
 // before deploying, the next one still deploys.
 func (r *run) markAPIChanged() error {
-	if r.p.loadState().PendingDeployment {
+	if r.p.State().PendingDeployment {
 		return nil
 	}
 	return r.p.updateState(func(s *State) { s.PendingDeployment = true })
@@ -628,21 +664,18 @@ func (r *run) applyAPIWiring(ctx context.Context, o *apiObs, a *apiPlan) error {
 	} else {
 		r.unchanged(a.deployment)
 	}
-	if a.stage.Action == Unchanged {
-		r.unchanged(a.stage)
+	sc := a.stage
+	if a.deployment.Action == Create && sc.Action != Create {
+		var err error
+		if sc, err = r.recheckStage(ctx, o.id, sc); err != nil {
+			return err
+		}
+	}
+	if sc.Action == Unchanged {
+		r.unchanged(sc)
 	} else {
 		// A stage the deployment just created has no throttling yet.
-		err := r.step(a.stage, func() error {
-			_, err := p.apigw.UpdateStage(ctx, &apigateway.UpdateStageInput{
-				RestApiId: aws.String(o.id), StageName: aws.String(p.spec.Stage),
-				PatchOperations: []agtypes.PatchOperation{
-					{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/rateLimit"), Value: aws.String(fmtRate(p.spec.ThrottleRate))},
-					{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/burstLimit"), Value: aws.String(fmtInt(p.spec.ThrottleBurst))},
-				},
-			})
-			return opErr("update throttling of stage", p.spec.Stage, err)
-		})
-		if err != nil {
+		if err := r.step(sc, func() error { return r.setStageThrottle(ctx, o.id) }); err != nil {
 			return err
 		}
 	}

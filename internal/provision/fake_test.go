@@ -49,6 +49,9 @@ type fakeAWS struct {
 	plans     map[string]*fakePlan
 	backups   []string
 	events    []logtypes.FilteredLogEvent
+	// resetStageOnDeploy mimics moto, which drops a stage's settings when
+	// a new deployment is made (AWS keeps them).
+	resetStageOnDeploy bool
 }
 
 type fakeTable struct {
@@ -1114,7 +1117,7 @@ func (g fakeAPIGW) CreateDeployment(ctx context.Context, in *apigateway.CreateDe
 	id := g.f.id("dep")
 	a.deploys++
 	st := aws.ToString(in.StageName)
-	if _, ok := a.stages[st]; !ok {
+	if _, ok := a.stages[st]; !ok || g.f.resetStageOnDeploy {
 		a.stages[st] = nil
 	}
 	a.stageDep[st] = id

@@ -125,7 +125,7 @@ func (r *run) planAll(o *observed, fw functionWant) (*stackPlan, error) {
 		function: keep(r.planFunction(o.function, fw)),
 	}
 	var err error
-	sp.api, err = r.planAPI(o.api, o.function, r.p.loadState().PendingDeployment)
+	sp.api, err = r.planAPI(o.api, o.function, r.p.State().PendingDeployment)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -321,7 +321,7 @@ func (p *Provisioner) Deploy(ctx context.Context, opts DeployOptions) (*Result, 
 	}
 	apiID := ""
 	for _, a := range ours {
-		if apiID == "" || aws.ToString(a.Id) == p.loadState().RestAPIID {
+		if apiID == "" || aws.ToString(a.Id) == p.State().RestAPIID {
 			apiID = aws.ToString(a.Id)
 		}
 	}
@@ -338,7 +338,7 @@ func (p *Provisioner) Deploy(ctx context.Context, opts DeployOptions) (*Result, 
 		return nil, err
 	}
 	dc := Change{Kind: KindDeployment, Name: p.spec.Stage, Action: Create, Note: "REST API " + apiID}
-	res := &Result{DryRun: opts.DryRun, Auth: p.loadState().Auth, InvokeURL: r.arn.invokeURL(apiID)}
+	res := &Result{DryRun: opts.DryRun, Auth: p.State().Auth, InvokeURL: r.arn.invokeURL(apiID)}
 	if opts.DryRun {
 		res.Changes = []Change{fc, dc}
 		res.Elapsed = p.clock.Now().Sub(start)
@@ -358,6 +358,14 @@ func (p *Provisioner) Deploy(ctx context.Context, opts DeployOptions) (*Result, 
 				s.InvokeURL = r.arn.invokeURL(apiID)
 			})
 		})
+	}
+	if err == nil {
+		var sc Change
+		sc, err = r.recheckStage(ctx, apiID, Change{Kind: KindStage, Name: p.spec.Stage})
+		if err == nil && sc.Action == Update {
+			sc.Note = "throttling lost in the deployment"
+			err = r.step(sc, func() error { return r.setStageThrottle(ctx, apiID) })
+		}
 	}
 	res.Changes = r.sortedChanges()
 	res.Elapsed = p.clock.Now().Sub(start)

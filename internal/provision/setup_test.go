@@ -905,3 +905,32 @@ func TestStateFileNeverHoldsTheAPIKeyValue(t *testing.T) {
 		t.Errorf("state holds the key value: %s", raw)
 	}
 }
+
+func TestStageSettingsLostInADeploymentAreRestored(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	spec := testSpec()
+	h.mustSetup(spec)
+	h.f.resetStageOnDeploy = true
+	h.f.rec.Reset()
+	res, err := h.prov(spec).Deploy(context.Background(), DeployOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(res.Changes); got[KindStage] != Updated {
+		t.Errorf("deploy: %v", got)
+	}
+	if m := h.f.rec.Mutating(); !slices.Equal(m, []string{"API Gateway.CreateDeployment", "API Gateway.UpdateStage"}) {
+		t.Errorf("mutating calls %v", m)
+	}
+	// setup deploying after an API change re-checks the stage too.
+	spec.Auth = AuthNone
+	res = h.mustSetup(spec)
+	if got := actions(res.Changes); got[KindDeployment] != Created || got[KindStage] != Updated {
+		t.Errorf("setup: %v", got)
+	}
+	rep, err := h.prov(spec).Status(context.Background(), StatusOptions{})
+	if err != nil || !rep.OK {
+		t.Errorf("status: %v %+v", err, rep)
+	}
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ddbops/ddbops/internal/provision"
+)
+
+// parseProvisionCmd runs the root with the named command replaced by one
+// whose run function only records the options; nothing touches AWS.
+func parseProvisionCmd[O any](t *testing.T, name string, build func(*Factory, func(context.Context, *O) error) *cobra.Command, args []string, env map[string]string) (*O, *Factory) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, k := range []string{"DDBOPS_AUTH", "DDBOPS_MEMORY", "DDBOPS_ARCH", "DDBOPS_TIMEOUT", "DDBOPS_OUTPUT"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	ios, _, errOut := testIO()
+	f := &Factory{IO: ios, Getenv: os.Getenv}
+	root := newRootCmd(f)
+	if c, _, err := root.Find([]string{name}); err == nil {
+		root.RemoveCommand(c)
+	}
+	var got *O
+	root.AddCommand(build(f, func(_ context.Context, o *O) error {
+		got = o
+		return nil
+	}))
+	root.SetArgs(append([]string{name}, args...))
+	if err := root.Execute(); err != nil {
+		t.Fatalf("execute: %v (stderr %q)", err, errOut)
+	}
+	if got == nil {
+		t.Fatal("run function not called")
+	}
+	return got, f
+}
+
+func TestSetupFlagsAndConfigBinding(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("auth: apikey\nmemory: 256\narch: x86_64\nstack: from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		auth, arch string
+		memory     int
+	}{
+		{"defaults", nil, nil, "iam", "arm64", 128},
+		{"config file", []string{"--config", cfg}, nil, "apikey", "x86_64", 256},
+		{"env beats file", []string{"--config", cfg}, map[string]string{"DDBOPS_AUTH": "none", "DDBOPS_MEMORY": "512"}, "none", "x86_64", 512},
+		{"flags beat env", []string{"--auth", "iam", "--memory", "1024", "--arch", "arm64", "--dry-run", "--yes", "--handler-zip", "b.zip"}, map[string]string{"DDBOPS_AUTH": "none"}, "iam", "arm64", 1024},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o, _ := parseProvisionCmd(t, "setup", setupCmd, tc.args, tc.env)
+			if o.Auth != tc.auth || o.Arch != tc.arch || o.Memory != tc.memory {
+				t.Errorf("auth %q arch %q memory %d, want %q %q %d", o.Auth, o.Arch, o.Memory, tc.auth, tc.arch, tc.memory)
+			}
+			if tc.name == "flags beat env" && (!o.DryRun || !o.Yes || o.HandlerZip != "b.zip") {
+				t.Errorf("flags not parsed: %+v", o)
+			}
+			if o.IO == nil || o.AWSConfig == nil || o.Build == nil {
+				t.Error("dependencies not wired")
+			}
+			if tc.name == "config file" && o.Settings.Stack != "from-file" {
+				t.Errorf("settings not passed: stack %q", o.Settings.Stack)
+			}
+		})
+	}
+}
+
+func TestDeployStatusTeardownLogsFlags(t *testing.T) {
+	d, _ := parseProvisionCmd(t, "deploy", deployCmd, []string{"--memory", "1024", "--timeout", "30", "--dry-run", "--handler-zip", "z"}, nil)
+	if d.Memory != 1024 || d.Timeout != 30 || !d.DryRun || d.HandlerZip != "z" {
+		t.Errorf("deploy %+v", d)
+	}
+	d, _ = parseProvisionCmd(t, "deploy", deployCmd, nil, map[string]string{"DDBOPS_TIMEOUT": "45", "DDBOPS_MEMORY": "256"})
+	if d.Memory != 256 || d.Timeout != 45 {
+		t.Errorf("deploy from env: memory %d timeout %d", d.Memory, d.Timeout)
+	}
+	s, _ := parseProvisionCmd(t, "status", statusCmd, []string{"--exit-code", "--handler-zip", "z", "-o", "json"}, nil)
+	if !s.ExitCode || s.HandlerZip != "z" || !s.Settings.JSON() {
+		t.Errorf("status %+v", s)
+	}
+	td, _ := parseProvisionCmd(t, "teardown", teardownCmd, []string{"--yes", "--delete-data", "--backup", "--dry-run"}, nil)
+	if !td.Yes || !td.DeleteData || !td.Backup || !td.DryRun {
+		t.Errorf("teardown %+v", td)
+	}
+	l, _ := parseProvisionCmd(t, "logs", logsCmd, []string{"-f", "--since", "1h", "--filter", "ERROR"}, nil)
+	if !l.Follow || l.Since != time.Hour || l.Filter != "ERROR" || l.PollInterval <= 0 {
+		t.Errorf("logs %+v", l)
+	}
+	l, _ = parseProvisionCmd(t, "logs", logsCmd, nil, nil)
+	if l.Follow || l.Since != 10*time.Minute {
+		t.Errorf("logs defaults %+v", l)
+	}
+}
+
+// TestProvisionUsageErrors: bad input exits 2 before any AWS call (no
+// endpoint is reachable here: a call would fail with exit 1 instead).
+func TestProvisionUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	notZip := filepath.Join(dir, "not.zip")
+	noBootstrap := filepath.Join(dir, "nob.zip")
+	if err := os.WriteFile(notZip, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noBootstrap, zipWith(t, "main"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"setup", "--auth", "cognito"}, nil, `invalid configuration: auth "cognito": want iam, apikey or none`},
+		{[]string{"setup", "--arch", "amd64"}, nil, `arch "amd64": want arm64 or x86_64`},
+		{[]string{"setup", "--memory", "64"}, nil, "memory 64: must be between 128 and 10240 MB"},
+		{[]string{"setup"}, map[string]string{"DDBOPS_LOG_RETENTION": "10"}, "log-retention 10"},
+		{[]string{"setup", "--handler-zip", filepath.Join(dir, "missing.zip")}, nil, "--handler-zip " + filepath.Join(dir, "missing.zip") + ": no such file or directory"},
+		{[]string{"setup", "--handler-zip", notZip}, nil, "not a zip file"},
+		{[]string{"deploy", "--handler-zip", noBootstrap}, nil, "no bootstrap entry"},
+		{[]string{"deploy", "--timeout", "0"}, nil, "timeout 0: must be between 1 and 900 seconds"},
+		{[]string{"status", "extra"}, nil, "takes no arguments"},
+		{[]string{"teardown"}, nil, "stdin is not a terminal"},
+		{[]string{"teardown", "--delete-data"}, nil, "pass --yes to delete, or --dry-run"},
+		{[]string{"logs", "--since", "-5m"}, nil, "invalid --since -5m0s: must be positive"},
+		{[]string{"logs", "--since", "yesterday"}, nil, `invalid argument "yesterday" for "--since"`},
+		{[]string{"setup", "--stack", "has space"}, nil, `stack "has space": may only contain`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+			// An endpoint nothing listens on: reaching AWS would be exit 1.
+			t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+			t.Setenv("AWS_REGION", "us-east-1")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			ios, out, errOut := testIO()
+			code := Execute(context.Background(), ios, tc.args)
+			if code != exitUsage || !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout %q", out)
+			}
+		})
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	t.Parallel()
+	changes := []provision.Change{
+		{Kind: "function", Name: "Fn", Action: provision.Updated, Diffs: []provision.Diff{{Field: "memory", Have: "512 MB", Want: "128 MB"}}, Elapsed: 1500 * time.Millisecond},
+		{Kind: "table", Name: "T", Action: provision.Failed, Err: errors.New("create table T: boom"), Elapsed: 20 * time.Millisecond},
+		{Kind: "iam-role", Name: "R", Action: provision.Unchanged},
+	}
+	cases := []struct {
+		name    string
+		tty     bool
+		s       Settings
+		want    []string
+		notWant []string
+	}{
+		{"plain (CI)", false, Settings{}, []string{"ok   function          Fn", "updated    memory: 512 MB → 128 MB  1.5s", "FAIL table", "create table T: boom  20ms", "ok   iam-role"}, []string{"✓", "\x1b["}},
+		{"terminal", true, Settings{}, []string{"\x1b[32m✓\x1b[0m function", "\x1b[31m✗\x1b[0m table"}, []string{"FAIL"}},
+		{"terminal --no-color", true, Settings{NoColor: true}, []string{"ok   function", "FAIL table"}, []string{"✓", "\x1b[3"}},
+		{"quiet", true, Settings{Quiet: true}, nil, []string{"function", "table"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			p := newProgress(&IOStreams{ErrOut: &syncBuffer{b: &buf}, IsErrTTY: tc.tty}, tc.s)
+			p.StepStarted("function", "Fn")
+			for _, c := range changes {
+				p.StepDone(c)
+			}
+			p.Warn("API Gateway throttled")
+			p.Close()
+			p.Close() // idempotent
+			got := buf.String()
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(got, w) {
+					t.Errorf("output has %q:\n%s", w, got)
+				}
+			}
+			if !tc.s.Quiet && !strings.Contains(got, "warning: ") {
+				t.Errorf("no warning line:\n%s", got)
+			}
+			if tc.s.Quiet && got != "" {
+				t.Errorf("quiet printed %q", got)
+			}
+		})
+	}
+}
+
+// syncBuffer lets the spinner goroutine and the test share a buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func TestPlanCounts(t *testing.T) {
+	t.Parallel()
+	cs := []provision.Change{{Action: provision.Create}, {Action: provision.Create}, {Action: provision.Update}, {Action: provision.Unchanged}}
+	if got := planCounts(cs, true); got != "2 to create, 1 to update, 1 unchanged" {
+		t.Errorf("plan: %q", got)
+	}
+	rs := []provision.Change{{Action: provision.Created}, {Action: provision.Deleted}, {Action: provision.Failed}, {Action: provision.Keep}}
+	if got := planCounts(rs, false); got != "1 created, 1 deleted, 1 not owned (kept), 1 failed" {
+		t.Errorf("result: %q", got)
+	}
+}
+
+func TestConfirm(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{"y\n": true, "YES\n": true, " yes ": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
+		var errOut bytes.Buffer
+		ok, err := confirm(&IOStreams{In: strings.NewReader(in), ErrOut: &errOut}, "Delete?")
+		if err != nil || ok != want {
+			t.Errorf("answer %q: %v %v, want %v", in, ok, err, want)
+		}
+		if errOut.String() != "Delete? [y/N] " {
+			t.Errorf("prompt %q", errOut.String())
+		}
+	}
+}
