@@ -218,7 +218,7 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 		Requester: c, Doer: doer, Bodies: bodies,
 	}
 	if len(o.Memory) > 0 {
-		return o.runSweep(ctx, deps, prices, attack, w, target, rt)
+		return o.runSweep(ctx, deps, prices, attack, w, target)
 	}
 
 	var warm []bench.Probe
@@ -235,7 +235,7 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 	}
 	sum := bench.Summarize(res)
 	if o.Report != "" {
-		if err := writeReport(o.Report, bench.ReportInput{Target: rt.Target.URL, Auth: rt.Target.Auth, Op: o.Op, Keys: o.Keys, Run: res, Version: o.Version}); err != nil {
+		if err := writeReport(o.Report, bench.ReportInput{Target: target, Op: o.Op, Keys: o.Keys, Run: res, Version: o.Version}); err != nil {
 			return errors.Join(runErr, err)
 		}
 		o.logf("report written to %s", o.Report)
@@ -261,7 +261,7 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 	return runErr
 }
 
-func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *bench.Prices, attack bench.Attack, w bench.Workload, target string, rt *resolvedTarget) error {
+func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *bench.Prices, attack bench.Attack, w bench.Workload, target string) error {
 	sw := &bench.Sweep{
 		Lambda:   deps.Lambda,
 		Logs:     deps.Logs,
@@ -288,7 +288,7 @@ func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *be
 		return runErr
 	}
 	if o.Report != "" && len(res.Sizes) > 0 {
-		if err := writeReport(o.Report, bench.ReportInput{Target: rt.Target.URL, Auth: rt.Target.Auth, Op: o.Op, Keys: o.Keys, Sweep: res, Version: o.Version}); err != nil {
+		if err := writeReport(o.Report, bench.ReportInput{Target: target, Op: o.Op, Keys: o.Keys, Sweep: res, Version: o.Version}); err != nil {
 			return errors.Join(runErr, err)
 		}
 		o.logf("report written to %s", o.Report)

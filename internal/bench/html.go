@@ -16,8 +16,8 @@ import (
 
 // ReportInput is what the HTML report shows: one run, or a sweep.
 type ReportInput struct {
-	Target    string // URL the requests went to
-	Auth      string
+	Target    string // where the requests went, for people (URL and auth)
+	Auth      string // shown after Target when set
 	Op        string
 	Keys      int
 	Generated time.Time
