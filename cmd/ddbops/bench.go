@@ -131,6 +131,8 @@ func (o *benchOptions) validate() error {
 		return usageErrorf("invalid --duration %s: must be positive", o.Duration)
 	case int64(o.Duration/(time.Second/time.Duration(o.Rate))) == 0:
 		return usageErrorf("--rate %d for --duration %s: not a single request is due", o.Rate, o.Duration)
+	case int64(o.Duration/(time.Second/time.Duration(o.Rate))) > bench.MaxHits:
+		return usageErrorf("--rate %d for --duration %s: more than %d requests in one run; lower --rate or --duration", o.Rate, o.Duration, bench.MaxHits)
 	case o.Workers < 1:
 		return usageErrorf("invalid --workers %d: must be at least 1", o.Workers)
 	case o.Keys < 1:

@@ -134,6 +134,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"zero rate", []string{"--rate", "0"}, nil, "invalid --rate 0"},
 		{"negative duration", []string{"--duration", "-1s"}, nil, "invalid --duration -1s"},
 		{"nothing due", []string{"--rate", "1", "--duration", "100ms"}, nil, "not a single request is due"},
+		{"too many requests", []string{"--rate", "100000", "--duration", "2m"}, nil, "more than 10000000 requests in one run"},
 		{"zero workers", []string{"--workers", "0"}, nil, "invalid --workers 0"},
 		{"zero keys", []string{"--keys", "0"}, nil, "invalid --keys 0"},
 		{"memory too small", []string{"--memory", "64"}, nil, "invalid --memory 64: Lambda allows 128 to 10240 MB"},

@@ -119,11 +119,18 @@ func (a *Attack) Validate() error {
 	case len(a.Bodies) == 0:
 		return errors.New("attack: no request body")
 	}
-	if a.Hits() == 0 {
+	switch n := a.Hits(); {
+	case n == 0:
 		return fmt.Errorf("rate %d for %s: not a single request is due", a.Rate, a.Duration)
+	case n > MaxHits:
+		return fmt.Errorf("rate %d for %s: %d requests, more than the %d one run records (lower the rate or the duration)", a.Rate, a.Duration, n, MaxHits)
 	}
 	return nil
 }
+
+// MaxHits bounds one run: every request is kept (about 60 bytes each) for
+// the percentiles over time and the report.
+const MaxHits = 10_000_000
 
 // Hits is the number of requests the attack sends when not interrupted.
 func (a *Attack) Hits() int64 {

@@ -315,6 +315,7 @@ func TestAttackValidate(t *testing.T) {
 		"no bodies":      func(a *Attack) { a.Bodies = nil },
 		"no target":      func(a *Attack) { a.Requester = nil },
 		"nothing is due": func(a *Attack) { a.Duration = time.Millisecond },
+		"too many hits":  func(a *Attack) { a.Rate, a.Duration = 1_000_000, time.Minute },
 	} {
 		a := base()
 		mut(a)
