@@ -101,10 +101,8 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 	sess.progress.Close()
 	err = provErr(err)
 	if o.Settings.JSON() {
-		if res != nil || err == nil {
-			if jerr := writeJSON(o.IO.Out, newResultJSON("setup", sess, res, time.Since(start), err)); jerr != nil {
-				return jerr
-			}
+		if jerr := writeJSON(o.IO.Out, newResultJSON("setup", sess, res, time.Since(start), err)); jerr != nil {
+			return jerr
 		}
 		if err == nil && spec.Auth == provision.AuthNone && !o.DryRun {
 			warnOpenAPI(o.IO.ErrOut, res.InvokeURL, spec.Table)
