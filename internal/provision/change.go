@@ -138,15 +138,6 @@ type Result struct {
 	Elapsed   time.Duration
 }
 
-// Counts tallies the changes by action.
-func (r *Result) Counts() map[Action]int {
-	m := map[Action]int{}
-	for _, c := range r.Changes {
-		m[c.Action]++
-	}
-	return m
-}
-
 // Error is a failed step: "{op} {resource}: {why}", with a hint of what to
 // do next when there is one.
 type Error struct {

@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"errors"
 )
 
 // Resource statuses reported by Status.
@@ -113,6 +112,3 @@ func (p *Provisioner) Status(ctx context.Context, opts StatusOptions) (*StatusRe
 	}
 	return rep, nil
 }
-
-// IsNotOwned reports whether err is about a resource the stack does not own.
-func IsNotOwned(err error) bool { return errors.Is(err, ErrNotOwned) }
