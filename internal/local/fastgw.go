@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,15 +16,19 @@ import (
 
 // ---- fasthttp adapter (Serve) ----
 
+// drainLimit is how much of a refused body is read and discarded.
+const drainLimit = 10 << 20
+
 // newFastServer returns the server `ddbops local` listens with. base is
 // the context handlers run under: it is not canceled at shutdown, so
 // in-flight requests (and their journal waits) finish.
 func (g *gateway) newFastServer(base context.Context) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler: func(c *fasthttp.RequestCtx) { g.serveFast(base, c) },
-		// Bodies over the limit are refused while reading them (413 in
-		// ErrorHandler); the route and auth answers still come first.
+		// Bodies up to the limit arrive read; longer ones as a stream,
+		// which serveFast refuses with 413 without keeping them.
 		MaxRequestBodySize:           handler.MaxBodyBytes,
+		StreamRequestBody:            true,
 		ErrorHandler:                 g.fastError,
 		ReadTimeout:                  30 * time.Second,
 		WriteTimeout:                 30 * time.Second,
@@ -50,6 +55,29 @@ func (g *gateway) serveFast(base context.Context, c *fasthttp.RequestCtx) {
 		writeFast(c, reqID, errorOut(e))
 		return
 	}
+	var body []byte
+	if c.Request.IsBodyStream() {
+		stream := c.RequestBodyStream()
+		b, err := io.ReadAll(io.LimitReader(stream, handler.MaxBodyBytes+1))
+		if err != nil {
+			writeFast(c, reqID, errorOut(errBadBody))
+			c.SetConnectionClose()
+			return
+		}
+		if len(b) > handler.MaxBodyBytes {
+			writeFast(c, reqID, tooLargeOut(reqID))
+			// Let the client finish sending (up to API Gateway's own
+			// 10 MB payload limit) so that it reads the answer instead of
+			// a reset; past that, hang up.
+			if n, _ := io.CopyN(io.Discard, stream, drainLimit); n == drainLimit {
+				c.SetConnectionClose()
+			}
+			return
+		}
+		body = b
+	} else {
+		body = c.PostBody()
+	}
 	header := make(http.Header, rh.Len()+4)
 	for k, v := range rh.All() {
 		key := http.CanonicalHeaderKey(string(k))
@@ -69,7 +97,7 @@ func (g *gateway) serveFast(base context.Context, c *fasthttp.RequestCtx) {
 		remoteAddr: c.RemoteAddr().String(),
 		userAgent:  string(rh.UserAgent()),
 		header:     header,
-		body:       c.PostBody(),
+		body:       body,
 	}
 	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		in.localPort = strconv.Itoa(ta.Port)

@@ -202,6 +202,7 @@ func (j *journal) flushOne() bool {
 	j.cur = newBatch(j.spare)
 	j.spare = nil
 	failed := j.err
+	syncFile := j.sync
 	if failed == nil {
 		j.flushing = b
 	}
@@ -211,7 +212,7 @@ func (j *journal) flushOne() bool {
 	if err == nil {
 		if _, werr := j.f.Write(b.buf); werr != nil {
 			err = fmt.Errorf("write: %w", werr)
-		} else if serr := j.sync(j.f); serr != nil {
+		} else if serr := syncFile(j.f); serr != nil {
 			err = fmt.Errorf("sync: %w", serr)
 		}
 	}

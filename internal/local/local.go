@@ -367,6 +367,7 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 	infoPath := filepath.Join(s.opts.DataDir, serverFile)
 	if err := writeServerInfo(infoPath, info); err != nil {
 		_ = srv.Shutdown()
+		_ = ln.Close()
 		<-errc
 		return err
 	}
@@ -396,6 +397,9 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 	// Stops accepting, lets in-flight requests finish, closes idle
 	// keep-alive connections.
 	_ = srv.ShutdownWithContext(sctx)
+	// Shutdown only closes listeners Serve has registered; one that
+	// came too early would leave Serve accepting.
+	_ = ln.Close()
 	<-errc
 	return result
 }

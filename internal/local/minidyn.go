@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,7 +31,9 @@ import (
 // adapter answers as DynamoDB does:
 //   - PutItem returns Attributes only for ReturnValues ALL_OLD (minidyn
 //     returns the new item every time);
-//   - Scan reports ScannedCount (minidyn leaves it 0).
+//   - Scan reports ScannedCount (minidyn leaves it 0);
+//   - UpdateItem's REMOVE of a top-level attribute takes effect (minidyn
+//     evaluates it but keeps the attribute).
 //
 // minidyn's other in-process client (aws-v2/client) was not used: it
 // checks a DeleteItem condition against the whole table first (a sorted
@@ -108,6 +111,24 @@ func (e *minidynEngine) GetItem(ctx context.Context, in *dynamodb.GetItemInput, 
 }
 
 func (e *minidynEngine) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	// minidyn (v0.8.2) evaluates REMOVE of a top-level attribute but never
+	// deletes it from the stored item; nested paths are fine. The
+	// attributes are removed here after its update, which is atomic
+	// because journaledDB serializes writes.
+	removed := topLevelRemovals(aws.ToString(in.UpdateExpression), in.ExpressionAttributeNames)
+	for _, name := range removed {
+		if name == keyAttr {
+			return nil, validationError("Cannot update attribute " + keyAttr + ". This attribute is part of the key")
+		}
+	}
+	var before map[string]types.AttributeValue
+	if len(removed) > 0 && in.ReturnValues == types.ReturnValueUpdatedOld {
+		out, err := e.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key})
+		if err != nil {
+			return nil, err
+		}
+		before = out.Item
+	}
 	out, err := e.c.UpdateItem(ctx, &mserver.UpdateItemInput{
 		TableName:                           in.TableName,
 		Key:                                 toWireMap(in.Key),
@@ -121,7 +142,136 @@ func (e *minidynEngine) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemI
 	if err != nil {
 		return nil, err
 	}
-	return &dynamodb.UpdateItemOutput{Attributes: fromWireMap(out.Attributes)}, nil
+	attrs := fromWireMap(out.Attributes)
+	if len(removed) > 0 {
+		cur, err := e.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key})
+		if err != nil {
+			return nil, err
+		}
+		changed := false
+		for _, name := range removed {
+			if _, ok := cur.Item[name]; ok {
+				delete(cur.Item, name)
+				changed = true
+			}
+		}
+		if changed {
+			if _, err := e.c.PutItem(ctx, &mserver.PutItemInput{TableName: in.TableName, Item: toWireMap(cur.Item)}); err != nil {
+				return nil, err
+			}
+		}
+		switch in.ReturnValues {
+		case types.ReturnValueAllNew, types.ReturnValueUpdatedNew:
+			for _, name := range removed {
+				delete(attrs, name)
+			}
+		case types.ReturnValueUpdatedOld:
+			for _, name := range removed {
+				if v, ok := before[name]; ok {
+					if attrs == nil {
+						attrs = map[string]types.AttributeValue{}
+					}
+					attrs[name] = v
+				}
+			}
+		}
+		if len(attrs) == 0 {
+			attrs = nil
+		}
+	}
+	return &dynamodb.UpdateItemOutput{Attributes: attrs}, nil
+}
+
+// topLevelRemovals returns the top-level attribute names (placeholders
+// resolved) that the REMOVE clause of an update expression names.
+// Nested paths (a.b, a[0]) are left out: minidyn handles those.
+func topLevelRemovals(expr string, names map[string]string) []string {
+	clause := removeClause(expr)
+	if clause == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range splitTop(clause, ',') {
+		p = strings.TrimSpace(p)
+		if p == "" || strings.ContainsAny(p, ".[] ") {
+			continue
+		}
+		if p[0] == '#' {
+			n, ok := names[p]
+			if !ok {
+				continue // minidyn reports the missing placeholder
+			}
+			p = n
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// removeClause returns the text of the REMOVE clause of expr ("" if
+// none). Clauses start with SET, REMOVE, ADD or DELETE (any case) as
+// whole words outside parentheses.
+func removeClause(expr string) string {
+	type kw struct{ pos, end int }
+	var kws []kw
+	var names []string
+	depth := 0
+	for i := 0; i < len(expr); i++ {
+		switch c := expr[i]; {
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case depth == 0 && isWordStart(c) && (i == 0 || isSpace(expr[i-1])):
+			j := i
+			for j < len(expr) && !isSpace(expr[j]) && expr[j] != '(' && expr[j] != ',' {
+				j++
+			}
+			word := strings.ToUpper(expr[i:j])
+			switch word {
+			case "SET", "REMOVE", "ADD", "DELETE":
+				if j == len(expr) || isSpace(expr[j]) {
+					kws = append(kws, kw{i, j})
+					names = append(names, word)
+				}
+			}
+			i = j - 1
+		}
+	}
+	for k, w := range names {
+		if w != "REMOVE" {
+			continue
+		}
+		end := len(expr)
+		if k+1 < len(kws) {
+			end = kws[k+1].pos
+		}
+		return expr[kws[k].end:end]
+	}
+	return ""
+}
+
+func isSpace(c byte) bool     { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+func isWordStart(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+
+// splitTop splits s at sep outside parentheses.
+func splitTop(s string, sep byte) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case sep:
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
 }
 
 func (e *minidynEngine) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {

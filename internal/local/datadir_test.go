@@ -1,0 +1,365 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// TestCodecRoundTrip: every DynamoDB type survives the journal encoding
+// exactly, and equal items encode to equal bytes.
+func TestCodecRoundTrip(t *testing.T) {
+	t.Parallel()
+	item := map[string]types.AttributeValue{
+		"id":    s("k\"ey\\\n\t\x01é😀"),
+		"n":     &types.AttributeValueMemberN{Value: "-12345678901234567890.000001e-3"},
+		"b":     &types.AttributeValueMemberB{Value: []byte{0, 1, 2, 255}},
+		"empty": &types.AttributeValueMemberB{Value: []byte{}},
+		"t":     &types.AttributeValueMemberBOOL{Value: true},
+		"f":     &types.AttributeValueMemberBOOL{Value: false},
+		"null":  &types.AttributeValueMemberNULL{Value: true},
+		"m":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": s("y"), "inner": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}}},
+		"l":     &types.AttributeValueMemberL{Value: []types.AttributeValue{s("a"), &types.AttributeValueMemberN{Value: "1"}, &types.AttributeValueMemberL{Value: []types.AttributeValue{}}}},
+		"ss":    &types.AttributeValueMemberSS{Value: []string{"b", "a"}},
+		"ns":    &types.AttributeValueMemberNS{Value: []string{"1", "2.5"}},
+		"bs":    &types.AttributeValueMemberBS{Value: [][]byte{{1}, {2, 3}}},
+		"":      s("empty attribute name"),
+	}
+	enc, err := appendItem(nil, item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseItem(enc)
+	if err != nil {
+		t.Fatalf("parse %s: %v", enc, err)
+	}
+	enc2, _ := appendItem(nil, got)
+	if !bytes.Equal(enc, enc2) {
+		t.Fatalf("round trip changed the item:\n%s\n%s", enc, enc2)
+	}
+	if fmt.Sprint(got["ss"]) != fmt.Sprint(item["ss"]) || fmt.Sprint(got["b"]) != fmt.Sprint(item["b"]) {
+		t.Errorf("values differ: %v %v", got["ss"], got["b"])
+	}
+	if _, err := appendItem(nil, map[string]types.AttributeValue{"id": s("bad\xff")}); err == nil {
+		t.Error("invalid UTF-8 was encoded")
+	}
+	for _, bad := range []string{`{"a":{"S":"x","N":"1"}}`, `{"a":{}}`, `{"a":{"Q":"x"}}`, `{"a":null}`, `null`, `{"a":{"B":"!!"}}`, `{"a":{"S":"x"}} x`} {
+		if _, err := parseItem([]byte(bad)); err == nil {
+			t.Errorf("parseItem(%s) accepted", bad)
+		}
+	}
+}
+
+// writeItems opens dir, writes n items through the journaled engine and
+// closes it.
+func openDir(t *testing.T, dir string, logw *syncBuffer) *Stack {
+	t.Helper()
+	opts := Options{DataDir: dir, Auth: AuthNone}
+	if logw != nil {
+		opts.Log = logw
+	}
+	st, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return st
+}
+
+func putN(t *testing.T, st *Stack, from, to int) {
+	t.Helper()
+	h := st.Handler()
+	for i := from; i < to; i++ {
+		r := inProcess(t, h, fmt.Sprintf(`{"operation":"create","payload":{"Item":{"id":"%d","v":%d}}}`, i, i))
+		if r.status != 200 {
+			t.Fatalf("create %d: %d %s", i, r.status, r.body)
+		}
+	}
+}
+
+func ids(t *testing.T, st *Stack) string {
+	t.Helper()
+	var all []string
+	body := `{"operation":"list","payload":{"Limit":100}}`
+	for {
+		r := inProcess(t, st.Handler(), body)
+		m := r.json(t)
+		for _, it := range m["Items"].([]any) {
+			all = append(all, it.(map[string]any)["id"].(string))
+		}
+		lek, ok := m["LastEvaluatedKey"].(map[string]any)
+		if !ok {
+			break
+		}
+		body = fmt.Sprintf(`{"operation":"list","payload":{"Limit":100,"ExclusiveStartKey":{"id":%q}}}`, lek["id"])
+	}
+	return strings.Join(all, ",")
+}
+
+// TestJournalRecovery covers replay, compaction and the torn-tail and
+// corruption rules.
+func TestJournalRecovery(t *testing.T) {
+	t.Parallel()
+	journal := func(dir string) string { return filepath.Join(dir, journalFile) }
+
+	t.Run("replay and compact", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		st := openDir(t, dir, nil)
+		putN(t, st, 0, 3)
+		st.Close()
+		if b, _ := os.ReadFile(journal(dir)); bytes.Count(b, []byte("\n")) != 3 {
+			t.Fatalf("journal has %q", b)
+		}
+		st = openDir(t, dir, nil)
+		defer st.Close()
+		if rec := st.Recovery(); rec.Items != 3 || rec.JournalRecords != 3 || !rec.Compacted {
+			t.Errorf("recovery %+v", rec)
+		}
+		if b, _ := os.ReadFile(journal(dir)); len(b) != 0 {
+			t.Errorf("journal not emptied after compaction: %q", b)
+		}
+		snap, _ := os.ReadFile(filepath.Join(dir, snapshotFile))
+		if bytes.Count(snap, []byte("\n")) != 4 || !bytes.Contains(snap, []byte(`{"format":"ddbops-local","version":1,"table":"lambda-apigateway"}`)) {
+			t.Errorf("snapshot:\n%s", snap)
+		}
+		if got := ids(t, st); got != "0,1,2" {
+			t.Errorf("ids %s", got)
+		}
+	})
+
+	t.Run("torn tail is dropped with a warning", func(t *testing.T) {
+		t.Parallel()
+		for _, tail := range []string{
+			`0000ab`,                    // partial frame
+			`7c9ac2b1 {"put":{"id":{"S`, // partial record
+			"deadbeef {\"put\":{\"id\":{\"S\":\"x\"}}}\n", // complete line, bad checksum
+			"\x00\x00\x00\x00\x00\x00",                    // zeroed extent
+		} {
+			dir := t.TempDir()
+			st := openDir(t, dir, nil)
+			putN(t, st, 0, 2)
+			st.Close()
+			f, _ := os.OpenFile(journal(dir), os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString(tail)
+			f.Close()
+			var logw syncBuffer
+			st = openDir(t, dir, &logw)
+			if rec := st.Recovery(); !rec.TornTail || rec.Items != 2 {
+				t.Errorf("tail %q: recovery %+v", tail, rec)
+			}
+			if !strings.Contains(logw.String(), "warning: journal "+journal(dir)+": dropped a torn last record (record 3") {
+				t.Errorf("tail %q: log %q", tail, logw.String())
+			}
+			if got := ids(t, st); got != "0,1" {
+				t.Errorf("tail %q: ids %s", tail, got)
+			}
+			st.Close()
+		}
+	})
+
+	t.Run("corruption before the last record is an error", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		st := openDir(t, dir, nil)
+		putN(t, st, 0, 3)
+		st.Close()
+		b, _ := os.ReadFile(journal(dir))
+		lines := strings.SplitAfter(string(b), "\n")
+		lines[1] = strings.Replace(lines[1], `"v"`, `"w"`, 1) // checksum no longer matches
+		os.WriteFile(journal(dir), []byte(strings.Join(lines, "")), 0o600)
+		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+		want := fmt.Sprintf("replay journal %s: record 2 (byte offset %d): bad checksum", journal(dir), len(lines[0]))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Open = %v, want %q", err, want)
+		}
+		// Nothing was changed: the same error again, data still there.
+		if b2, _ := os.ReadFile(journal(dir)); !bytes.Equal(b2, []byte(strings.Join(lines, ""))) {
+			t.Error("a failed replay modified the journal")
+		}
+	})
+
+	t.Run("valid checksum but bad record is an error", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		st := openDir(t, dir, nil)
+		st.Close()
+		rec, start := beginFrame(nil)
+		rec = finishFrame(append(rec, `{"put":{"name":{"S":"no id"}}}`...), start)
+		os.WriteFile(journal(dir), rec, 0o600)
+		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+		if err == nil || !strings.Contains(err.Error(), `record 1 (byte offset 0): item has no string attribute "id"`) {
+			t.Fatalf("Open = %v", err)
+		}
+	})
+
+	t.Run("snapshot corruption and table mismatch are errors", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		st := openDir(t, dir, nil)
+		putN(t, st, 0, 2)
+		st.Close()
+		st = openDir(t, dir, nil) // compacts
+		st.Close()
+		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, TableName: "other"}); err == nil ||
+			!strings.Contains(err.Error(), `the data dir holds table "lambda-apigateway", not "other"`) {
+			t.Errorf("table mismatch: %v", err)
+		}
+		snap := filepath.Join(dir, snapshotFile)
+		b, _ := os.ReadFile(snap)
+		os.WriteFile(snap, b[:len(b)-5], 0o600) // a snapshot is never torn: it is renamed into place
+		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone}); err == nil ||
+			!strings.Contains(err.Error(), "read snapshot "+snap+": record 3") {
+			t.Errorf("torn snapshot: %v", err)
+		}
+	})
+
+	t.Run("crash after the new snapshot, before the journal is emptied", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		st := openDir(t, dir, nil)
+		putN(t, st, 0, 3)
+		inProcess(t, st.Handler(), `{"operation":"delete","payload":{"Key":{"id":"1"}}}`)
+		inProcess(t, st.Handler(), `{"operation":"update","payload":{"Key":{"id":"2"},"UpdateExpression":"SET v = :v","ExpressionAttributeValues":{":v":99}}}`)
+		st.Close()
+		old, _ := os.ReadFile(journal(dir))
+		st = openDir(t, dir, nil) // writes the merged snapshot, empties the journal
+		st.Close()
+		// Put the old journal back: as if the crash came between rename
+		// and truncate. Replaying it over the new snapshot is idempotent.
+		os.WriteFile(journal(dir), old, 0o600)
+		os.WriteFile(filepath.Join(dir, snapshotFile+".tmp"), []byte("half-written garbage"), 0o600)
+		st = openDir(t, dir, nil)
+		defer st.Close()
+		if got := ids(t, st); got != "0,2" {
+			t.Errorf("ids %s", got)
+		}
+		r := inProcess(t, st.Handler(), `{"operation":"read","payload":{"Key":{"id":"2"}}}`)
+		if !strings.Contains(string(r.body), `"v":99`) {
+			t.Errorf("item 2: %s", r.body)
+		}
+	})
+}
+
+// TestGroupCommit: concurrent appends all become durable, in one file, in
+// fewer syncs than records.
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	var syncs sync.Map
+	var n int64
+	var mu sync.Mutex
+	j, err := openJournal(filepath.Join(t.TempDir(), "j"), func(f *os.File) error {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		syncs.Store(n, true)
+		return datasync(f)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 16, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				rec, _ := encodePut(nil, map[string]types.AttributeValue{"id": s(fmt.Sprintf("%d-%d", w, i))})
+				b, err := j.append(rec)
+				if err == nil {
+					err = waitBatch(b, nil)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if j.durable.Load() != writers*each {
+		t.Errorf("durable %d, want %d", j.durable.Load(), writers*each)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(j.path)
+	count := 0
+	if _, err := readRecords(b, false, func([]byte) error { count++; return nil }); err != nil || count != writers*each {
+		t.Fatalf("file: %d records, %v", count, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n >= writers*each {
+		t.Logf("no batching happened (%d syncs for %d records)", n, writers*each)
+	}
+}
+
+// TestJournalFailureStopsAcknowledging: a failed write or sync fails the
+// request in flight with a 500, fails everything after it, and makes
+// Serve return the error.
+func TestJournalFailureStopsAcknowledging(t *testing.T) {
+	t.Parallel()
+	var logw syncBuffer
+	st, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: AuthNone, Log: &logw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serveStack(t, st)
+	if r := post(t, srv.info.URL, tutorialCreate); r.status != 200 {
+		t.Fatalf("create: %d", r.status)
+	}
+	// The disk fills up.
+	st.journal.mu.Lock()
+	st.journal.sync = func(*os.File) error { return syscall.ENOSPC }
+	st.journal.mu.Unlock()
+	r := post(t, srv.info.URL, `{"operation":"create","payload":{"Item":{"id":"2"}}}`)
+	if r.status != 500 || strings.Contains(string(r.body), "no space") {
+		t.Fatalf("write on a full disk: %d %s", r.status, r.body)
+	}
+	err = srv.stop()
+	if err == nil || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Serve/Close = %v, want the journal error", err)
+	}
+	if !strings.Contains(logw.String(), "request failed") {
+		t.Errorf("the failure was not logged: %q", logw.String())
+	}
+	// Reads and writes fail too until a restart.
+	if r := inProcess(t, st.Handler(), tutorialRead); r.status != 500 {
+		t.Errorf("read after failure: %d %s", r.status, r.body)
+	}
+	if r := inProcess(t, st.Handler(), `{"operation":"create","payload":{"Item":{"id":"3"}}}`); r.status != 500 {
+		t.Errorf("write after failure: %d", r.status)
+	}
+}
+
+// TestUnwritableDataDir: a data dir that cannot be written fails Open
+// with a clear error.
+func TestUnwritableDataDir(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	_, err := Open(context.Background(), Options{DataDir: filepath.Join(file, "sub"), Auth: AuthNone})
+	if err == nil || !strings.Contains(err.Error(), "open data dir "+filepath.Join(file, "sub")) {
+		t.Errorf("data dir under a file: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("running as root: permission bits do not make a directory read-only")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	_, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("read-only data dir: %v", err)
+	}
+}
