@@ -67,25 +67,44 @@ func New(db DynamoDB, cfg Config) *Handler { return &Handler{db: db, cfg: cfg} }
 // (a direct invocation; the response is the body JSON, errors included:
 // a direct invocation never returns a Lambda function error).
 func (h *Handler) Invoke(ctx context.Context, event []byte) (out []byte, err error) {
-	if !isProxyEvent(event) {
-		_, body := h.Do(ctx, event, "")
-		return body, nil
-	}
 	defer func() {
+		// Do recovers by itself; this guards the event handling around it.
 		if r := recover(); r != nil {
 			id := requestIDFor(ctx, "")
 			h.logPanic(ctx, id, r)
 			out = appendProxyResponse(nil, http.StatusInternalServerError, internalError(id))
 		}
 	}()
+	// Only the fields the handler reads are decoded: the full
+	// events.APIGatewayProxyRequest (headers, identity, ...) would cost
+	// several times more on every invocation.
+	var ev struct {
+		Operation      present `json:"operation"`
+		HTTPMethod     present `json:"httpMethod"`
+		RequestContext *struct {
+			RequestID string `json:"requestId"`
+		} `json:"requestContext"`
+		Body            string `json:"body"`
+		IsBase64Encoded bool   `json:"isBase64Encoded"`
+	}
+	decodeErr := json.Unmarshal(event, &ev)
+	if ev.Operation || !(ev.HTTPMethod || ev.RequestContext != nil) {
+		// A direct invocation (or not JSON, which Do reports).
+		_, body := h.Do(ctx, event, "")
+		return body, nil
+	}
 	var req events.APIGatewayProxyRequest
-	if json.Unmarshal(event, &req) != nil {
-		id := requestIDFor(ctx, "")
+	if ev.RequestContext != nil {
+		req.RequestContext.RequestID = ev.RequestContext.RequestID
+	}
+	if decodeErr != nil {
+		id := requestIDFor(ctx, req.RequestContext.RequestID)
 		e := errorf(http.StatusBadRequest, CodeBadRequest, "event: has httpMethod or requestContext but is not a valid API Gateway proxy event")
 		return appendProxyResponse(nil, e.Status, appendErrorBody(nil, e, id)), nil
 	}
+	req.Body, req.IsBase64Encoded = ev.Body, ev.IsBase64Encoded
 	resp := h.HandleProxy(ctx, &req)
-	return appendProxyResponse(nil, resp.StatusCode, []byte(resp.Body)), nil
+	return appendProxyResponse(make([]byte, 0, len(resp.Body)+96), resp.StatusCode, []byte(resp.Body)), nil
 }
 
 // HandleProxy serves one API Gateway (REST, proxy integration) request.
@@ -172,21 +191,6 @@ func requestIDFor(ctx context.Context, id string) string {
 		return lc.AwsRequestID
 	}
 	return rand.Text()
-}
-
-// isProxyEvent tells an API Gateway proxy event from a direct invocation
-// whose event is the tutorial JSON: the latter has "operation", the former
-// has "httpMethod" or "requestContext".
-func isProxyEvent(event []byte) bool {
-	var p struct {
-		Operation      present `json:"operation"`
-		HTTPMethod     present `json:"httpMethod"`
-		RequestContext present `json:"requestContext"`
-	}
-	if json.Unmarshal(event, &p) != nil {
-		return false
-	}
-	return bool(!p.Operation && (p.HTTPMethod || p.RequestContext))
 }
 
 // present records that a key occurs, without decoding its value.
