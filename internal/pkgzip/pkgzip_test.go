@@ -682,3 +682,22 @@ func TestPackageGoExperiment(t *testing.T) {
 		})
 	}
 }
+
+// TestPackageColdCache rebuilds x86_64 with an empty build cache, so every
+// package is compiled again rather than reused, and compares with the
+// cached build. It costs a full compile (minutes on a busy machine), so it
+// runs only when asked: DDBOPS_PACKAGE_COLD=1.
+func TestPackageColdCache(t *testing.T) {
+	if os.Getenv("DDBOPS_PACKAGE_COLD") != "1" {
+		t.Skip("set DDBOPS_PACKAGE_COLD=1 to compare a build from an empty GOCACHE")
+	}
+	warm := build(t, "x86_64", false, "first")
+	t.Setenv("GOCACHE", t.TempDir())
+	cold, err := Package(context.Background(), Options{Arch: "x86_64", Go: testenv.GoTool(t), Embedded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(warm.Zip, cold.Zip) {
+		t.Fatalf("cold build %s != cached build %s", cold.CodeSha256, warm.CodeSha256)
+	}
+}
