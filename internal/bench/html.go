@@ -94,13 +94,13 @@ type pageView struct {
 
 // reportData is the machine-readable copy of the report, embedded as JSON.
 type reportData struct {
-	Target    string         `json:"target"`
-	Op        string         `json:"op"`
-	Generated time.Time      `json:"generated"`
-	Summary   *Summary       `json:"summary,omitempty"`
-	Series    []bucketStat   `json:"series,omitempty"`
-	Sweep     *SweepResult   `json:"sweep,omitempty"`
-	SizeSerie [][]bucketStat `json:"size_series,omitempty"`
+	Target     string         `json:"target"`
+	Op         string         `json:"op"`
+	Generated  time.Time      `json:"generated"`
+	Summary    *Summary       `json:"summary,omitempty"`
+	Series     []bucketStat   `json:"series,omitempty"`
+	Sweep      *SweepResult   `json:"sweep,omitempty"`
+	SizeSeries [][]bucketStat `json:"size_series,omitempty"`
 }
 
 // WriteHTML writes one self-contained HTML file: inline CSS and SVG, no
@@ -137,7 +137,7 @@ func WriteHTML(w io.Writer, in ReportInput) error {
 			rv := buildRunView(fmt.Sprintf("mem-%d", sr.MemoryMB), fmt.Sprintf("%d MB", sr.MemoryMB), sr.Result, sr.Summary)
 			rv.Warmup = sr.Warmup
 			pv.Runs = append(pv.Runs, rv)
-			data.SizeSerie = append(data.SizeSerie, buckets(sr.Result))
+			data.SizeSeries = append(data.SizeSeries, buckets(sr.Result))
 		}
 	case in.Run != nil:
 		s := Summarize(in.Run)
