@@ -86,7 +86,7 @@ credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
 			if opts.Addr == "" {
 				return usageErrorf("--addr must not be empty")
 			}
-			return runLocal(cmd.Context(), opts)
+			return runLocalFunc(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -117,6 +117,9 @@ type localReady struct {
 	Items     int    `json:"items"`
 	StartupMS int64  `json:"startupMs"`
 }
+
+// runLocalFunc is runLocal, replaceable by the flag-parsing test.
+var runLocalFunc = runLocal
 
 func runLocal(ctx context.Context, opts *localOptions) error {
 	start := time.Now()

@@ -65,7 +65,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	}
 
 	// The same key after a restart; an explicit key wins and is not saved.
-	s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthAPIKey})
+	s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthAPIKey, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	}
 	s.Close()
 	const explicit = "my-explicit-key-0123456789"
-	s, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthAPIKey, APIKey: explicit})
+	s, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthAPIKey, APIKey: explicit, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -65,7 +66,9 @@ func TestCodecRoundTrip(t *testing.T) {
 // closes it.
 func openDir(t *testing.T, dir string, logw *syncBuffer) *Stack {
 	t.Helper()
-	opts := Options{DataDir: dir, Auth: AuthNone}
+	// LockWait: a subprocess forked by a parallel test holds a copy of
+	// the lock's descriptor until it execs.
+	opts := Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second}
 	if logw != nil {
 		opts.Log = logw
 	}
@@ -178,7 +181,7 @@ func TestJournalRecovery(t *testing.T) {
 		lines := strings.SplitAfter(string(b), "\n")
 		lines[1] = strings.Replace(lines[1], `"v"`, `"w"`, 1) // checksum no longer matches
 		os.WriteFile(journal(dir), []byte(strings.Join(lines, "")), 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
 		want := fmt.Sprintf("replay journal %s: record 2 (byte offset %d): bad checksum", journal(dir), len(lines[0]))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Open = %v, want %q", err, want)
@@ -197,7 +200,7 @@ func TestJournalRecovery(t *testing.T) {
 		rec, start := beginFrame(nil)
 		rec = finishFrame(append(rec, `{"put":{"name":{"S":"no id"}}}`...), start)
 		os.WriteFile(journal(dir), rec, 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
 		if err == nil || !strings.Contains(err.Error(), `record 1 (byte offset 0): item has no string attribute "id"`) {
 			t.Fatalf("Open = %v", err)
 		}
@@ -211,14 +214,14 @@ func TestJournalRecovery(t *testing.T) {
 		st.Close()
 		st = openDir(t, dir, nil) // compacts
 		st.Close()
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, TableName: "other"}); err == nil ||
+		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, TableName: "other", LockWait: 10 * time.Second}); err == nil ||
 			!strings.Contains(err.Error(), `the data dir holds table "lambda-apigateway", not "other"`) {
 			t.Errorf("table mismatch: %v", err)
 		}
 		snap := filepath.Join(dir, snapshotFile)
 		b, _ := os.ReadFile(snap)
 		os.WriteFile(snap, b[:len(b)-5], 0o600) // a snapshot is never torn: it is renamed into place
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone}); err == nil ||
+		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second}); err == nil ||
 			!strings.Contains(err.Error(), "read snapshot "+snap+": record 3") {
 			t.Errorf("torn snapshot: %v", err)
 		}
@@ -358,7 +361,7 @@ func TestUnwritableDataDir(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o500)
 	defer os.Chmod(dir, 0o700)
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	_, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("read-only data dir: %v", err)
 	}

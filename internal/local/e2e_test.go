@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var requestIDField = regexp.MustCompile(`"(RequestId|requestId)":"[^"]*"`)
@@ -216,7 +217,7 @@ func TestRestartKeepsData(t *testing.T) {
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbops/ddbops/internal/handler"
 )
@@ -262,13 +263,12 @@ func (s *Stack) openEmbedded(ctx context.Context) (*journaledDB, error) {
 	if err := eng.createTable(ctx, o.TableName); err != nil {
 		return nil, fmt.Errorf("embedded dynamodb: create table %s: %w", o.TableName, err)
 	}
-	table := aws.String(o.TableName)
-	n := 0
+	items := make([]map[string]types.AttributeValue, 0, len(state))
 	for _, e := range state {
-		n++
-		if _, err := eng.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: e.item}); err != nil {
-			return nil, fmt.Errorf("load data dir %s: item %d of %d: %w", o.DataDir, n, len(state), err)
-		}
+		items = append(items, e.item)
+	}
+	if err := eng.load(items); err != nil {
+		return nil, fmt.Errorf("load data dir %s: %w", o.DataDir, err)
 	}
 	j, err := openJournal(filepath.Join(o.DataDir, journalFile), datasync)
 	if err != nil {

@@ -31,7 +31,7 @@ func TestLockExcludesSecondOpen(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	b, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestDiscover(t *testing.T) {
 		t.Fatalf("stale file, no lock holder: %+v %v", info, err)
 	}
 	// The next holder removes it on Open.
-	st2, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	st2, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
