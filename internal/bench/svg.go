@@ -147,7 +147,7 @@ func (s *svgBuf) legend(x, y float64, items []legendItem) {
 	x0 := x
 	for _, it := range items {
 		width := 36 + 7.6*float64(len([]rune(it.Label)))
-		if x > x0 && x+width-12 > s.w {
+		if x > x0 && x+width > s.w-4 {
 			x, y = x0, y+18
 		}
 		switch it.Shape {
