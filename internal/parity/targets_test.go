@@ -1,0 +1,356 @@
+package parity
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/ddbops/ddbops/internal/local"
+	"github.com/ddbops/ddbops/internal/pkgzip"
+	"github.com/ddbops/ddbops/internal/testenv"
+)
+
+const tableName = "lambda-apigateway"
+
+// Targets, in the order answers are printed.
+const (
+	targetLocal   = "local"       // (a) the local stack over real HTTP
+	targetMoto    = "rie+moto"    // (b) the bootstrap under the RIE, DynamoDB = moto_server
+	targetMinidyn = "rie+minidyn" // (c) the bootstrap under the RIE, DynamoDB = minidyn's HTTP server
+)
+
+// target is one deployment of the API the sequence is sent to.
+type target struct {
+	name  string
+	start func(t *testing.T) sender
+}
+
+var targets = []target{
+	{targetLocal, startLocal},
+	{targetMoto, func(t *testing.T) sender { return startRIE(t, testenv.StartMoto(t).URL) }},
+	{targetMinidyn, func(t *testing.T) sender {
+		srv := httptest.NewServer(miniserver.NewServer())
+		t.Cleanup(srv.Close)
+		return startRIE(t, srv.URL)
+	}},
+}
+
+// raw is one answer as the caller sees it: the HTTP status, the
+// Content-Type and the body (for the RIE targets, as API Gateway would
+// turn the function's proxy response into them).
+type raw struct {
+	status      int
+	contentType string
+	body        []byte
+}
+
+// sender sends one tutorial-format request body to a target.
+type sender func(t *testing.T, body []byte) raw
+
+var httpClient = &http.Client{Timeout: 60 * time.Second}
+
+// startLocal opens a local stack (auth none, fresh data dir, embedded
+// engine with its journal) and serves it on a free loopback port, as
+// `ddbops local` does.
+func startLocal(t *testing.T) sender {
+	t.Helper()
+	logs := &syncBuffer{}
+	st, err := local.Open(context.Background(), local.Options{
+		DataDir: t.TempDir(),
+		Auth:    local.AuthNone,
+		Log:     logs,
+	})
+	if err != nil {
+		t.Fatalf("open the local stack: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = st.Close()
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan local.ServerInfo, 1)
+	done := make(chan error, 1)
+	go func() { done <- st.ServeWithReady(ctx, ln, func(i local.ServerInfo) { ready <- i }) }()
+	var info local.ServerInfo
+	select {
+	case info = <-ready:
+	case err := <-done:
+		cancel()
+		_ = st.Close()
+		t.Fatalf("serve the local stack: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		<-done
+		_ = st.Close()
+		t.Fatal("the local stack was not ready after 30s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("local stack Serve: %v", err)
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("local stack Close: %v", err)
+		}
+		if t.Failed() && logs.String() != "" {
+			t.Logf("local stack log:\n%s", logs.String())
+		}
+	})
+	return func(t *testing.T, body []byte) raw {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, info.URL, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s: %v", info.URL, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("read the local stack's answer: %v", err)
+		}
+		return raw{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: b}
+	}
+}
+
+// The bootstrap is packaged and extracted once per test process and
+// shared by both RIE targets: packaging deflates a ~10 MB binary, which
+// takes tens of seconds under -race.
+var (
+	bootOnce sync.Once
+	bootDir  string // removed by TestMain
+	bootPath string
+	bootErr  error
+)
+
+// prepareBootstrap packages the handler for this machine (x86_64) from
+// the checkout at root, exactly as `ddbops package` does, and extracts the
+// zip's bootstrap, with the mode the zip records, into a temporary
+// directory. TestParity starts it in the background so that it overlaps
+// with building the RIE and starting the emulators.
+func prepareBootstrap(root, goTool string) {
+	bootOnce.Do(func() {
+		art, err := pkgzip.Package(context.Background(), pkgzip.Options{Arch: "x86_64", SourceDir: root, Go: goTool})
+		if err != nil {
+			bootErr = fmt.Errorf("package the handler: %w", err)
+			return
+		}
+		if bootDir, err = os.MkdirTemp("", "ddbops-parity-"); err != nil {
+			bootErr = err
+			return
+		}
+		bootPath, bootErr = extract(art.Zip, bootDir)
+	})
+}
+
+// extract writes the zip's only entry, bootstrap, into dir.
+func extract(z []byte, dir string) (string, error) {
+	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		return "", fmt.Errorf("read the handler zip: %w", err)
+	}
+	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" {
+		return "", fmt.Errorf("handler zip: want exactly one entry, bootstrap; got %d entries", len(zr.File))
+	}
+	zf := zr.File[0]
+	rc, err := zf.Open()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	path := filepath.Join(dir, "bootstrap")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, zf.Mode().Perm())
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		_ = f.Close()
+		return "", fmt.Errorf("extract bootstrap: %w", err)
+	}
+	return path, f.Close()
+}
+
+// bootstrap returns the path of the packaged bootstrap.
+func bootstrap(t *testing.T) string {
+	t.Helper()
+	prepareBootstrap(testenv.ModuleRoot(t), testenv.GoTool(t))
+	if bootErr != nil {
+		t.Fatal(bootErr)
+	}
+	return bootPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bootDir != "" {
+		_ = os.RemoveAll(bootDir)
+	}
+	os.Exit(code)
+}
+
+// startRIE creates a fresh tutorial table in the DynamoDB at endpoint,
+// runs the packaged bootstrap under the Lambda Runtime Interface Emulator
+// pointed at it, and returns a sender that wraps each body in the API
+// Gateway proxy event the cloud sends.
+func startRIE(t *testing.T, endpoint string) sender {
+	t.Helper()
+	testenv.BuildRIE(t) // while the bootstrap is being packaged
+	bin := bootstrap(t)
+	createTable(t, endpoint)
+	rie := testenv.StartRIE(t, bin,
+		"TABLE_NAME="+tableName,
+		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint,
+		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
+		"AWS_SESSION_TOKEN=",
+		"AWS_REGION="+testenv.Region,
+		"AWS_DEFAULT_REGION="+testenv.Region,
+		// Nothing from the developer's AWS setup may leak in.
+		"AWS_PROFILE=", "AWS_DEFAULT_PROFILE=", "AWS_ENDPOINT_URL=",
+		"AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"),
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
+	var n atomic.Int64
+	return func(t *testing.T, body []byte) raw {
+		t.Helper()
+		i := n.Add(1)
+		ev := events.APIGatewayProxyRequest{
+			Resource:   "/DynamoDBManager",
+			Path:       "/DynamoDBManager",
+			HTTPMethod: http.MethodPost,
+			Headers:    map[string]string{"Content-Type": "application/json"},
+			MultiValueHeaders: map[string][]string{
+				"Content-Type": {"application/json"},
+			},
+			RequestContext: events.APIGatewayProxyRequestContext{
+				AccountID:    "123456789012",
+				RequestID:    fmt.Sprintf("parity-apigw-%d", i),
+				Stage:        "prod",
+				ResourcePath: "/DynamoDBManager",
+				HTTPMethod:   http.MethodPost,
+				Path:         "/prod/DynamoDBManager",
+			},
+			Body: string(body),
+		}
+		evb, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, rie.InvokeURL, bytes.NewReader(evb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amzn-RequestId", fmt.Sprintf("parity-lambda-%d", i))
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatalf("invoke: %v", err)
+		}
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("read the invoke answer: %v", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the emulator answered %d: %s", resp.StatusCode, clip(out))
+		}
+		var pr events.APIGatewayProxyResponse
+		if err := json.Unmarshal(out, &pr); err != nil || pr.StatusCode == 0 {
+			t.Fatalf("the function did not return a proxy response (%v): %s", err, clip(out))
+		}
+		b := []byte(pr.Body)
+		if pr.IsBase64Encoded {
+			if b, err = base64.StdEncoding.DecodeString(pr.Body); err != nil {
+				t.Fatalf("proxy response: isBase64Encoded but the body is not base64: %v", err)
+			}
+		}
+		return raw{status: pr.StatusCode, contentType: proxyContentType(pr), body: b}
+	}
+}
+
+// proxyContentType is the Content-Type API Gateway would send for pr: the
+// multi-value header wins over the single-value one, as in the cloud.
+func proxyContentType(pr events.APIGatewayProxyResponse) string {
+	for k, v := range pr.MultiValueHeaders {
+		if strings.EqualFold(k, "Content-Type") && len(v) > 0 {
+			return v[len(v)-1]
+		}
+	}
+	for k, v := range pr.Headers {
+		if strings.EqualFold(k, "Content-Type") {
+			return v
+		}
+	}
+	return ""
+}
+
+// createTable creates the tutorial's table (key id S, on demand) in the
+// DynamoDB at endpoint and waits until it is ACTIVE.
+func createTable(t *testing.T, endpoint string) {
+	t.Helper()
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(testenv.StaticConfig(t, endpoint), func(o *dynamodb.Options) {
+		o.DisableValidateResponseChecksum = true // emulators send no X-Amz-Crc32
+	})
+	out, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(tableName),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatalf("create table at %s: %v", endpoint, err)
+	}
+	// minidyn reports no status and serves the table at once.
+	if out.TableDescription == nil || out.TableDescription.TableStatus != types.TableStatusCreating {
+		return
+	}
+	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 30*time.Second); err != nil {
+		t.Fatalf("wait for table at %s: %v", endpoint, err)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
