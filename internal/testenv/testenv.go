@@ -215,24 +215,23 @@ var (
 )
 
 // BuildRIE builds the Lambda Runtime Interface Emulator pinned as a tool in
-// go.mod (once per test process) and returns the binary's path.
+// go.mod (once per test process) and returns the binary's path. `go tool
+// -n` keeps the binary in the build cache: nothing is left in the temp
+// directory and later test processes reuse it.
 func BuildRIE(t testing.TB) string {
 	t.Helper()
 	rieOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ddbops-rie-")
-		if err != nil {
-			rieErr = err
-			return
-		}
-		out := filepath.Join(dir, "aws-lambda-rie")
-		cmd := exec.Command(GoTool(t), "build", "-o", out, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
+		cmd := exec.Command(GoTool(t), "tool", "-n", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
 		cmd.Dir = ModuleRoot(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			rieErr = fmt.Errorf("go build aws-lambda-rie: %v: %s", err, b)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			rieErr = fmt.Errorf("go tool -n aws-lambda-rie: %v: %s", err, stderr.Bytes())
 			return
 		}
-		riePath = out
+		riePath = string(bytes.TrimSpace(b))
 	})
 	if rieErr != nil {
 		SkipOrFail(t, "cannot build the Lambda Runtime Interface Emulator: %v", rieErr)
