@@ -191,3 +191,45 @@ func TestExternalEndpoint(t *testing.T) {
 		t.Error("a remote endpoint without credentials was accepted")
 	}
 }
+
+// TestBackendErrorsThroughGateway: DynamoDB throttling is 429 and a
+// DynamoDB failure 500 through the gateway, with nothing of the backend's
+// error in the body (moto behind a fault-injecting proxy as the external
+// endpoint).
+func TestBackendErrorsThroughGateway(t *testing.T) {
+	t.Parallel()
+	moto := testenv.StartMoto(t)
+	proxy := testenv.NewFaultProxy(t, moto.URL)
+	srv := serve(t, Options{Auth: AuthNone, DynamoDBEndpoint: proxy.URL})
+	if r := post(t, srv.info.URL, tutorialCreate); r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	proxy.SetRules(
+		testenv.Rule{Op: "dynamodb:GetItem", Nth: 1, Times: 1000, Fault: testenv.Throttle},
+		testenv.Rule{Op: "dynamodb:PutItem", Nth: 1, Times: 1000, Fault: testenv.ServerError},
+	)
+	tests := []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{tutorialRead, 429, "Throttled"},
+		{`{"operation":"create","payload":{"Item":{"id":"2"}}}`, 500, "InternalError"},
+	}
+	for _, tt := range tests {
+		r := post(t, srv.info.URL, tt.body)
+		checkCommon(t, r)
+		var e struct{ Error struct{ Code, Message string } }
+		_ = json.Unmarshal(r.body, &e)
+		if r.status != tt.status || e.Error.Code != tt.code {
+			t.Errorf("%s: %d %s, want %d %s", tt.body, r.status, r.body, tt.status, tt.code)
+		}
+		if strings.Contains(string(r.body), "Exception") || strings.Contains(string(r.body), "InternalServerError") {
+			t.Errorf("backend error leaked: %s", r.body)
+		}
+	}
+	proxy.SetRules()
+	if r := post(t, srv.info.URL, tutorialRead); r.status != 200 {
+		t.Errorf("after the faults: %d %s", r.status, r.body)
+	}
+}
