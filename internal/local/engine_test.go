@@ -219,7 +219,9 @@ func TestBackendErrorsThroughGateway(t *testing.T) {
 	for _, tt := range tests {
 		r := post(t, srv.info.URL, tt.body)
 		checkCommon(t, r)
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		_ = json.Unmarshal(r.body, &e)
 		if r.status != tt.status || e.Error.Code != tt.code {
 			t.Errorf("%s: %d %s, want %d %s", tt.body, r.status, r.body, tt.status, tt.code)
