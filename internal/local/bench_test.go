@@ -2,10 +2,13 @@ package local
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // BenchmarkGatewayRead measures the local stack's own per-request cost
@@ -36,5 +39,35 @@ func BenchmarkGatewayRead(b *testing.B) {
 		if c := do(read); c != 200 {
 			b.Fatalf("read: %d", c)
 		}
+	}
+}
+
+// BenchmarkOpen measures Open (lock, read the snapshot, load the engine)
+// of a data dir holding 10 000 items.
+func BenchmarkOpen(b *testing.B) {
+	dir := b.TempDir()
+	state := map[string]*entry{}
+	for i := range 10000 {
+		id := fmt.Sprint(i)
+		item := map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id},
+			"name": &types.AttributeValueMemberS{Value: "user " + id}, "n": &types.AttributeValueMemberN{Value: id}}
+		raw, err := appendItem(nil, item)
+		if err != nil {
+			b.Fatal(err)
+		}
+		state[id] = &entry{raw: raw, item: item}
+	}
+	if err := writeSnapshot(dir, DefaultTable, state); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s.Recovery().Items != 10000 {
+			b.Fatalf("%+v", s.Recovery())
+		}
+		s.Close()
 	}
 }

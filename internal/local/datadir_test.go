@@ -55,7 +55,19 @@ func TestCodecRoundTrip(t *testing.T) {
 	if _, err := appendItem(nil, map[string]types.AttributeValue{"id": s("bad\xff")}); err == nil {
 		t.Error("invalid UTF-8 was encoded")
 	}
-	for _, bad := range []string{`{"a":{"S":"x","N":"1"}}`, `{"a":{}}`, `{"a":{"Q":"x"}}`, `{"a":null}`, `null`, `{"a":{"B":"!!"}}`, `{"a":{"S":"x"}} x`} {
+	// Any JSON spelling of the same item parses to it.
+	spelled := "{ \"id\" : { \"S\" :\"\\u00e9\\/\\b\\f\\ud83d\\ude00\\\"\" } ,\n\t\"l\":{\"L\":[ ]},\"m\":{\"M\":{}} }"
+	it, err := parseItem([]byte(spelled))
+	if err != nil {
+		t.Fatalf("parse %s: %v", spelled, err)
+	}
+	if got := it["id"].(*types.AttributeValueMemberS).Value; got != "é/\b\f😀\"" {
+		t.Errorf("escapes: %q", got)
+	}
+	if l := it["l"].(*types.AttributeValueMemberL).Value; l == nil || len(l) != 0 {
+		t.Errorf("empty list: %#v", l)
+	}
+	for _, bad := range []string{`{"a":{"S":"\ud800"}}`, `{"a":{"S":"x"},"a":{"S":"y"}}`, `{"a":{"BOOL":1}}`, `{"a":{"S":"` + "\x01" + `"}}`, `{"a":{"L":[{"S":"x"},]}}`, `{"a":{"S":"x","N":"1"}}`, `{"a":{}}`, `{"a":{"Q":"x"}}`, `{"a":null}`, `null`, `{"a":{"B":"!!"}}`, `{"a":{"S":"x"}} x`} {
 		if _, err := parseItem([]byte(bad)); err == nil {
 			t.Errorf("parseItem(%s) accepted", bad)
 		}
