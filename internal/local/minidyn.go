@@ -203,10 +203,21 @@ func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ 
 	}
 	item := toItemMap(in.Item)
 	var old map[string]ddbtypes.AttributeValue
-	if in.ReturnValues == ddbtypes.ReturnValueAllOld {
-		if key, err := t.KeySchema.GetKey(t.AttributesDef, item); err == nil {
-			old = fromItemMap(t.Data[key])
-		}
+	key, kerr := t.KeySchema.GetKey(t.AttributesDef, item)
+	if kerr == nil && in.ReturnValues == ddbtypes.ReturnValueAllOld {
+		old = fromItemMap(t.Data[key])
+	}
+	// minidyn re-sorts all keys whenever Put adds one (O(n log n) per new
+	// item: ~1 ms at 100 000 items). Placing the key first, with an empty
+	// item standing for "absent" (what minidyn evaluates conditions on
+	// for a missing key), makes Put see an existing key; undone if Put
+	// fails.
+	placed := false
+	if _, exists := t.Data[key]; kerr == nil && !exists {
+		i := sort.SearchStrings(t.SortedKeys, key)
+		t.SortedKeys = slices.Insert(t.SortedKeys, i, key)
+		t.Data[key] = map[string]*mtypes.Item{}
+		placed = true
 	}
 	_, err = t.Put(&mtypes.PutItemInput{
 		TableName:                 in.TableName,
@@ -217,6 +228,12 @@ func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ 
 		ReturnValues:              strPtr(string(in.ReturnValues)),
 	})
 	if err != nil {
+		if placed {
+			delete(t.Data, key)
+			if i := sort.SearchStrings(t.SortedKeys, key); i < len(t.SortedKeys) && t.SortedKeys[i] == key {
+				t.SortedKeys = slices.Delete(t.SortedKeys, i, i+1)
+			}
+		}
 		return nil, mapKnownError(err)
 	}
 	return &dynamodb.PutItemOutput{Attributes: old}, nil
