@@ -111,11 +111,9 @@ func unencodable(err error) error {
 func (s *journaledDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
-	rec, err := encodePut(*bp, in.Item)
-	if err != nil {
+	if _, err := encodePut((*bp)[:0], in.Item); err != nil {
 		return nil, unencodable(err)
 	}
-	*bp = rec
 	s.mu.Lock()
 	if err := s.j.Err(); err != nil {
 		s.mu.Unlock()
@@ -126,6 +124,14 @@ func (s *journaledDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, op
 		s.mu.Unlock()
 		return out, err
 	}
+	// Journal what the engine stored (its after-image), not the input.
+	rec, err := s.afterImage(ctx, in.TableName, keyOnly(in.Item), (*bp)[:0])
+	if err != nil {
+		s.j.fail(fmt.Errorf("record put: %w", err))
+		s.mu.Unlock()
+		return nil, s.j.Err()
+	}
+	*bp = rec
 	b, err := s.j.append(rec)
 	s.mu.Unlock()
 	if err != nil {
@@ -157,16 +163,7 @@ func (s *journaledDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 		s.mu.Unlock()
 		return out, err
 	}
-	// The after-image, read back while no other write can interleave.
-	after, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key, ConsistentRead: aws.Bool(true)})
-	var rec []byte
-	if err == nil {
-		if after.Item != nil {
-			rec, err = encodePut((*bp)[:0], after.Item)
-		} else {
-			rec, err = encodeDel((*bp)[:0], in.Key)
-		}
-	}
+	rec, err := s.afterImage(ctx, in.TableName, in.Key, (*bp)[:0])
 	if err != nil {
 		// Applied in memory but not journaled: stop acknowledging.
 		s.j.fail(fmt.Errorf("record update: %w", err))
@@ -183,6 +180,19 @@ func (s *journaledDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 		return nil, err
 	}
 	return out, nil
+}
+
+// afterImage encodes the record of key's current state: the item, read
+// back while no other write can interleave, or a tombstone.
+func (s *journaledDB) afterImage(ctx context.Context, table *string, key map[string]types.AttributeValue, dst []byte) ([]byte, error) {
+	after, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, err
+	}
+	if after.Item == nil {
+		return encodeDel(dst, key)
+	}
+	return encodePut(dst, after.Item)
 }
 
 func (s *journaledDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
@@ -240,4 +250,9 @@ func (s *journaledDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns .
 		return nil, err
 	}
 	return out, nil
+}
+
+// keyOnly is the key of an item of the table (key id).
+func keyOnly(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{keyAttr: item[keyAttr]}
 }
