@@ -500,13 +500,14 @@ func TestCallPrintCurl(t *testing.T) {
 	setAWSEnv(t, "AKIDCURLTEST", "curl-test-secret", "")
 	const key = "curl-key-0123456789abcdefghij"
 	tests := []struct {
-		name   string
-		opts   local.Options
-		flags  []string
-		env    []string
-		want   []string // substrings of the command
-		sigv4  bool
-		absent []string
+		name    string
+		opts    local.Options
+		flags   []string
+		env     []string
+		want    []string // substrings of the command
+		sigv4   bool
+		session string // AWS_SESSION_TOKEN while printing and running
+		absent  []string
 	}{
 		{name: "none", opts: local.Options{Auth: local.AuthNone}},
 		{name: "apikey", opts: local.Options{Auth: local.AuthAPIKey, APIKey: key}, flags: []string{"--auth", "apikey", "--api-key", key},
@@ -514,7 +515,11 @@ func TestCallPrintCurl(t *testing.T) {
 		{name: "iam", opts: local.Options{Auth: local.AuthIAM, Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDCURLTEST", "curl-test-secret", "")},
 			flags: []string{"--auth", "iam"}, sigv4: true,
 			want:   []string{`--aws-sigv4 'aws:amz:eu-west-1:execute-api'`, `--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"`},
-			absent: []string{"curl-test-secret", "AKIDCURLTEST"}},
+			absent: []string{"curl-test-secret", "AKIDCURLTEST", "x-amz-security-token"}},
+		{name: "iam session", opts: local.Options{Auth: local.AuthIAM, Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDCURLTEST", "curl-test-secret", "curl-session-token")},
+			flags: []string{"--auth", "iam"}, sigv4: true, session: "curl-session-token",
+			want:   []string{`--aws-sigv4 'aws:amz:eu-west-1:execute-api'`, `-H "x-amz-security-token: $AWS_SESSION_TOKEN"`},
+			absent: []string{"curl-test-secret", "curl-session-token"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -523,6 +528,7 @@ func TestCallPrintCurl(t *testing.T) {
 					t.Skip("this curl has no --aws-sigv4")
 				}
 			}
+			t.Setenv("AWS_SESSION_TOKEN", tt.session)
 			cfg, _ := isolatedConfig(t)
 			api := newAPIServer(t, tt.opts)
 			args := append(append([]string{"call", "--url", api.URL, "--region", "eu-west-1"}, cfg...), tt.flags...)

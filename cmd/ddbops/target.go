@@ -27,9 +27,11 @@ type targetFlags struct {
 	Auth    string // --auth none|apikey|iam ("" = what the target recorded)
 	APIKey  string // --api-key ("" = $DDBOPS_API_KEY, else what the target recorded)
 
-	// NoSecrets resolves for --print-curl: no API key is fetched, and
-	// --local without a running server describes the URL `ddbops local`
-	// would serve instead of opening the data dir.
+	// NoSecrets resolves for --print-curl: no API key is fetched, no AWS
+	// credentials are loaded (Target.Credentials stays nil), and --local
+	// without a running server describes the URL `ddbops local` would
+	// serve instead of opening the data dir. Such a target only describes;
+	// client.New refuses it under iam auth.
 	NoSecrets bool
 }
 
@@ -65,7 +67,8 @@ type resolvedTarget struct {
 	// file), for hints; never the key itself.
 	APIKeyID string
 	// SessionToken is true when the iam credentials are temporary (a curl
-	// command then needs $AWS_SESSION_TOKEN too).
+	// command then needs $AWS_SESSION_TOKEN too); with NoSecrets, when
+	// $AWS_SESSION_TOKEN is set.
 	SessionToken bool
 
 	close func() error
@@ -397,32 +400,36 @@ func (r *targetResolver) finish(ctx context.Context, tf targetFlags, rec recorde
 		if region == "" {
 			region = rec.region
 		}
+		if tf.NoSecrets && region != "" {
+			// A printed curl command signs with the environment's
+			// credentials when it runs: nothing to load now.
+			rt.Target.Region = region
+			rt.SessionToken = r.f.Getenv != nil && r.f.Getenv("AWS_SESSION_TOKEN") != ""
+			return rt, nil
+		}
 		cfg, err := r.loadAWS(ctx, region, "")
 		if err != nil {
-			if tf.NoSecrets && region != "" {
-				rt.Target.Region = region
-				return rt, nil
-			}
 			return nil, err
 		}
 		if region == "" {
 			region = cfg.Region
 		}
 		rt.Target.Region = region
+		if tf.NoSecrets {
+			rt.SessionToken = r.f.Getenv != nil && r.f.Getenv("AWS_SESSION_TOKEN") != ""
+			return rt, nil
+		}
 		rt.Target.Credentials = cfg.Credentials
 		if cfg.Credentials == nil {
-			if tf.NoSecrets {
-				return rt, nil
-			}
 			return nil, withHint(errors.New("iam auth: no AWS credentials found"),
 				"configure credentials (aws configure, AWS_PROFILE, AWS_ACCESS_KEY_ID), or use --auth none|apikey")
 		}
 		creds, err := cfg.Credentials.Retrieve(ctx)
-		if err != nil && !tf.NoSecrets {
+		if err != nil {
 			return nil, withHint(fmt.Errorf("iam auth: retrieve AWS credentials: %w", err),
 				"configure credentials (aws configure, AWS_PROFILE, AWS_ACCESS_KEY_ID), or use --auth none|apikey")
 		}
-		rt.SessionToken = err == nil && creds.SessionToken != ""
+		rt.SessionToken = creds.SessionToken != ""
 	default:
 		return nil, fmt.Errorf("%s records auth %q: want none, apikey or iam", rec.source, auth)
 	}
