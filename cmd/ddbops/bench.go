@@ -197,7 +197,7 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 			err = fmt.Errorf("close local stack: %w", cerr)
 		}
 	}()
-	c, err := client.New(rt.Target)
+	c, err := client.New(rt.Target, client.WithUserAgent("ddbops/"+o.Version))
 	if err != nil {
 		return fmt.Errorf("bench target: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -54,6 +55,14 @@ func (f *Factory) AWSConfig(ctx context.Context) (aws.Config, error) {
 	}
 	if u := f.Settings.EndpointURL; u != "" {
 		opts = append(opts, awsconfig.WithBaseEndpoint(u))
+	}
+	// The SDK's own warnings (e.g. "falling back to IMDSv1" when no
+	// credentials are configured) would precede our one-line error; show
+	// them only with -v.
+	if f.Settings.Verbose {
+		opts = append(opts, awsconfig.WithLogger(logging.NewStandardLogger(f.IO.ErrOut)))
+	} else {
+		opts = append(opts, awsconfig.WithLogger(logging.Nop{}))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
