@@ -171,7 +171,6 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		if !opts.Quiet {
 			printLocalBanner(opts, stack, info, startup)
 		}
-		fmt.Fprintf(errOut, "ddbops local: ready on %s (auth %s)\n", info.URL, info.Auth)
 		if opts.JSON {
 			engine := "embedded"
 			if so.DynamoDBEndpoint != "" {
@@ -182,6 +181,8 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 				DataDir: so.DataDir, Engine: engine, Items: stack.Recovery().Items, StartupMS: startup.Milliseconds(),
 			})
 		}
+		// Last: whoever waits for this line finds everything else written.
+		fmt.Fprintf(errOut, "ddbops local: ready on %s (auth %s)\n", info.URL, info.Auth)
 	}
 	if opts.CPUProfile != "" {
 		stop, err := startCPUProfile(opts.CPUProfile)
