@@ -249,16 +249,18 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 	}
 	switch info.Auth {
 	case local.AuthAPIKey:
-		src := opts.APIKeySource
+		shown := info.APIKey
 		switch {
-		case src != "":
+		case opts.APIKeySource != "":
+			// The caller's own key: not echoed into logs.
+			shown = "$DDBOPS_API_KEY"
+			fmt.Fprintf(w, "ddbops local: API key from %s\n", opts.APIKeySource)
 		case stack.APIKeyGenerated():
-			src = "generated, saved to " + filepath.Join(so.DataDir, "api-key")
+			fmt.Fprintf(w, "ddbops local: API key %s (generated, saved to %s)\n", info.APIKey, filepath.Join(so.DataDir, "api-key"))
 		default:
-			src = "from " + filepath.Join(so.DataDir, "api-key")
+			fmt.Fprintf(w, "ddbops local: API key %s (from %s)\n", info.APIKey, filepath.Join(so.DataDir, "api-key"))
 		}
-		fmt.Fprintf(w, "ddbops local: API key %s (%s)\n", info.APIKey, src)
-		fmt.Fprintf(w, "ddbops local: try  curl -X POST -H \"x-api-key: %s\" -d '{\"operation\":\"ping\"}' %s\n", info.APIKey, info.URL)
+		fmt.Fprintf(w, "ddbops local: try  curl -X POST -H \"x-api-key: %s\" -d '{\"operation\":\"ping\"}' %s\n", shown, info.URL)
 	case local.AuthIAM:
 		fmt.Fprintf(w, "ddbops local: requests must be SigV4-signed (service execute-api, region %s) with your AWS credentials\n", info.Region)
 		fmt.Fprintf(w, "ddbops local: try  curl -X POST --aws-sigv4 \"aws:amz:%s:execute-api\" --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" -d '{\"operation\":\"ping\"}' %s\n", info.Region, info.URL)

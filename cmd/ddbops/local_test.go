@@ -454,3 +454,28 @@ func TestLocalGracefulShutdown(t *testing.T) {
 		t.Errorf("%d items after restart, %d creates acknowledged", got, len(w.acked))
 	}
 }
+
+// TestRunLocalUserKeyNotLogged: a key the user passed is not echoed on
+// stderr (a generated one is: the user needs to learn it).
+func TestRunLocalUserKeyNotLogged(t *testing.T) {
+	t.Parallel()
+	const key = "user-secret-key-0123456789"
+	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	opts := &localOptions{
+		IO:   &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "apikey", APIKey: key, APIKeySource: "DDBOPS_API_KEY",
+		Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager",
+		Getenv: func(string) string { return "" },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runLocal(ctx, opts) }()
+	waitFor(t, "the ready line", func() bool { return strings.Contains(errOut.String(), "ready on") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errOut.String(), key) || !strings.Contains(errOut.String(), "API key from DDBOPS_API_KEY") {
+		t.Errorf("stderr:\n%s", errOut.String())
+	}
+}
