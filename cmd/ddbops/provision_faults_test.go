@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +62,11 @@ type faultScenario struct {
 	teardown       []testenv.Rule
 	teardownErr    []string
 	teardownFailed string
+
+	// interrupt and interruptTeardown name an operation after which the
+	// command is interrupted (its context cancelled, as Ctrl-C does): the
+	// call takes effect, its answer never arrives, the command exits 130.
+	interrupt, interruptTeardown string
 
 	// bug, when set, describes a known bug this scenario exposes; the
 	// scenario is skipped with it unless DDBOPS_FAULT_BUGS=1.
@@ -365,6 +371,19 @@ var faultScenarios = []faultScenario{
 		teardown: []testenv.Rule{slow("apigateway:GetRestApis", 1500*time.Millisecond), rule("apigateway:DeleteRestApi", 2, testenv.Throttle)},
 	},
 
+	// Interrupted (Ctrl-C) right after a create or delete took effect.
+	{
+		name:              "interrupt after CreateRestApi and DeleteRestApi",
+		interrupt:         "apigateway:CreateRestApi",
+		interruptTeardown: "apigateway:DeleteRestApi",
+	},
+	{
+		name:              "interrupt after CreateFunction and DeleteLogGroup",
+		auth:              "apikey",
+		interrupt:         "lambda:CreateFunction",
+		interruptTeardown: "logs:DeleteLogGroup",
+	},
+
 	// An existing stack converged under faults (auth switches).
 	{
 		name:        "iam to apikey, lost answer CreateUsagePlan",
@@ -443,7 +462,8 @@ func TestProvisionFaultScenariosOnMoto(t *testing.T) {
 
 func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScenario) {
 	dir := t.TempDir()
-	proxy := testenv.NewFaultProxy(t, startAWSParity(t, m.URL))
+	parity := startAWSParity(t, m.URL)
+	proxy := testenv.NewFaultProxy(t, parity.URL)
 	e := &provEnv{t: t, endpoint: proxy.URL, cfg: m.AWSConfig(t), config: filepath.Join(dir, "ddbops.yaml"),
 		state: filepath.Join(dir, ".ddbops", "state.json"), zip: base.zip}
 	if err := os.WriteFile(e.config, []byte("state-file: "+e.state+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
@@ -461,6 +481,21 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 		res = resultJSON{}
 		return e.runJSON(&res, args...)
 	}
+	// runInterrupted runs args, cancelling the command's context right
+	// after the call of op took effect.
+	runInterrupted := func(op string, args ...string) (int, string) {
+		res = resultJSON{}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		parity.interruptAfter(op, cancel)
+		defer parity.interruptAfter("", nil)
+		ios, out, errOut := testIO()
+		code := Execute(ctx, ios, append([]string{"--config", e.config, "--endpoint-url", e.endpoint}, append(args, "-o", "json")...))
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("ddbops %v interrupted: exit %d, stdout is not one JSON document: %v\nstdout: %s\nstderr: %s", args, code, err, out, errOut)
+		}
+		return code, errOut.String()
+	}
 
 	if sc.prepare != "" {
 		if code, stderr := run(setup(sc.prepare)...); code != 0 {
@@ -471,10 +506,19 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	// 1. Setup with the fault: converges, or stops naming the step.
 	injected := len(proxy.Injected())
 	proxy.SetRules(sc.setup...)
-	code, stderr := run(setup(auth)...)
+	var code int
+	var stderr string
+	if sc.interrupt != "" {
+		code, stderr = runInterrupted(sc.interrupt, setup(auth)...)
+		checkInterrupted(t, "setup", code, res, stderr)
+	} else {
+		code, stderr = run(setup(auth)...)
+	}
 	proxy.SetRules()
 	checkInjected(t, "setup", proxy.Injected()[injected:], sc.setup)
-	checkOutcome(t, "setup", code, res, stderr, sc.setupErr, sc.setupFailed)
+	if sc.interrupt == "" {
+		checkOutcome(t, "setup", code, res, stderr, sc.setupErr, sc.setupFailed)
+	}
 	// Even a stopped setup leaves only tagged resources, no twin, and a
 	// state file naming only what exists.
 	inv := takeInventory(t, e.cfg, stack)
@@ -552,14 +596,21 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	teardown := cmd("teardown", "--yes", "--delete-data")
 	injected = len(proxy.Injected())
 	proxy.SetRules(sc.teardown...)
-	code, stderr = run(teardown...)
+	if sc.interruptTeardown != "" {
+		code, stderr = runInterrupted(sc.interruptTeardown, teardown...)
+		checkInterrupted(t, "teardown", code, res, stderr)
+	} else {
+		code, stderr = run(teardown...)
+	}
 	proxy.SetRules()
 	checkInjected(t, "teardown", proxy.Injected()[injected:], sc.teardown)
-	checkOutcome(t, "teardown", code, res, stderr, sc.teardownErr, sc.teardownFailed)
+	if sc.interruptTeardown == "" {
+		checkOutcome(t, "teardown", code, res, stderr, sc.teardownErr, sc.teardownFailed)
+	}
 	for _, p := range takeInventory(t, e.cfg, stack).problems {
 		t.Errorf("after the faulted teardown: %s", p)
 	}
-	if sc.teardownErr != nil {
+	if sc.teardownErr != nil || sc.interruptTeardown != "" {
 		if code, stderr = run(teardown...); code != 0 {
 			t.Fatalf("teardown re-run: exit %d %s\n%s", code, res.Error, stderr)
 		}
@@ -664,6 +715,20 @@ func checkOutcome(t *testing.T, what string, code int, res resultJSON, stderr st
 		t.Errorf("%s: failed steps %v, want %s among them", what, failed, failedKind)
 	}
 	t.Logf("%s stopped as expected: %s", what, line)
+}
+
+// checkInterrupted checks a command interrupted after a call took effect:
+// exit 130, and the interruption said in one line.
+func checkInterrupted(t *testing.T, what string, code int, res resultJSON, stderr string) {
+	t.Helper()
+	line := strings.Join(strings.Fields(res.Error), " ")
+	if code != exitInterrupt || !strings.Contains(line, "context canceled") {
+		t.Fatalf("interrupted %s: exit %d (want %d) error %q\n%s", what, code, exitInterrupt, res.Error, stderr)
+	}
+	if !slices.Contains(strings.Split(stderr, "\n"), line) {
+		t.Errorf("interrupted %s: error is not one line on stderr:\n%s", what, stderr)
+	}
+	t.Logf("%s interrupted as expected: %s", what, line)
 }
 
 // inventory is everything moto holds, counted by kind, with what is not
@@ -905,12 +970,13 @@ func checkWiring(t *testing.T, cfg aws.Config, stack, auth string) string {
 // and 400 (the codes and messages below). Each rule reads moto's state
 // first (a GET with the caller's headers) and otherwise forwards the call.
 // It sits behind the fault proxy, so the proxy's Calls() stay the wire's.
-func startAWSParity(t *testing.T, motoURL string) string {
+func startAWSParity(t *testing.T, motoURL string) *awsParity {
 	t.Helper()
 	u, err := url.Parse(motoURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	a := &awsParity{}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -926,10 +992,52 @@ func startAWSParity(t *testing.T, motoURL string) string {
 			_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
 			return
 		}
+		if interrupt := a.take(testenv.Operation(r, body)); interrupt != nil {
+			// The call takes effect in full, then the caller is
+			// interrupted before the answer reaches it.
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+			interrupt()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL
+	a.URL = srv.URL
+	return a
+}
+
+// awsParity is the proxy startAWSParity runs.
+type awsParity struct {
+	URL string
+
+	mu          sync.Mutex
+	interruptOp string
+	interrupt   func()
+}
+
+// interruptAfter makes the next call of op call interrupt once the call
+// took effect and before its answer is relayed.
+func (a *awsParity) interruptAfter(op string, interrupt func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.interruptOp, a.interrupt = op, interrupt
+}
+
+func (a *awsParity) take(op string) func() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.interrupt == nil || op != a.interruptOp {
+		return nil
+	}
+	f := a.interrupt
+	a.interrupt = nil
+	return f
 }
 
 // awsOnlyAnswer returns the error AWS would answer r with where moto
