@@ -261,6 +261,15 @@ var faultScenarios = []faultScenario{
 		teardown:    []testenv.Rule{rule("logs:DeleteLogGroup", 1, testenv.ResetAfter)},
 	},
 	{
+		// No SDK retry for a non-unique name: one failure stops setup.
+		name:        "reset CreateRestApi once",
+		auth:        "none",
+		setup:       []testenv.Rule{rule("apigateway:CreateRestApi", 1, testenv.Reset)},
+		setupErr:    []string{"create REST API " + fAPI + ":"},
+		setupFailed: "rest-api",
+		teardown:    []testenv.Rule{rule("apigateway:DeleteRestApi", 1, testenv.Reset)},
+	},
+	{
 		// net/http retries an idempotent request once on its own.
 		name:     "reset reads x2 (GetRestApis, GetFunction, DescribeTable, GetRole)",
 		setup:    []testenv.Rule{rule("apigateway:GetRestApis", 2, testenv.Reset), rule("lambda:GetFunction", 2, testenv.Reset), rule("dynamodb:DescribeTable", 2, testenv.Reset), rule("iam:GetRole", 2, testenv.Reset)},
@@ -516,6 +525,7 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	}
 	proxy.SetRules()
 	checkInjected(t, "setup", proxy.Injected()[injected:], sc.setup)
+	checkThrottleWarned(t, "setup", stderr, sc.setup)
 	if sc.interrupt == "" {
 		checkOutcome(t, "setup", code, res, stderr, sc.setupErr, sc.setupFailed)
 	}
@@ -604,6 +614,7 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	}
 	proxy.SetRules()
 	checkInjected(t, "teardown", proxy.Injected()[injected:], sc.teardown)
+	checkThrottleWarned(t, "teardown", stderr, sc.teardown)
 	if sc.interruptTeardown == "" {
 		checkOutcome(t, "teardown", code, res, stderr, sc.teardownErr, sc.teardownFailed)
 	}
@@ -674,6 +685,21 @@ func checkInjected(t *testing.T, what string, got []string, rules []testenv.Rule
 	for _, r := range rules {
 		if want := r.Op + ":" + r.Fault.String(); !slices.Contains(got, want) {
 			t.Errorf("%s: fault %s was never injected (injected: %v)", what, want, got)
+		}
+	}
+}
+
+// checkThrottleWarned wants each API Gateway throttle the paced retry
+// absorbed to be said on stderr, so a slow run is explained.
+func checkThrottleWarned(t *testing.T, what, stderr string, rules []testenv.Rule) {
+	t.Helper()
+	for _, r := range rules {
+		svc, op, _ := strings.Cut(r.Op, ":")
+		if r.Fault != testenv.Throttle || svc != "apigateway" {
+			continue
+		}
+		if want := "warning: API Gateway " + op + " throttled, retrying in "; !strings.Contains(stderr, want) {
+			t.Errorf("%s: no %q on stderr:\n%s", what, want, stderr)
 		}
 	}
 }
