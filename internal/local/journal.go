@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -211,6 +212,11 @@ func (j *journal) flushOne() bool {
 	err := failed
 	if err == nil {
 		if _, werr := j.f.Write(b.buf); werr != nil {
+			// The journal's error already names the file.
+			var pe *fs.PathError
+			if errors.As(werr, &pe) {
+				werr = pe.Err
+			}
 			err = fmt.Errorf("write: %w", werr)
 		} else if serr := syncFile(j.f); serr != nil {
 			err = fmt.Errorf("sync: %w", serr)

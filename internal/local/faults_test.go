@@ -1,0 +1,932 @@
+package local
+
+// The local stack under faults, with the real `ddbops local` binary as a
+// subprocess (issue 6 item 3): kill -9 during concurrent writes, a
+// read-only data dir, a disk that fills up while serving or before a
+// start, and a torn or corrupted journal.
+//
+// The read-only and disk-full scenarios need what stops root too: a
+// read-only bind mount and a small tmpfs, each in a private mount
+// namespace (unshare -m) so that nothing is mounted outside the test and
+// the kernel removes the mounts when the namespace's last process exits.
+// Where mount namespaces are not available they are skipped with the
+// reason; the in-process TestJournalFailureStopsAcknowledging (an
+// injected ENOSPC) still covers the disk-full path there.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ddbops/ddbops/internal/testenv"
+)
+
+// ---- the real binary ----
+
+var ddbopsBuild struct {
+	mu    sync.Mutex
+	users int
+	path  string
+}
+
+// ddbopsBinary builds ./cmd/ddbops once for the tests running at the
+// same time and removes it when the last of them ends.
+func ddbopsBinary(t *testing.T) string {
+	t.Helper()
+	b := &ddbopsBuild
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.path == "" {
+		dir, err := os.MkdirTemp("", "ddbops-faults-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(dir, "ddbops")
+		cmd := exec.Command(testenv.GoTool(t), "build", "-o", bin, "./cmd/ddbops")
+		cmd.Dir = testenv.ModuleRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			os.RemoveAll(dir)
+			t.Fatalf("go build ./cmd/ddbops: %v\n%s", err, out)
+		}
+		b.path = bin
+	}
+	b.users++
+	bin := b.path
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.users--; b.users == 0 {
+			os.RemoveAll(filepath.Dir(b.path))
+			b.path = ""
+		}
+	})
+	return bin
+}
+
+// readyDoc is the part of `ddbops local -o json`'s document the tests use.
+type readyDoc struct {
+	URL   string `json:"url"`
+	PID   int    `json:"pid"`
+	Items int    `json:"items"`
+}
+
+// proc is one `ddbops local` subprocess.
+type proc struct {
+	cmd    *exec.Cmd
+	doc    readyDoc
+	stderr *syncBuffer
+	ready  chan readyDoc
+	done   chan struct{} // closed once the process has exited
+	code   int           // exit code, valid after done
+}
+
+// localArgs are the arguments of `ddbops local` over dir on a free port.
+func localArgs(bin, dir string) []string {
+	return []string{bin, "local", "--addr", "127.0.0.1:0", "--data-dir", dir, "--auth", "none", "-o", "json"}
+}
+
+// startProc runs argv (ddbops local, possibly behind nsenter/unshare,
+// which exec it) and returns at once; the process is killed when the test
+// ends.
+func startProc(t *testing.T, argv []string) *proc {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "DDBOPS_API_KEY=")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}, ready: make(chan readyDoc, 1), done: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		var doc readyDoc
+		if json.NewDecoder(bufio.NewReader(stdout)).Decode(&doc) == nil {
+			p.ready <- doc
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		_ = cmd.Wait()
+		p.code = cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// waitReady waits for the ready document; it fails the test if the
+// process exits first.
+func (p *proc) waitReady(t *testing.T) {
+	t.Helper()
+	select {
+	case p.doc = <-p.ready:
+	case <-p.done:
+		t.Fatalf("ddbops local exited with %d before it was ready:\n%s", p.code, p.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("ddbops local not ready after 60s:\n%s", p.stderr)
+	}
+}
+
+// waitExit waits for the process to exit on its own and returns its code.
+func (p *proc) waitExit(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(60 * time.Second):
+		t.Fatalf("ddbops local still running after 60s:\n%s", p.stderr)
+		return 0
+	}
+}
+
+// startLocal starts ddbops local and waits until it is ready.
+func startLocal(t *testing.T, argv []string) *proc {
+	t.Helper()
+	p := startProc(t, argv)
+	p.waitReady(t)
+	return p
+}
+
+// runFailing runs argv, which must exit by itself, and returns its exit
+// code and stderr.
+func runFailing(t *testing.T, argv []string) (int, string) {
+	t.Helper()
+	p := startProc(t, argv)
+	select {
+	case doc := <-p.ready:
+		t.Fatalf("ddbops local started (%s) where it should have failed:\n%s", doc.URL, p.stderr)
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("ddbops local neither failed nor started within 60s:\n%s", p.stderr)
+	}
+	return p.code, p.stderr.String()
+}
+
+// checkOneLineError asserts the documented failure shape of a start:
+// exit 1 and nothing on stderr but one error line "ddbops local: ..."
+// holding want, and a hint.
+func checkOneLineError(t *testing.T, code int, stderr string, want ...string) {
+	t.Helper()
+	if line := checkErrorExit(t, code, stderr, want...); !strings.HasPrefix(stderr, line) {
+		t.Errorf("stderr has more than the error line and a hint:\n%s", stderr)
+	}
+}
+
+// checkErrorExit asserts exit 1 and a last line "ddbops local: ..."
+// holding want, followed by at most hints, and returns that line.
+func checkErrorExit(t *testing.T, code int, stderr string, want ...string) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	i := len(lines) - 1
+	for i > 0 && strings.HasPrefix(lines[i], "hint: ") {
+		i--
+	}
+	if code != 1 || !strings.HasPrefix(lines[i], "ddbops local: ") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a last line \"ddbops local: ...\"", code, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("error line %q does not say %q", lines[i], w)
+		}
+	}
+	for _, leak := range []string{"goroutine", "panic", ".go:"} {
+		if strings.Contains(stderr, leak) {
+			t.Errorf("stderr leaks %q:\n%s", leak, stderr)
+		}
+	}
+	return lines[i]
+}
+
+// ---- clients ----
+
+var faultClient = &http.Client{Timeout: 30 * time.Second}
+
+// call posts body to url and returns the status and body; err is a
+// transport error (the server is gone, or went away mid-request).
+func call(url, body string) (int, []byte, error) {
+	resp, err := faultClient.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, b, nil
+}
+
+// scan lists every item of the table, page by page.
+func scan(t *testing.T, url string) map[string]map[string]any {
+	t.Helper()
+	items := map[string]map[string]any{}
+	body := `{"operation":"list","payload":{"Limit":100}}`
+	for {
+		status, b, err := call(url, body)
+		if err != nil || status != 200 {
+			t.Fatalf("list: %d %s %v", status, b, err)
+		}
+		var page struct {
+			Items            []map[string]any
+			LastEvaluatedKey map[string]any
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&page); err != nil {
+			t.Fatalf("list: %v: %s", err, b)
+		}
+		for _, it := range page.Items {
+			items[it["id"].(string)] = it
+		}
+		if page.LastEvaluatedKey == nil {
+			return items
+		}
+		lek, _ := json.Marshal(page.LastEvaluatedKey)
+		body = fmt.Sprintf(`{"operation":"list","payload":{"Limit":100,"ExclusiveStartKey":%s}}`, lek)
+	}
+}
+
+// counterValue reads n of item it.
+func counterValue(t *testing.T, it map[string]any) int {
+	t.Helper()
+	n, ok := it["n"].(json.Number)
+	if !ok {
+		t.Fatalf("counter %v has no number n", it)
+	}
+	v, err := strconv.Atoi(string(n))
+	if err != nil {
+		t.Fatalf("counter %v: %v", it, err)
+	}
+	return v
+}
+
+// ledger records what the server acknowledged and what was in flight when
+// it died (unknown outcome: DynamoDB's own rule for a request without an
+// answer).
+type ledger struct {
+	mu         sync.Mutex
+	acked      map[string]bool // creates that got 200
+	unknown    map[string]bool // creates that got no answer, or a 500
+	gone       map[string]bool // unknown creates found missing after a restart
+	incAcked   []int           // per counter: acknowledged increments (+ the durable base)
+	incUnknown []int           // per counter: increments with no answer
+	cycleAcks  int             // writes acknowledged in the current cycle
+	failures   []string        // answers that no fault explains
+	internal   [][]byte        // bodies of the 500s
+}
+
+func newLedger(counters int) *ledger {
+	return &ledger{acked: map[string]bool{}, unknown: map[string]bool{}, gone: map[string]bool{},
+		incAcked: make([]int, counters), incUnknown: make([]int, counters)}
+}
+
+// writer is one client: it alternates unique creates (conditional, so
+// that a duplicate would show as 409) and increments of its own counter
+// until stop closes or the server stops answering.
+func (l *ledger) writer(url, prefix string, c int, stop <-chan struct{}, payload string) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		var body, id string
+		if i%2 == 0 {
+			id = fmt.Sprintf("%s-w%d-%d", prefix, c, i/2)
+			body = fmt.Sprintf(`{"operation":"create","payload":{"Item":{"id":%q,"writer":%d,"pad":%q},"ConditionExpression":"attribute_not_exists(id)"}}`, id, c, payload)
+		} else {
+			body = fmt.Sprintf(`{"operation":"update","payload":{"Key":{"id":"counter-%d"},"UpdateExpression":"SET n = n + :one","ExpressionAttributeValues":{":one":1}}}`, c)
+		}
+		status, b, err := call(url, body)
+		l.mu.Lock()
+		switch {
+		case err == nil && status == 200:
+			l.cycleAcks++
+			if id != "" {
+				l.acked[id] = true
+			} else {
+				l.incAcked[c]++
+			}
+		case err != nil || status == 500:
+			if status == 500 {
+				l.internal = append(l.internal, b)
+			}
+			if id != "" {
+				l.unknown[id] = true
+			} else {
+				l.incUnknown[c]++
+			}
+		default:
+			l.failures = append(l.failures, fmt.Sprintf("writer %d: %d %s", c, status, b))
+		}
+		l.mu.Unlock()
+		if err != nil || status != 200 {
+			return
+		}
+	}
+}
+
+// verify checks a restarted server against the ledger: every
+// acknowledged create is there, every item is one that was sent, every
+// counter is between its acknowledged and its attempted increments. Then
+// it settles the unknowns (what is there now is durable).
+func (l *ledger) verify(t *testing.T, url, prefix string) (items, unknownKept int) {
+	t.Helper()
+	got := scan(t, url)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.failures {
+		t.Errorf("unexpected answer: %s", f)
+	}
+	l.failures = nil
+	for id := range l.acked {
+		if got[id] == nil {
+			t.Errorf("acknowledged create %s is missing", id)
+		}
+	}
+	for id := range got {
+		if strings.HasPrefix(id, prefix) && !l.acked[id] && !l.unknown[id] {
+			t.Errorf("item %s is there but was never acknowledged nor in flight (gone before: %v)", id, l.gone[id])
+		}
+	}
+	for id := range l.unknown {
+		if got[id] != nil {
+			l.acked[id] = true
+			unknownKept++
+		} else {
+			l.gone[id] = true
+		}
+	}
+	clear(l.unknown)
+	for c := range l.incAcked {
+		it := got[fmt.Sprintf("counter-%d", c)]
+		if it == nil {
+			t.Errorf("counter-%d is missing", c)
+			continue
+		}
+		n := counterValue(t, it)
+		if n < l.incAcked[c] || n > l.incAcked[c]+l.incUnknown[c] {
+			t.Errorf("counter-%d = %d: want ≥ %d acknowledged and ≤ %d acknowledged + in flight", c, n, l.incAcked[c], l.incAcked[c]+l.incUnknown[c])
+		}
+		unknownKept += n - l.incAcked[c]
+		l.incAcked[c], l.incUnknown[c] = n, 0
+	}
+	return len(got), unknownKept
+}
+
+// createCounters creates counter-0 … counter-(n-1) at 0.
+func createCounters(t *testing.T, url string, n int) {
+	t.Helper()
+	for c := range n {
+		body := fmt.Sprintf(`{"operation":"create","payload":{"Item":{"id":"counter-%d","n":0}}}`, c)
+		if status, b, err := call(url, body); err != nil || status != 200 {
+			t.Fatalf("create counter-%d: %d %s %v", c, status, b, err)
+		}
+	}
+}
+
+// ---- kill -9 ----
+
+// TestFaultKillLoop kill -9s a real `ddbops local` six times while six
+// clients write (unique conditional creates and `SET n = n + :one`
+// increments), and after every restart proves that no acknowledged write
+// was lost and nothing that was never sent appeared.
+func TestFaultKillLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := ddbopsBinary(t)
+	dir := t.TempDir()
+	const cycles, clients = 6, 6
+	l := newLedger(clients)
+	p := startLocal(t, localArgs(bin, dir))
+	createCounters(t, p.doc.URL, clients)
+	var report []string
+	total := 0
+	for cycle := range cycles {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for c := range clients {
+			wg.Go(func() { l.writer(p.doc.URL, fmt.Sprintf("k%d", cycle+1), c, stop, "") })
+		}
+		// Vary the moment of the kill from cycle to cycle.
+		want := 150 + 50*cycle
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			l.mu.Lock()
+			n := l.cycleAcks
+			l.mu.Unlock()
+			if n >= want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cycle %d: only %d acknowledged writes in 60s:\n%s", cycle, n, p.stderr)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		close(stop)
+		wg.Wait()
+
+		l.mu.Lock()
+		acks := l.cycleAcks
+		inflight := len(l.unknown)
+		for _, u := range l.incUnknown {
+			inflight += u
+		}
+		l.cycleAcks = 0
+		l.mu.Unlock()
+		total += acks
+
+		p = startLocal(t, localArgs(bin, dir))
+		items, kept := l.verify(t, p.doc.URL, "k")
+		torn := strings.Contains(p.stderr.String(), "dropped a torn last record")
+		report = append(report, fmt.Sprintf("cycle %d: %4d writes acknowledged, %d in flight at the kill (%d of them applied), %5d items after restart, torn tail %v",
+			cycle+1, acks, inflight, kept, items, torn))
+		if t.Failed() {
+			break
+		}
+	}
+	if !t.Failed() {
+		t.Logf("kill -9 × %d, %d clients, %d acknowledged writes in all, 0 lost:\n%s", cycles, clients, total, strings.Join(report, "\n"))
+	}
+}
+
+// ---- read-only data dir ----
+
+// mountNS reports why private mount namespaces with tmpfs and bind mounts
+// cannot be used here ("" when they can).
+var mountNS = sync.OnceValue(func() string {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		return "unshare(1) not found"
+	}
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		return "nsenter(1) not found"
+	}
+	dir, err := os.MkdirTemp("", "ddbops-mountns-")
+	if err != nil {
+		return err.Error()
+	}
+	defer os.RemoveAll(dir)
+	out, err := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs -o size=64k tmpfs "$1" && mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"`, "sh", dir).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("private mount namespaces are not available (%v: %s)", err, bytes.TrimSpace(out))
+	}
+	return ""
+})
+
+func needMountNS(t *testing.T) {
+	t.Helper()
+	if why := mountNS(); why != "" {
+		t.Skipf("needs a private mount namespace to make a directory read-only or full for root: %s", why)
+	}
+}
+
+// dirFiles returns the name and content of every regular file in dir.
+func dirFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		files[strings.TrimPrefix(path, dir)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// populated returns a data dir holding three items in the snapshot and
+// two in the journal, left by a cleanly stopped server.
+func populated(t *testing.T, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := startLocal(t, localArgs(bin, dir))
+	for i := range 3 {
+		if status, b, err := call(p.doc.URL, fmt.Sprintf(`{"operation":"create","payload":{"Item":{"id":"%d"}}}`, i)); err != nil || status != 200 {
+			t.Fatalf("create: %d %s %v", status, b, err)
+		}
+	}
+	stopProc(t, p)
+	p = startLocal(t, localArgs(bin, dir)) // compacts the three into the snapshot
+	for i := 3; i < 5; i++ {
+		if status, b, err := call(p.doc.URL, fmt.Sprintf(`{"operation":"create","payload":{"Item":{"id":"%d"}}}`, i)); err != nil || status != 200 {
+			t.Fatalf("create: %d %s %v", status, b, err)
+		}
+	}
+	stopProc(t, p)
+	return dir
+}
+
+// stopProc stops p with SIGTERM and expects a clean exit.
+func stopProc(t *testing.T, p *proc) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.waitExit(t); code != 0 {
+		t.Fatalf("exit %d after SIGTERM:\n%s", code, p.stderr)
+	}
+}
+
+// TestFaultReadOnlyDataDir: `ddbops local` on a data dir it cannot write
+// fails at start with one clear line and exit 1, and changes nothing.
+// Permission bits do not stop root, so the data dir is made read-only
+// with a read-only bind mount (EROFS), and, where mounts are not
+// possible, with a journal path that is a directory (EISDIR).
+func TestFaultReadOnlyDataDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := ddbopsBinary(t)
+
+	t.Run("journal path is a directory", func(t *testing.T) {
+		t.Parallel()
+		dir := populated(t, bin)
+		journal := filepath.Join(dir, journalFile)
+		if err := os.Remove(journal); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(journal, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		before := dirFiles(t, dir)
+		code, stderr := runFailing(t, localArgs(bin, dir))
+		checkOneLineError(t, code, stderr, "read journal", journal, "is a directory")
+		t.Logf("journal path is a directory: %s", strings.SplitN(stderr, "\n", 2)[0])
+		if after := dirFiles(t, dir); !mapsEqualExcept(before, after, "/"+lockFile) {
+			t.Errorf("the failed start changed the data dir:\nbefore %q\nafter  %q", before, after)
+		}
+	})
+
+	for _, tt := range []struct {
+		name, sub string
+		want      []string
+	}{
+		{"read-only bind mount, existing data", "", []string{"open data dir", "read-only file system"}},
+		{"read-only bind mount, data dir to create", "new", []string{"open data dir", "mkdir", "read-only file system"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			needMountNS(t)
+			dir := populated(t, bin)
+			before := dirFiles(t, dir)
+			argv := append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c",
+				`mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"`, "sh", dir},
+				localArgs(bin, filepath.Join(dir, tt.sub))...)
+			code, stderr := runFailing(t, argv)
+			checkOneLineError(t, code, stderr, tt.want...)
+			t.Logf("%s: %s", tt.name, strings.SplitN(stderr, "\n", 2)[0])
+			if after := dirFiles(t, dir); !mapsEqualExcept(before, after) {
+				t.Errorf("the read-only data dir changed:\nbefore %q\nafter  %q", before, after)
+			}
+			// The same data dir, writable again, serves everything.
+			p := startLocal(t, localArgs(bin, dir))
+			if got := len(scan(t, p.doc.URL)); got != 5 {
+				t.Errorf("%d items after the failed start, want 5", got)
+			}
+		})
+	}
+}
+
+// mapsEqualExcept compares file maps, ignoring the named files' content
+// (the lock file holds the PID of its last holder).
+func mapsEqualExcept(a, b map[string]string, ignore ...string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || (v != w && !slices.Contains(ignore, k)) {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- disk full ----
+
+// tmpfsNS is a private mount namespace holding a small tmpfs at dir (the
+// same path as outside, where dir stays an empty directory).
+type tmpfsNS struct {
+	holder *exec.Cmd
+	dir    string
+}
+
+func newTmpfsNS(t *testing.T, size string) *tmpfsNS {
+	t.Helper()
+	needMountNS(t)
+	dir := t.TempDir()
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs -o size="$2",mode=0700 tmpfs "$1" && echo mounted && exec sleep 3600`, "sh", dir, size)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "mounted\n" {
+		t.Fatalf("mount tmpfs: %s", errb.String())
+	}
+	return &tmpfsNS{holder: cmd, dir: dir}
+}
+
+// wrap runs argv inside the namespace (nsenter execs it: same PID).
+func (n *tmpfsNS) wrap(argv []string) []string {
+	return append([]string{"nsenter", "-t", strconv.Itoa(n.holder.Process.Pid), "-m", "--"}, argv...)
+}
+
+// path is where the test process reaches a file of the tmpfs.
+func (n *tmpfsNS) path(rel string) string {
+	return filepath.Join(fmt.Sprintf("/proc/%d/root", n.holder.Process.Pid), n.dir, rel)
+}
+
+func (n *tmpfsNS) resize(t *testing.T, size string) {
+	t.Helper()
+	if out, err := exec.Command("nsenter", n.wrap([]string{"mount", "-o", "remount,size=" + size, n.dir})[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("resize tmpfs: %v: %s", err, out)
+	}
+}
+
+// fill writes a file until the tmpfs is full.
+func (n *tmpfsNS) fill(t *testing.T) {
+	t.Helper()
+	f, err := os.Create(n.path("filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// TestFaultDiskFull: the data dir's filesystem (a 256 KiB tmpfs) fills up
+// while clients write. The write that hits it gets 500, so does every
+// write after it, the server stops by itself with one clear line and
+// exit 1; after a restart with room every acknowledged write is there,
+// and whatever else is there was one of the writes that got a 500 or no
+// answer (outcome unknown, as with DynamoDB). Then a full disk at start:
+// exit 1 with a clear line, data untouched, served again once there is
+// room.
+func TestFaultDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := ddbopsBinary(t)
+	ns := newTmpfsNS(t, "256k")
+	data := filepath.Join(ns.dir, "data")
+	argv := ns.wrap(localArgs(bin, data))
+	const clients = 4
+	l := newLedger(clients)
+
+	p := startLocal(t, argv)
+	createCounters(t, p.doc.URL, clients)
+	pad := strings.Repeat("x", 900)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() { l.writer(p.doc.URL, "f", c, stop, pad) })
+	}
+	// Every writer stops at its first 500 or dead connection; the
+	// watchdog only guards against a disk that never fills.
+	watchdog := time.AfterFunc(2*time.Minute, func() { close(stop) })
+	wg.Wait()
+	if !watchdog.Stop() {
+		t.Fatalf("no write failed in 2 minutes on a 256 KiB tmpfs:\n%s", p.stderr)
+	}
+	code := p.waitExit(t)
+	failLine := checkErrorExit(t, code, p.stderr.String(), "ddbops local: journal "+filepath.Join(data, journalFile)+": write: no space left on device")
+	l.mu.Lock()
+	acked, failed := len(l.acked), len(l.unknown)
+	for c := range clients {
+		acked += l.incAcked[c]
+		failed += l.incUnknown[c]
+	}
+	internal := l.internal
+	l.mu.Unlock()
+	if acked == 0 || len(internal) == 0 {
+		t.Fatalf("%d writes acknowledged, %d answered 500: the disk did not fill up as planned", acked, len(internal))
+	}
+	for _, b := range internal {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal(b, &e) != nil || e.Error.Code != "InternalError" {
+			t.Errorf("500 body %s: want error code InternalError", b)
+		}
+		for _, leak := range []string{"no space", "journal", "/"} {
+			if strings.Contains(e.Error.Message, leak) {
+				t.Errorf("500 body names %q: %s", leak, b)
+			}
+		}
+	}
+	if status, b, err := call(p.doc.URL, `{"operation":"create","payload":{"Item":{"id":"late"}}}`); err == nil {
+		t.Errorf("the stopped server still answers: %d %s", status, b)
+	}
+
+	// Room again: everything acknowledged is there.
+	ns.resize(t, "16m")
+	p = startLocal(t, argv)
+	items, kept := l.verify(t, p.doc.URL, "f")
+	t.Logf("disk full while serving: %d writes acknowledged, %d not (%d answered 500, the rest no answer), %d of those applied anyway, %d items after restart, none lost\nserver: %s\nrestart: %s",
+		acked, failed, len(internal), kept, items, failLine, firstLine(p.stderr.String(), "warning"))
+
+	// A write so that the next start has a journal to compact, then a full
+	// disk at start.
+	if status, b, err := call(p.doc.URL, `{"operation":"create","payload":{"Item":{"id":"after-full"}}}`); err != nil || status != 200 {
+		t.Fatalf("create: %d %s %v", status, b, err)
+	}
+	stopProc(t, p)
+	before := dirFiles(t, ns.path("data"))
+	ns.fill(t)
+	code, stderr := runFailing(t, argv)
+	checkOneLineError(t, code, stderr, "no space left on device")
+	if after := dirFiles(t, ns.path("data")); !mapsEqualExcept(before, after, "/"+lockFile) {
+		t.Errorf("a start on a full disk changed the data dir:\nbefore %q\nafter  %q", before, after)
+	}
+	if err := os.Remove(ns.path("filler")); err != nil {
+		t.Fatal(err)
+	}
+	p = startLocal(t, argv)
+	got := scan(t, p.doc.URL)
+	if got["after-full"] == nil || len(got) != items+1 {
+		t.Errorf("after the full-disk start: %d items (want %d, with after-full)", len(got), items+1)
+	}
+	t.Logf("disk full at start: %s", strings.SplitN(stderr, "\n", 2)[0])
+}
+
+
+// ---- torn and corrupted journal ----
+
+// TestFaultTornJournal: a journal whose last record is cut short or has a
+// bad checksum is recovered up to the last complete record, with a
+// warning on stderr; a corrupted record before the last one stops the
+// start with an error naming the record and its byte offset, exit 1, and
+// nothing deleted.
+func TestFaultTornJournal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := ddbopsBinary(t)
+
+	// A cleanly stopped server leaves 10 creates, an update and a last
+	// create in the journal (compaction happens at the next start).
+	orig := t.TempDir()
+	p := startLocal(t, localArgs(bin, orig))
+	for i := range 10 {
+		if status, b, err := call(p.doc.URL, fmt.Sprintf(`{"operation":"create","payload":{"Item":{"id":"item-%d","v":%d}}}`, i, i)); err != nil || status != 200 {
+			t.Fatalf("create: %d %s %v", status, b, err)
+		}
+	}
+	for _, body := range []string{
+		`{"operation":"update","payload":{"Key":{"id":"item-3"},"UpdateExpression":"SET v = :v","ExpressionAttributeValues":{":v":33}}}`,
+		`{"operation":"create","payload":{"Item":{"id":"last","v":-1}}}`,
+	} {
+		if status, b, err := call(p.doc.URL, body); err != nil || status != 200 {
+			t.Fatalf("write: %d %s %v", status, b, err)
+		}
+	}
+	stopProc(t, p)
+	journal, err := os.ReadFile(filepath.Join(orig, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(journal), "\n")
+	lines = lines[:len(lines)-1] // after the final newline
+	if len(lines) != 12 {
+		t.Fatalf("journal has %d records, want 12:\n%s", len(lines), journal)
+	}
+	lastOff := len(journal) - len(lines[11])
+	mid := 4 // record 5
+	midOff := len(strings.Join(lines[:mid], ""))
+
+	flip := func(s string, i int) string {
+		b := []byte(s)
+		if b[i] == '0' {
+			b[i] = '1'
+		} else {
+			b[i] = '0'
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name    string
+		journal string
+		warn    string // the recovered cases
+		errLine string // the failing case
+	}{
+		{"cut mid-record", string(journal[:lastOff+len(lines[11])/2]),
+			fmt.Sprintf("dropped a torn last record (record 12, %d bytes at offset %d: incomplete line)", len(lines[11])/2, lastOff), ""},
+		{"cut before the newline", string(journal[:len(journal)-1]),
+			fmt.Sprintf("dropped a torn last record (record 12, %d bytes at offset %d: incomplete line)", len(lines[11])-1, lastOff), ""},
+		{"bad checksum on the last record", strings.Join(lines[:11], "") + flip(lines[11], 0),
+			fmt.Sprintf("dropped a torn last record (record 12, %d bytes at offset %d: bad checksum)", len(lines[11]), lastOff), ""},
+		{"bad checksum mid-file", strings.Join(lines[:mid], "") + flip(lines[mid], 3) + strings.Join(lines[mid+1:], ""),
+			"", fmt.Sprintf("record %d (byte offset %d): bad checksum", mid+1, midOff)},
+		{"payload flipped mid-file", strings.Join(lines[:mid], "") + strings.Replace(lines[mid], `"v"`, `"w"`, 1) + strings.Join(lines[mid+1:], ""),
+			"", fmt.Sprintf("record %d (byte offset %d): bad checksum", mid+1, midOff)},
+		{"record cut mid-file", strings.Join(lines[:mid], "") + lines[mid][:20] + strings.Join(lines[mid+1:], ""),
+			"", fmt.Sprintf("record %d (byte offset %d): bad checksum", mid+1, midOff)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for name, content := range dirFiles(t, orig) {
+				if name == "/"+journalFile {
+					content = tt.journal
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			jpath := filepath.Join(dir, journalFile)
+			if tt.errLine != "" {
+				before := dirFiles(t, dir)
+				code, stderr := runFailing(t, localArgs(bin, dir))
+				checkOneLineError(t, code, stderr, "ddbops local: replay journal "+jpath+": "+tt.errLine)
+				if after := dirFiles(t, dir); !mapsEqualExcept(before, after, "/"+lockFile) {
+					t.Errorf("a failed start changed the data dir")
+				}
+				t.Logf("%s: %s", tt.name, strings.SplitN(stderr, "\n", 2)[0])
+				return
+			}
+			p := startLocal(t, localArgs(bin, dir))
+			if want := "warning: journal " + jpath + ": " + tt.warn; !strings.Contains(p.stderr.String(), want) {
+				t.Errorf("stderr:\n%s\nwant %q", p.stderr, want)
+			}
+			got := scan(t, p.doc.URL)
+			if len(got) != 10 || got["last"] != nil || p.doc.Items != 10 {
+				t.Errorf("%d items (ready doc: %d), last = %v: want the 10 before the torn record", len(got), p.doc.Items, got["last"])
+			}
+			if v := got["item-3"]["v"]; v != json.Number("33") {
+				t.Errorf("item-3 v = %v, want the update (33)", v)
+			}
+			warning := firstLine(p.stderr.String(), "warning")
+			// Recovered means compacted: the next start is clean.
+			stopProc(t, p)
+			p = startLocal(t, localArgs(bin, dir))
+			if strings.Contains(p.stderr.String(), "warning") {
+				t.Errorf("second start still warns:\n%s", p.stderr)
+			}
+			t.Logf("%s: %s", tt.name, warning)
+		})
+	}
+}
+
+func firstLine(s, prefix string) string {
+	for l := range strings.Lines(s) {
+		if strings.HasPrefix(l, prefix) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
