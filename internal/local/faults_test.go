@@ -802,7 +802,6 @@ func TestFaultDiskFull(t *testing.T) {
 	t.Logf("disk full at start: %s", strings.SplitN(stderr, "\n", 2)[0])
 }
 
-
 // ---- torn and corrupted journal ----
 
 // TestFaultTornJournal: a journal whose last record is cut short or has a
