@@ -269,20 +269,44 @@ func (r *run) observeKeyAndPlan(ctx context.Context, o *apiObs) error {
 		}
 	}
 	if o.plan.id != "" && o.key.id != "" {
-		kp := apigateway.NewGetUsagePlanKeysPaginator(p.apigw, &apigateway.GetUsagePlanKeysInput{UsagePlanId: aws.String(o.plan.id), Limit: aws.Int32(500)})
-		for kp.HasMorePages() {
-			out, err := kp.NextPage(ctx)
-			if err != nil {
-				return opErr("get keys of usage plan", planName, err)
-			}
-			for _, k := range out.Items {
-				if aws.ToString(k.Id) == o.key.id {
-					o.plan.hasKey = true
-				}
-			}
+		var err error
+		if o.plan.hasKey, err = p.planHasKey(ctx, o.plan.id, o.key.id); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// planHasKey reports whether the API key keyID is attached to the usage
+// plan planID.
+func (p *Provisioner) planHasKey(ctx context.Context, planID, keyID string) (bool, error) {
+	kp := apigateway.NewGetUsagePlanKeysPaginator(p.apigw, &apigateway.GetUsagePlanKeysInput{UsagePlanId: aws.String(planID), Limit: aws.Int32(500)})
+	for kp.HasMorePages() {
+		out, err := kp.NextPage(ctx)
+		if err != nil {
+			return false, opErr("get keys of usage plan", p.spec.UsagePlanName(), err)
+		}
+		for _, k := range out.Items {
+			if aws.ToString(k.Id) == keyID {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// usagePlanStages reads the stages a usage plan is bound to; gone reports
+// that the plan does not exist.
+func (p *Provisioner) usagePlanStages(ctx context.Context, id string) (stages []agtypes.ApiStage, gone bool, err error) {
+	out, err := p.apigw.GetUsagePlan(ctx, &apigateway.GetUsagePlanInput{UsagePlanId: aws.String(id)})
+	var nf *agtypes.NotFoundException
+	if errors.As(err, &nf) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, opErr("get usage plan", p.spec.UsagePlanName(), err)
+	}
+	return out.ApiStages, false, nil
 }
 
 // apiPlan is the plan of the API's parts, in apply order.
@@ -605,13 +629,33 @@ func (r *run) applyAPIDefinition(ctx context.Context, o *apiObs, a *apiPlan) err
 		})
 		var conflict *agtypes.ConflictException
 		if errors.As(err, &conflict) {
-			return opErr("put method", "POST "+path, fmt.Errorf("%w (a method appeared meanwhile: re-run setup)", err))
+			// The method exists: put by this call when the SDK retried
+			// it after a lost answer, or by someone else meanwhile.
+			err = r.adoptMethod(ctx, o, err)
 		}
 		if err != nil {
 			return opErr("put method", "POST "+path, err)
 		}
 		return p.updateState(func(s *State) { s.Auth = p.spec.Auth })
 	})
+}
+
+// adoptMethod reads back the POST method PutMethod found existing (answer
+// conflict) and accepts it when its authorization is the desired one.
+func (r *run) adoptMethod(ctx context.Context, o *apiObs, conflict error) error {
+	p := r.p
+	m, err := p.apigw.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: aws.String(o.id), ResourceId: aws.String(o.resourceID), HttpMethod: aws.String("POST")})
+	if err != nil {
+		return fmt.Errorf("%w; reading it back: %w", conflict, err)
+	}
+	wantAuth, wantKey := wantMethod(p.spec.Auth)
+	haveAuth, haveKey := aws.ToString(m.AuthorizationType), aws.ToBool(m.ApiKeyRequired)
+	if haveAuth != wantAuth || haveKey != wantKey {
+		return fmt.Errorf("%w (the method exists with authorization %s, want %s: re-run setup to converge it)",
+			conflict, methodAuthString(haveAuth, haveKey), methodAuthString(wantAuth, wantKey))
+	}
+	o.method = &agtypes.Method{HttpMethod: m.HttpMethod, AuthorizationType: m.AuthorizationType, ApiKeyRequired: m.ApiKeyRequired, MethodIntegration: m.MethodIntegration}
+	return nil
 }
 
 // applyAPIWiring connects the API to the function (integration and invoke
@@ -714,15 +758,28 @@ func (r *run) applyPermission(ctx context.Context, apiID string) error {
 	if err != nil {
 		return err
 	}
-	if cur.exists && cur.sourceARN == r.arn.sourceARN(apiID) && cur.other == "" {
-		return nil
-	}
-	if cur.exists {
-		if err := remove(); err != nil {
-			return opErr("remove permission "+PermissionStatementID+" from function", p.spec.Function, err)
+	for attempt := 0; ; attempt++ {
+		if cur.exists && cur.sourceARN == r.arn.sourceARN(apiID) && cur.other == "" {
+			return nil
+		}
+		if cur.exists {
+			if err := remove(); err != nil {
+				return opErr("remove permission "+PermissionStatementID+" from function", p.spec.Function, err)
+			}
+		}
+		err := add()
+		var conflict *lambdatypes.ResourceConflictException
+		if !errors.As(err, &conflict) || attempt > 0 {
+			return opErr("add permission "+PermissionStatementID+" to function", p.spec.Function, err)
+		}
+		// The statement id exists: added by this very call when the SDK
+		// retried it after a lost answer, or by someone else meanwhile.
+		// Read the policy back: ours as desired is done, anything else
+		// is converged once more.
+		if cur, err = p.observePermission(ctx); err != nil {
+			return err
 		}
 	}
-	return opErr("add permission "+PermissionStatementID+" to function", p.spec.Function, add())
 }
 
 func (r *run) applyKeyAndPlan(ctx context.Context, o *apiObs, a *apiPlan) error {
@@ -801,14 +858,40 @@ func (r *run) applyKeyAndPlan(ctx context.Context, o *apiObs, a *apiPlan) error 
 			ops = append(ops, agtypes.PatchOperation{Op: agtypes.OpAdd, Path: aws.String("/apiStages"), Value: aws.String(stageRef(o.id, p.spec.Stage))})
 		}
 		if len(ops) > 0 {
-			if _, err := p.apigw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(o.plan.id), PatchOperations: ops}); err != nil {
+			_, err := p.apigw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(o.plan.id), PatchOperations: ops})
+			var bad *agtypes.BadRequestException
+			var conflict *agtypes.ConflictException
+			if errors.As(err, &bad) || errors.As(err, &conflict) {
+				// A retried patch whose first answer was lost finds its
+				// stages already added or removed: read the plan back.
+				stages, gone, gerr := p.usagePlanStages(ctx, o.plan.id)
+				switch {
+				case gerr != nil:
+					err = fmt.Errorf("%w; reading it back: %w", err, gerr)
+				case !gone && len(stages) == 1 && stageRef(aws.ToString(stages[0].ApiId), aws.ToString(stages[0].Stage)) == stageRef(o.id, p.spec.Stage):
+					err = nil
+				}
+			}
+			if err != nil {
 				return opErr("update stages of usage plan", p.spec.UsagePlanName(), err)
 			}
 		}
 		if !o.plan.hasKey {
 			_, err := p.apigw.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: aws.String(o.plan.id), KeyId: aws.String(o.key.id), KeyType: aws.String("API_KEY")})
 			var conflict *agtypes.ConflictException
-			if err != nil && !errors.As(err, &conflict) {
+			if errors.As(err, &conflict) {
+				// Added by this call when the SDK retried it after a lost
+				// answer, or refused because the key is in another plan
+				// of the same stage: only the first is done.
+				has, herr := p.planHasKey(ctx, o.plan.id, o.key.id)
+				switch {
+				case herr != nil:
+					err = fmt.Errorf("%w; reading it back: %w", err, herr)
+				case has:
+					err = nil
+				}
+			}
+			if err != nil {
 				return opErr("add API key to usage plan", p.spec.UsagePlanName(), err)
 			}
 		}
@@ -822,12 +905,30 @@ func (p *Provisioner) deleteUsagePlan(ctx context.Context, id string, stages []a
 	var nf *agtypes.NotFoundException
 	if len(stages) > 0 {
 		ops := make([]agtypes.PatchOperation, 0, len(stages))
+		refs := make([]string, 0, len(stages))
 		for _, s := range stages {
-			ops = append(ops, agtypes.PatchOperation{Op: agtypes.OpRemove, Path: aws.String("/apiStages"), Value: aws.String(stageRef(aws.ToString(s.ApiId), aws.ToString(s.Stage)))})
+			ref := stageRef(aws.ToString(s.ApiId), aws.ToString(s.Stage))
+			refs = append(refs, ref)
+			ops = append(ops, agtypes.PatchOperation{Op: agtypes.OpRemove, Path: aws.String("/apiStages"), Value: aws.String(ref)})
 		}
 		_, err := p.apigw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(id), PatchOperations: ops})
-		if errors.As(err, &nf) {
-			return nil
+		var bad *agtypes.BadRequestException
+		if errors.As(err, &nf) || errors.As(err, &bad) {
+			// 400: a stage is not bound (already removed by this call,
+			// retried by the SDK after a lost answer); 404: the plan, or
+			// the API a stage belongs to, is gone. Read the plan back:
+			// never report it deleted while it remains.
+			left, gone, gerr := p.usagePlanStages(ctx, id)
+			switch {
+			case gerr != nil:
+				err = fmt.Errorf("%w; reading it back: %w", err, gerr)
+			case gone:
+				return nil
+			case !slices.ContainsFunc(left, func(s agtypes.ApiStage) bool {
+				return slices.Contains(refs, stageRef(aws.ToString(s.ApiId), aws.ToString(s.Stage)))
+			}):
+				err = nil
+			}
 		}
 		if err != nil {
 			return opErr("detach stages from usage plan", p.spec.UsagePlanName(), err)

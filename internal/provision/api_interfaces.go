@@ -78,6 +78,7 @@ type APIGatewayAPI interface {
 	DeleteRestApi(ctx context.Context, in *apigateway.DeleteRestApiInput, optFns ...func(*apigateway.Options)) (*apigateway.DeleteRestApiOutput, error)
 	GetResources(ctx context.Context, in *apigateway.GetResourcesInput, optFns ...func(*apigateway.Options)) (*apigateway.GetResourcesOutput, error)
 	CreateResource(ctx context.Context, in *apigateway.CreateResourceInput, optFns ...func(*apigateway.Options)) (*apigateway.CreateResourceOutput, error)
+	GetMethod(ctx context.Context, in *apigateway.GetMethodInput, optFns ...func(*apigateway.Options)) (*apigateway.GetMethodOutput, error)
 	PutMethod(ctx context.Context, in *apigateway.PutMethodInput, optFns ...func(*apigateway.Options)) (*apigateway.PutMethodOutput, error)
 	DeleteMethod(ctx context.Context, in *apigateway.DeleteMethodInput, optFns ...func(*apigateway.Options)) (*apigateway.DeleteMethodOutput, error)
 	GetIntegration(ctx context.Context, in *apigateway.GetIntegrationInput, optFns ...func(*apigateway.Options)) (*apigateway.GetIntegrationOutput, error)
@@ -89,6 +90,7 @@ type APIGatewayAPI interface {
 	CreateApiKey(ctx context.Context, in *apigateway.CreateApiKeyInput, optFns ...func(*apigateway.Options)) (*apigateway.CreateApiKeyOutput, error)
 	DeleteApiKey(ctx context.Context, in *apigateway.DeleteApiKeyInput, optFns ...func(*apigateway.Options)) (*apigateway.DeleteApiKeyOutput, error)
 	GetUsagePlans(ctx context.Context, in *apigateway.GetUsagePlansInput, optFns ...func(*apigateway.Options)) (*apigateway.GetUsagePlansOutput, error)
+	GetUsagePlan(ctx context.Context, in *apigateway.GetUsagePlanInput, optFns ...func(*apigateway.Options)) (*apigateway.GetUsagePlanOutput, error)
 	CreateUsagePlan(ctx context.Context, in *apigateway.CreateUsagePlanInput, optFns ...func(*apigateway.Options)) (*apigateway.CreateUsagePlanOutput, error)
 	UpdateUsagePlan(ctx context.Context, in *apigateway.UpdateUsagePlanInput, optFns ...func(*apigateway.Options)) (*apigateway.UpdateUsagePlanOutput, error)
 	DeleteUsagePlan(ctx context.Context, in *apigateway.DeleteUsagePlanInput, optFns ...func(*apigateway.Options)) (*apigateway.DeleteUsagePlanOutput, error)
@@ -126,6 +128,10 @@ func (c throttledAPIGateway) GetResources(ctx context.Context, in *apigateway.Ge
 
 func (c throttledAPIGateway) CreateResource(ctx context.Context, in *apigateway.CreateResourceInput, optFns ...func(*apigateway.Options)) (*apigateway.CreateResourceOutput, error) {
 	return throttled(ctx, c.t, "CreateResource", func() (*apigateway.CreateResourceOutput, error) { return c.api.CreateResource(ctx, in, optFns...) })
+}
+
+func (c throttledAPIGateway) GetMethod(ctx context.Context, in *apigateway.GetMethodInput, optFns ...func(*apigateway.Options)) (*apigateway.GetMethodOutput, error) {
+	return throttled(ctx, c.t, "GetMethod", func() (*apigateway.GetMethodOutput, error) { return c.api.GetMethod(ctx, in, optFns...) })
 }
 
 func (c throttledAPIGateway) PutMethod(ctx context.Context, in *apigateway.PutMethodInput, optFns ...func(*apigateway.Options)) (*apigateway.PutMethodOutput, error) {
@@ -170,6 +176,10 @@ func (c throttledAPIGateway) DeleteApiKey(ctx context.Context, in *apigateway.De
 
 func (c throttledAPIGateway) GetUsagePlans(ctx context.Context, in *apigateway.GetUsagePlansInput, optFns ...func(*apigateway.Options)) (*apigateway.GetUsagePlansOutput, error) {
 	return throttled(ctx, c.t, "GetUsagePlans", func() (*apigateway.GetUsagePlansOutput, error) { return c.api.GetUsagePlans(ctx, in, optFns...) })
+}
+
+func (c throttledAPIGateway) GetUsagePlan(ctx context.Context, in *apigateway.GetUsagePlanInput, optFns ...func(*apigateway.Options)) (*apigateway.GetUsagePlanOutput, error) {
+	return throttled(ctx, c.t, "GetUsagePlan", func() (*apigateway.GetUsagePlanOutput, error) { return c.api.GetUsagePlan(ctx, in, optFns...) })
 }
 
 func (c throttledAPIGateway) CreateUsagePlan(ctx context.Context, in *apigateway.CreateUsagePlanInput, optFns ...func(*apigateway.Options)) (*apigateway.CreateUsagePlanOutput, error) {

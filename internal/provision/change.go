@@ -138,6 +138,14 @@ type Result struct {
 	Elapsed   time.Duration
 }
 
+// changes are r's changes (none for a nil result).
+func (r *Result) changes() []Change {
+	if r == nil {
+		return nil
+	}
+	return r.Changes
+}
+
 // Error is a failed step: "{op} {resource}: {why}", with a hint of what to
 // do next when there is one.
 type Error struct {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -1024,6 +1025,23 @@ func (g fakeAPIGW) PutMethod(ctx context.Context, in *apigateway.PutMethodInput,
 	return &apigateway.PutMethodOutput{}, nil
 }
 
+func (g fakeAPIGW) GetMethod(ctx context.Context, in *apigateway.GetMethodInput, _ ...func(*apigateway.Options)) (*apigateway.GetMethodOutput, error) {
+	unlock, err := g.f.call("API Gateway", "GetMethod")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	r, err := g.resource(in.RestApiId, in.ResourceId)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := r.methods[aws.ToString(in.HttpMethod)]
+	if !ok {
+		return nil, agNotFound("Method")
+	}
+	return &apigateway.GetMethodOutput{HttpMethod: m.HttpMethod, AuthorizationType: m.AuthorizationType, ApiKeyRequired: m.ApiKeyRequired, MethodIntegration: m.MethodIntegration}, nil
+}
+
 func (g fakeAPIGW) DeleteMethod(ctx context.Context, in *apigateway.DeleteMethodInput, _ ...func(*apigateway.Options)) (*apigateway.DeleteMethodOutput, error) {
 	unlock, err := g.f.call("API Gateway", "DeleteMethod")
 	if err != nil {
@@ -1216,6 +1234,19 @@ func (g fakeAPIGW) GetUsagePlans(ctx context.Context, in *apigateway.GetUsagePla
 	return out, nil
 }
 
+func (g fakeAPIGW) GetUsagePlan(ctx context.Context, in *apigateway.GetUsagePlanInput, _ ...func(*apigateway.Options)) (*apigateway.GetUsagePlanOutput, error) {
+	unlock, err := g.f.call("API Gateway", "GetUsagePlan")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	p, ok := g.f.plans[aws.ToString(in.UsagePlanId)]
+	if !ok {
+		return nil, agNotFound("Usage Plan")
+	}
+	return &apigateway.GetUsagePlanOutput{Id: in.UsagePlanId, Name: aws.String(p.name), Tags: copyTags(p.tags), ApiStages: append([]agtypes.ApiStage(nil), p.stages...)}, nil
+}
+
 func (g fakeAPIGW) CreateUsagePlan(ctx context.Context, in *apigateway.CreateUsagePlanInput, _ ...func(*apigateway.Options)) (*apigateway.CreateUsagePlanOutput, error) {
 	unlock, err := g.f.call("API Gateway", "CreateUsagePlan")
 	if err != nil {
@@ -1246,20 +1277,25 @@ func (g fakeAPIGW) UpdateUsagePlan(ctx context.Context, in *apigateway.UpdateUsa
 	if !ok {
 		return nil, agNotFound("Usage Plan")
 	}
+	// All operations apply, or none.
+	stages := slices.Clone(p.stages)
 	for _, op := range in.PatchOperations {
 		api, stage, _ := strings.Cut(aws.ToString(op.Value), ":")
 		switch op.Op {
 		case agtypes.OpAdd:
-			p.stages = append(p.stages, agtypes.ApiStage{ApiId: aws.String(api), Stage: aws.String(stage)})
+			stages = append(stages, agtypes.ApiStage{ApiId: aws.String(api), Stage: aws.String(stage)})
 		case agtypes.OpRemove:
-			for k, s := range p.stages {
-				if aws.ToString(s.ApiId) == api && aws.ToString(s.Stage) == stage {
-					p.stages = append(p.stages[:k], p.stages[k+1:]...)
-					break
-				}
+			k := slices.IndexFunc(stages, func(s agtypes.ApiStage) bool {
+				return aws.ToString(s.ApiId) == api && aws.ToString(s.Stage) == stage
+			})
+			if k < 0 {
+				// AWS refuses to remove a stage the plan does not have.
+				return nil, &agtypes.BadRequestException{Message: msg(fmt.Sprintf("Invalid API Stage {api: %s, stage: %s} specified for usageplan %s", api, stage, aws.ToString(in.UsagePlanId)))}
 			}
+			stages = slices.Delete(stages, k, k+1)
 		}
 	}
+	p.stages = stages
 	return &apigateway.UpdateUsagePlanOutput{}, nil
 }
 

@@ -151,9 +151,15 @@ func (r *run) applyFunction(ctx context.Context, o *functionObs, c Change, w fun
 		})
 		var conflict *lambdatypes.ResourceConflictException
 		if errors.As(err, &conflict) {
+			// Created by this call when the SDK retried it after a lost
+			// answer, or by someone else meanwhile: read it back and
+			// converge it if it is ours.
 			o2, oerr := p.observeFunction(ctx)
 			if oerr != nil {
 				return oerr
+			}
+			if !o2.exists {
+				return opErr("create function", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
 			}
 			c2, perr := r.planFunction(o2, w)
 			if perr != nil {
@@ -193,6 +199,13 @@ func (r *run) applyFunction(ctx context.Context, o *functionObs, c Change, w fun
 				})
 				return uerr
 			})
+			var conflict *lambdatypes.ResourceConflictException
+			if errors.As(err, &conflict) {
+				// An update is in progress, possibly this very one
+				// retried by the SDK after a lost answer: wait for it and
+				// accept it if it left the configuration as desired.
+				err = r.adoptFunctionUpdate(ctx, err, func(o2 *functionObs) bool { return len(r.functionConfigDiffs(o2, w)) == 0 })
+			}
 			if err != nil {
 				return err
 			}
@@ -233,6 +246,16 @@ func (r *run) uploadCode(ctx context.Context, arch string) (string, error) {
 		ZipFile:       zip,
 		Architectures: []lambdatypes.Architecture{lambdatypes.Architecture(arch)},
 	})
+	var conflict *lambdatypes.ResourceConflictException
+	if errors.As(err, &conflict) {
+		// As for the configuration: an update in progress that may be
+		// this one; accept it when the code and architecture are ours.
+		sha := CodeSha256(zip)
+		err = r.adoptFunctionUpdate(ctx, err, func(o2 *functionObs) bool { return o2.codeSha == sha && o2.arch == arch })
+		if err == nil {
+			return sha, nil
+		}
+	}
 	if err != nil {
 		return "", opErr("update function code of", name, err)
 	}
@@ -240,6 +263,24 @@ func (r *run) uploadCode(ctx context.Context, arch string) (string, error) {
 		return "", err
 	}
 	return aws.ToString(out.CodeSha256), nil
+}
+
+// adoptFunctionUpdate handles an update Lambda refused with
+// ResourceConflictException (an update in progress): it waits for that
+// update to finish, reads the function back and returns nil when done
+// says it is as desired, else conflict.
+func (r *run) adoptFunctionUpdate(ctx context.Context, conflict error, done func(*functionObs) bool) error {
+	if err := r.waitFunctionUpdated(ctx); err != nil {
+		return err
+	}
+	o, err := r.p.observeFunction(ctx)
+	if err != nil {
+		return err
+	}
+	if o.exists && done(o) {
+		return nil
+	}
+	return conflict
 }
 
 // waitFunctionUpdated waits until the function is Active and its last

@@ -84,9 +84,15 @@ func (r *run) applyPolicy(ctx context.Context, o *policyObs, c Change) error {
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
 		if errors.As(err, &exists) {
+			// Created by this call when the SDK retried it after a lost
+			// answer, or by someone else meanwhile: read it back and
+			// converge it if it is ours.
 			o2, oerr := r.observePolicy(ctx)
 			if oerr != nil {
 				return oerr
+			}
+			if !o2.exists {
+				return opErr("create policy", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
 			}
 			c2, perr := r.planPolicy(o2)
 			if perr != nil {
@@ -217,9 +223,13 @@ func (r *run) applyRole(ctx context.Context, o *roleObs, c Change) error {
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
 		if errors.As(err, &exists) {
+			// As for the policy: read back, converge if ours.
 			o2, oerr := r.observeRole(ctx)
 			if oerr != nil {
 				return oerr
+			}
+			if !o2.exists {
+				return opErr("create role", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
 			}
 			c2, perr := r.planRole(o2)
 			if perr != nil {
@@ -244,6 +254,8 @@ func (r *run) applyRole(ctx context.Context, o *roleObs, c Change) error {
 		return err
 	}
 	if attach && c.Action != Unchanged {
+		// Attaching an attached policy succeeds: an SDK retry after a lost
+		// answer needs no special case.
 		_, err := p.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(r.arn.policy())})
 		if err != nil {
 			return opErr("attach policy "+p.spec.Policy+" to role", name, err)

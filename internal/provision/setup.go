@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -157,6 +158,9 @@ func (g *gate) open(err error) { g.err = err; close(g.ch) }
 // failure itself is reported by the failed step.
 var errDependency = errors.New("skipped: a step it depends on failed")
 
+// wait returns nil once the step succeeded, errDependency when it failed,
+// or the context's error when the run is interrupted first (Setup folds
+// these into one Interrupted).
 func (g *gate) wait(ctx context.Context) error {
 	select {
 	case <-g.ch:
@@ -165,7 +169,7 @@ func (g *gate) wait(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("not started: %w", ctx.Err())
 	}
 }
 
@@ -176,6 +180,11 @@ func (g *gate) wait(ctx context.Context) error {
 // once the function exists. A failed branch does not stop the others, so a
 // re-run has as little left to do as possible.
 func (p *Provisioner) Setup(ctx context.Context, opts SetupOptions) (*Result, error) {
+	res, err := p.setup(ctx, opts)
+	return res, interrupted(ctx, "setup", err, res.changes())
+}
+
+func (p *Provisioner) setup(ctx context.Context, opts SetupOptions) (*Result, error) {
 	start := p.clock.Now()
 	r, err := p.newRun(ctx)
 	if err != nil {
@@ -298,6 +307,11 @@ type DeployOptions struct {
 // function configuration, then creates a new deployment of the API on the
 // stage. The stack must have been set up.
 func (p *Provisioner) Deploy(ctx context.Context, opts DeployOptions) (*Result, error) {
+	res, err := p.deploy(ctx, opts)
+	return res, interrupted(ctx, "deploy", err, res.changes())
+}
+
+func (p *Provisioner) deploy(ctx context.Context, opts DeployOptions) (*Result, error) {
 	start := p.clock.Now()
 	r, err := p.newRun(ctx)
 	if err != nil {

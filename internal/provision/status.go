@@ -52,6 +52,11 @@ type StatusReport struct {
 // Status compares every resource with the desired state. It makes no
 // mutating call.
 func (p *Provisioner) Status(ctx context.Context, opts StatusOptions) (*StatusReport, error) {
+	rep, err := p.status(ctx, opts)
+	return rep, interrupted(ctx, "status", err, nil)
+}
+
+func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusReport, error) {
 	spec := p.spec
 	if opts.Memory > 0 {
 		spec.Memory = opts.Memory

@@ -142,14 +142,22 @@ func (p *Provisioner) applyTable(ctx context.Context, o *tableObs, c Change) err
 		})
 		var inUse *ddbtypes.ResourceInUseException
 		if errors.As(err, &inUse) {
-			// Created meanwhile (or by an SDK retry of our own call):
-			// adopt it only if it is ours.
+			// Created meanwhile (or by an SDK retry of our own call after
+			// a lost answer): adopt it only if it is ours and has the key
+			// the handler needs; its billing mode is converged below.
 			o2, oerr := p.observeTable(ctx)
 			if oerr != nil {
 				return oerr
 			}
-			if o2.owner != p.spec.Stack {
-				return notOwnedErr("table", name, o2.owner, p.spec.Stack)
+			if !o2.exists {
+				return opErr("create table", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
+			}
+			c2, perr := p.planTable(o2)
+			if perr != nil {
+				return perr
+			}
+			if c2.Action == Update {
+				return p.applyTable(ctx, o2, c2)
 			}
 			err = nil
 		}
@@ -158,6 +166,12 @@ func (p *Provisioner) applyTable(ctx context.Context, o *tableObs, c Change) err
 		}
 	case Update:
 		_, err := p.ddb.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest})
+		var inUse *ddbtypes.ResourceInUseException
+		if errors.As(err, &inUse) {
+			// Being updated, possibly by this very call retried by the
+			// SDK after a lost answer: wait for it below, then check.
+			err = p.waitTableConverged(ctx, err)
+		}
 		if err != nil {
 			return opErr("update table", name, err)
 		}
@@ -174,4 +188,21 @@ func (p *Provisioner) applyTable(ctx context.Context, o *tableObs, c Change) err
 		return opErr("wait for table", name+" to be ACTIVE", err)
 	}
 	return p.updateState(func(s *State) { s.TableName, s.TableARN = name, aws.ToString(out.Table.TableArn) })
+}
+
+// waitTableConverged waits until the table is ACTIVE again after an update
+// answered ResourceInUseException, and returns nil when it is then billed
+// on demand (the update took effect), else inUse.
+func (p *Provisioner) waitTableConverged(ctx context.Context, inUse error) error {
+	w := dynamodb.NewTableExistsWaiter(p.ddb, func(wo *dynamodb.TableExistsWaiterOptions) {
+		wo.MinDelay, wo.MaxDelay = p.waitMin, p.waitCap
+	})
+	out, err := w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(p.spec.Table)}, p.waitMax)
+	if err != nil {
+		return fmt.Errorf("%w; waiting for it: %w", inUse, err)
+	}
+	if s := out.Table.BillingModeSummary; s != nil && s.BillingMode == ddbtypes.BillingModePayPerRequest {
+		return nil
+	}
+	return inUse
 }

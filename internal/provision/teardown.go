@@ -53,6 +53,11 @@ type TeardownOptions struct {
 // tag only (the state file is not needed), and plans deleting the owned
 // ones in reverse dependency order. It makes no mutating call.
 func (p *Provisioner) PlanTeardown(ctx context.Context) (*TeardownPlan, error) {
+	plan, err := p.planTeardown(ctx)
+	return plan, interrupted(ctx, "teardown", err, nil)
+}
+
+func (p *Provisioner) planTeardown(ctx context.Context) (*TeardownPlan, error) {
 	r, err := p.newRun(ctx)
 	if err != nil {
 		return nil, err
@@ -186,6 +191,11 @@ func (p *Provisioner) TableNotEmptyError() error {
 // failure (a re-run picks up from there). A table with items is refused,
 // before anything is deleted, unless opts says what to do with the data.
 func (p *Provisioner) Teardown(ctx context.Context, plan *TeardownPlan, opts TeardownOptions) (*Result, error) {
+	res, err := p.teardown(ctx, plan, opts)
+	return res, interrupted(ctx, "teardown", err, res.changes())
+}
+
+func (p *Provisioner) teardown(ctx context.Context, plan *TeardownPlan, opts TeardownOptions) (*Result, error) {
 	start := p.clock.Now()
 	if plan.TableHasItems && !opts.DeleteData && !opts.Backup {
 		return nil, p.TableNotEmptyError()
