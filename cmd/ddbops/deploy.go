@@ -53,11 +53,15 @@ on the stage. The stack must exist (ddbops setup).`,
 	return cmd
 }
 
-func runDeploy(ctx context.Context, o *deployOptions) error {
+func runDeploy(ctx context.Context, o *deployOptions) (err error) {
 	start := time.Now()
 	spec := specFromSettings(o.Settings)
 	spec.Memory, spec.Timeout = int32(o.Memory), int32(o.Timeout)
 	var sess *stackSession
+	out := newJSONOut(o.IO, o.Settings)
+	defer func() {
+		err = out.orFail(err, func() any { return failedResultJSON("deploy", o.Settings, sess, time.Since(start), err) })
+	}()
 	code, err := handlerCode(o.provDeps, o.HandlerZip, func() *progress { return sess.progress })
 	if err != nil {
 		return err
@@ -71,7 +75,7 @@ func runDeploy(ctx context.Context, o *deployOptions) error {
 	sess.progress.Close()
 	err = provErr(err)
 	if o.Settings.JSON() {
-		if jerr := writeJSON(o.IO.Out, newResultJSON("deploy", sess, res, time.Since(start), err)); jerr != nil {
+		if jerr := out.write(newResultJSON("deploy", sess, res, time.Since(start), err)); jerr != nil {
 			return jerr
 		}
 		return err

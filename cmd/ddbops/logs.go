@@ -54,19 +54,40 @@ per line (JSON Lines), since the stream has no end.`,
 	return cmd
 }
 
-func runLogs(ctx context.Context, o *logsOptions) error {
+// logsJSON is the -o json document of logs (without --follow).
+type logsJSON struct {
+	LogGroup string               `json:"logGroup"`
+	Events   []provision.LogEvent `json:"events"`
+	Error    string               `json:"error,omitempty"`
+}
+
+func runLogs(ctx context.Context, o *logsOptions) (err error) {
+	spec := specFromSettings(o.Settings)
+	events := []provision.LogEvent{}
+	enc := json.NewEncoder(o.IO.Out)
+	enc.SetEscapeHTML(false)
+	out := newJSONOut(o.IO, o.Settings)
+	defer func() {
+		if o.Follow {
+			// JSON Lines: the events already printed, then the error as
+			// the stream's last line.
+			err = out.orFail(err, func() any {
+				return struct {
+					Error string `json:"error"`
+				}{errString(err)}
+			})
+			return
+		}
+		err = out.orFail(err, func() any { return logsJSON{LogGroup: spec.LogGroupName(), Events: events, Error: errString(err)} })
+	}()
 	if o.Since <= 0 {
 		return usageErrorf("invalid --since %s: must be positive", o.Since)
 	}
-	spec := specFromSettings(o.Settings)
 	sess, err := openStack(ctx, o.provDeps, spec, nil)
 	if err != nil {
 		return err
 	}
 	defer sess.progress.Close()
-	events := []provision.LogEvent{}
-	enc := json.NewEncoder(o.IO.Out)
-	enc.SetEscapeHTML(false)
 	emit := func(e provision.LogEvent) error {
 		switch {
 		case o.Settings.JSON() && o.Follow:
@@ -86,10 +107,7 @@ func runLogs(ctx context.Context, o *logsOptions) error {
 		return provErr(err)
 	}
 	if o.Settings.JSON() && !o.Follow {
-		return writeJSON(o.IO.Out, struct {
-			LogGroup string               `json:"logGroup"`
-			Events   []provision.LogEvent `json:"events"`
-		}{spec.LogGroupName(), events})
+		return out.write(logsJSON{LogGroup: spec.LogGroupName(), Events: events})
 	}
 	return nil
 }

@@ -219,14 +219,59 @@ type resultJSON struct {
 	Error     string       `json:"error,omitempty"`
 }
 
+// failedResultJSON is the document of a command that stopped before it had
+// a result, possibly before it had a session (bad flags, no credentials).
+func failedResultJSON(cmd string, st Settings, s *stackSession, elapsed time.Duration, err error) resultJSON {
+	if s != nil {
+		return newResultJSON(cmd, s, nil, elapsed, err)
+	}
+	return resultJSON{Command: cmd, Stack: st.Stack, Region: st.Region, Changes: []changeJSON{}, ElapsedMS: elapsed.Milliseconds(), Error: errString(err)}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// jsonOut is the stdout of a provisioning command run with -o json, which
+// must carry exactly one document whatever path the command leaves by
+// (DESIGN §3): the command writes its document through write, and a
+// deferred orFail writes the error document when it returned an error
+// without having written one.
+type jsonOut struct {
+	w       io.Writer
+	on      bool
+	written bool
+}
+
+func newJSONOut(ios *IOStreams, s Settings) *jsonOut { return &jsonOut{w: ios.Out, on: s.JSON()} }
+
+// write prints v as the command's document.
+func (j *jsonOut) write(v any) error {
+	j.written = true
+	return writeJSON(j.w, v)
+}
+
+// orFail writes doc() when the command failed with -o json and printed no
+// document yet; it returns err (joined with a failure to write).
+func (j *jsonOut) orFail(err error, doc func() any) error {
+	if err == nil || !j.on || j.written {
+		return err
+	}
+	if jerr := j.write(doc()); jerr != nil {
+		return errors.Join(err, jerr)
+	}
+	return err
+}
+
 func newResultJSON(cmd string, s *stackSession, res *provision.Result, elapsed time.Duration, err error) resultJSON {
 	j := resultJSON{Command: cmd, Stack: s.spec.Stack, Region: s.spec.Region, APICalls: countsOf(s.rec), ElapsedMS: elapsed.Milliseconds(), Changes: []changeJSON{}}
 	if res != nil {
 		j.DryRun, j.Changes, j.InvokeURL, j.Auth, j.APIKeyID = res.DryRun, changesJSON(res.Changes), res.InvokeURL, res.Auth, res.APIKeyID
 	}
-	if err != nil {
-		j.Error = err.Error()
-	}
+	j.Error = errString(err)
 	return j
 }
 

@@ -94,13 +94,6 @@ func slow(op string, d time.Duration) testenv.Rule {
 	return testenv.Rule{Op: op, Nth: 1, Times: every, Fault: testenv.Slow, Delay: d}
 }
 
-// bugTeardownPlanJSON is a known bug: when PlanTeardown fails (any read
-// of the plan: identity, describe, list, the table's Scan) runTeardown
-// returns before writing the -o json document. Remove the scenarios' bug
-// field once it is fixed.
-const bugTeardownPlanJSON = "teardown -o json prints no JSON document (stdout empty) when planning fails " +
-	"(cmd/ddbops/teardown.go returns PlanTeardown's error before writeJSON); DESIGN §3 wants exactly one document for every command"
-
 // sdkAttempts and ddbAttempts are the SDK's default attempts per call
 // (standard retryer; DynamoDB's client defaults to 4): a 500 or reset
 // injected that many times outlasts the SDK's retries.
@@ -226,7 +219,6 @@ var faultScenarios = []faultScenario{
 		name:        "500 Scan in the teardown plan",
 		teardown:    []testenv.Rule{rule("dynamodb:Scan", ddbAttempts, testenv.ServerError)},
 		teardownErr: []string{"scan table " + fTable + ":", "StatusCode: 500"},
-		bug:         bugTeardownPlanJSON,
 	},
 	{
 		name:        "500 CreateDeployment",
@@ -312,12 +304,11 @@ var faultScenarios = []faultScenario{
 		teardown: []testenv.Rule{rule("iam:DeletePolicy", 1, testenv.ResetAfter)},
 	},
 	{
-		// AWS answers the SDK's retry with ResourceConflictException.
-		name:        "lost answer AddPermission",
-		setup:       []testenv.Rule{rule("lambda:AddPermission", 1, testenv.ResetAfter)},
-		setupErr:    []string{"add permission " + provision.PermissionStatementID + " to function " + fFunction + ":", "ResourceConflictException"},
-		setupFailed: "lambda-permission",
-		teardown:    []testenv.Rule{rule("apigateway:DeleteRestApi", 1, testenv.ServerError)},
+		// AWS answers the SDK's retry with ResourceConflictException:
+		// the policy read back holds the statement as desired.
+		name:     "lost answer AddPermission",
+		setup:    []testenv.Rule{rule("lambda:AddPermission", 1, testenv.ResetAfter)},
+		teardown: []testenv.Rule{rule("apigateway:DeleteRestApi", 1, testenv.ServerError)},
 	},
 	{
 		// The retry's ConflictException is adopted.
@@ -327,12 +318,11 @@ var faultScenarios = []faultScenario{
 		teardown: []testenv.Rule{rule("logs:DeleteLogGroup", 1, testenv.ResetAfter)},
 	},
 	{
-		// AWS answers the SDK's retry with ConflictException.
-		name:        "lost answer PutMethod",
-		setup:       []testenv.Rule{rule("apigateway:PutMethod", 1, testenv.ResetAfter)},
-		setupErr:    []string{"put method POST /DynamoDBManager:", "ConflictException"},
-		setupFailed: "api-method",
-		teardown:    []testenv.Rule{rule("apigateway:DeleteRestApi", 1, testenv.ResetAfter)},
+		// AWS answers the SDK's retry with ConflictException: the method
+		// read back has the desired authorization.
+		name:     "lost answer PutMethod",
+		setup:    []testenv.Rule{rule("apigateway:PutMethod", 1, testenv.ResetAfter)},
+		teardown: []testenv.Rule{rule("apigateway:DeleteRestApi", 1, testenv.ResetAfter)},
 	},
 	{
 		name:     "lost answer PutIntegration, CreateDeployment, UpdateStage",
@@ -360,14 +350,14 @@ var faultScenarios = []faultScenario{
 		teardown:    []testenv.Rule{rule("apigateway:DeleteUsagePlan", 1, testenv.ResetAfter)},
 	},
 	{
-		// The retry's ConflictException is ignored. In teardown, the
-		// retried stage removal meets BadRequestException (the stage is
-		// already gone) and the re-run finishes.
-		name:        "lost answer CreateUsagePlanKey",
-		auth:        "apikey",
-		setup:       []testenv.Rule{rule("apigateway:CreateUsagePlanKey", 1, testenv.ResetAfter)},
-		teardown:    []testenv.Rule{rule("apigateway:UpdateUsagePlan", 1, testenv.ResetAfter)},
-		teardownErr: []string{"detach stages from usage plan ddbops-" + fAPI + ":", "BadRequestException"}, teardownFailed: "usage-plan",
+		// The retry's ConflictException: the plan's keys read back hold
+		// ours. In teardown, the retried stage removal meets
+		// BadRequestException (the stage is already gone): the plan read
+		// back has no stage left, and is deleted.
+		name:     "lost answer CreateUsagePlanKey",
+		auth:     "apikey",
+		setup:    []testenv.Rule{rule("apigateway:CreateUsagePlanKey", 1, testenv.ResetAfter)},
+		teardown: []testenv.Rule{rule("apigateway:UpdateUsagePlan", 1, testenv.ResetAfter)},
 	},
 
 	// Slow answers.
@@ -523,7 +513,7 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	var stderr string
 	if sc.interrupt != "" {
 		code, stderr = runInterrupted(sc.interrupt, setup(auth)...)
-		checkInterrupted(t, "setup", code, res, stderr)
+		checkInterrupted(t, "setup", sc.interrupt, code, res, stderr)
 	} else {
 		code, stderr = run(setup(auth)...)
 	}
@@ -612,7 +602,7 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	proxy.SetRules(sc.teardown...)
 	if sc.interruptTeardown != "" {
 		code, stderr = runInterrupted(sc.interruptTeardown, teardown...)
-		checkInterrupted(t, "teardown", code, res, stderr)
+		checkInterrupted(t, "teardown", sc.interruptTeardown, code, res, stderr)
 	} else {
 		code, stderr = run(teardown...)
 	}
@@ -747,13 +737,25 @@ func checkOutcome(t *testing.T, what string, code int, res resultJSON, stderr st
 	t.Logf("%s stopped as expected: %s", what, line)
 }
 
-// checkInterrupted checks a command interrupted after a call took effect:
-// exit 130, and the interruption said in one line.
-func checkInterrupted(t *testing.T, what string, code int, res resultJSON, stderr string) {
+// interruptedStep is the step an interrupted command names for the
+// operation whose answer it did not wait for.
+var interruptedStep = map[string]string{
+	"apigateway:CreateRestApi": "create REST API " + fAPI,
+	"apigateway:DeleteRestApi": "delete REST API ",
+	"lambda:CreateFunction":    "create function " + fFunction,
+	"logs:DeleteLogGroup":      "delete log group " + fLogGroup,
+}
+
+// checkInterrupted checks a command interrupted after the call op took
+// effect: exit 130, and the interruption said once, in one line naming the
+// step that was running.
+func checkInterrupted(t *testing.T, what, op string, code int, res resultJSON, stderr string) {
 	t.Helper()
 	line := strings.Join(strings.Fields(res.Error), " ")
-	if code != exitInterrupt || !strings.Contains(line, "context canceled") {
-		t.Fatalf("interrupted %s: exit %d (want %d) error %q\n%s", what, code, exitInterrupt, res.Error, stderr)
+	if code != exitInterrupt || !strings.HasPrefix(line, what+" interrupted during ") || !strings.HasSuffix(line, ": context canceled") ||
+		strings.Count(line, "context canceled") != 1 || !strings.Contains(line, interruptedStep[op]) {
+		t.Fatalf("interrupted %s: exit %d (want %d) error %q (want %q naming %q)\n%s", what, code, exitInterrupt, res.Error,
+			what+" interrupted during …: context canceled", interruptedStep[op], stderr)
 	}
 	if !slices.Contains(strings.Split(stderr, "\n"), line) {
 		t.Errorf("interrupted %s: error is not one line on stderr:\n%s", what, stderr)

@@ -74,11 +74,15 @@ push new code to an existing function use 'ddbops deploy'.`,
 	return cmd
 }
 
-func runSetup(ctx context.Context, o *setupOptions) error {
+func runSetup(ctx context.Context, o *setupOptions) (err error) {
 	start := time.Now()
 	spec := specFromSettings(o.Settings)
 	spec.Auth, spec.Memory, spec.Arch = o.Auth, int32(o.Memory), o.Arch
 	var sess *stackSession
+	out := newJSONOut(o.IO, o.Settings)
+	defer func() {
+		err = out.orFail(err, func() any { return failedResultJSON("setup", o.Settings, sess, time.Since(start), err) })
+	}()
 	code, err := handlerCode(o.provDeps, o.HandlerZip, func() *progress { return sess.progress })
 	if err != nil {
 		return err
@@ -101,7 +105,7 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 	sess.progress.Close()
 	err = provErr(err)
 	if o.Settings.JSON() {
-		if jerr := writeJSON(o.IO.Out, newResultJSON("setup", sess, res, time.Since(start), err)); jerr != nil {
+		if jerr := out.write(newResultJSON("setup", sess, res, time.Since(start), err)); jerr != nil {
 			return jerr
 		}
 		if err == nil && spec.Auth == provision.AuthNone && !o.DryRun {

@@ -60,12 +60,26 @@ type statusJSON struct {
 	*provision.StatusReport
 	APICalls  callCounts `json:"apiCalls"`
 	ElapsedMS int64      `json:"elapsedMs"`
+	Error     string     `json:"error,omitempty"`
 }
 
-func runStatus(ctx context.Context, o *statusOptions) error {
+func runStatus(ctx context.Context, o *statusOptions) (err error) {
 	start := time.Now()
 	spec := specFromSettings(o.Settings)
-	sess, err := openStack(ctx, o.provDeps, spec, nil)
+	var sess *stackSession
+	out := newJSONOut(o.IO, o.Settings)
+	defer func() {
+		err = out.orFail(err, func() any {
+			// No report: the stack's state is unknown, not in sync.
+			doc := statusJSON{StatusReport: &provision.StatusReport{Stack: spec.Stack, Region: spec.Region, WantAuth: spec.Auth, Rows: []provision.StatusRow{}},
+				ElapsedMS: time.Since(start).Milliseconds(), Error: errString(err)}
+			if sess != nil {
+				doc.Region, doc.APICalls = sess.spec.Region, countsOf(sess.rec)
+			}
+			return doc
+		})
+	}()
+	sess, err = openStack(ctx, o.provDeps, spec, nil)
 	if err != nil {
 		return err
 	}
@@ -86,7 +100,7 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		return provErr(err)
 	}
 	if o.Settings.JSON() {
-		if err := writeJSON(o.IO.Out, statusJSON{StatusReport: rep, APICalls: countsOf(sess.rec), ElapsedMS: time.Since(start).Milliseconds()}); err != nil {
+		if err := out.write(statusJSON{StatusReport: rep, APICalls: countsOf(sess.rec), ElapsedMS: time.Since(start).Milliseconds()}); err != nil {
 			return err
 		}
 	} else {

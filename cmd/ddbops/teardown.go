@@ -59,14 +59,19 @@ it requires --yes. Running it again finds nothing and exits 0.`,
 	return cmd
 }
 
-func runTeardown(ctx context.Context, o *teardownOptions) error {
+func runTeardown(ctx context.Context, o *teardownOptions) (err error) {
 	start := time.Now()
+	var sess *stackSession
+	out := newJSONOut(o.IO, o.Settings)
+	defer func() {
+		err = out.orFail(err, func() any { return failedResultJSON("teardown", o.Settings, sess, time.Since(start), err) })
+	}()
 	if !o.DryRun && !o.Yes && !o.IO.IsInTTY {
 		return withHint(usageErrorf("teardown deletes AWS resources and stdin is not a terminal to confirm"),
 			"pass --yes to delete, or --dry-run to list what would be deleted")
 	}
 	spec := specFromSettings(o.Settings)
-	sess, err := openStack(ctx, o.provDeps, spec, nil)
+	sess, err = openStack(ctx, o.provDeps, spec, nil)
 	if err != nil {
 		return err
 	}
@@ -82,7 +87,7 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	}
 	if o.DryRun || plan.Deletes() == 0 || refusal != nil {
 		if o.Settings.JSON() {
-			if err := writeJSON(o.IO.Out, newResultJSON("teardown", sess, planned, time.Since(start), refusal)); err != nil {
+			if err := out.write(newResultJSON("teardown", sess, planned, time.Since(start), refusal)); err != nil {
 				return err
 			}
 			return refusal
@@ -123,7 +128,7 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if o.Settings.JSON() {
 		doc := newResultJSON("teardown", sess, res, time.Since(start), err)
 		doc.BackupARN = backup
-		if jerr := writeJSON(o.IO.Out, doc); jerr != nil {
+		if jerr := out.write(doc); jerr != nil {
 			return jerr
 		}
 		return err
