@@ -58,6 +58,8 @@ type harness struct {
 	zip       []byte
 	zipCalls  int
 	mu        sync.Mutex
+	// wrap, when set, wraps the fake's clients (lost answers).
+	wrap func(Clients) Clients
 }
 
 func newHarness(t *testing.T) *harness {
@@ -68,8 +70,12 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) prov(spec Spec) *Provisioner {
 	h.t.Helper()
+	clients := h.f.clients()
+	if h.wrap != nil {
+		clients = h.wrap(clients)
+	}
 	p, err := New(Options{
-		Spec: spec, Clients: h.f.clients(), StatePath: h.statePath, Reporter: h.rep, Clock: h.clock,
+		Spec: spec, Clients: clients, StatePath: h.statePath, Reporter: h.rep, Clock: h.clock,
 		Rand: func() float64 { return 1 },
 		Code: func(ctx context.Context, arch string) ([]byte, error) {
 			h.mu.Lock()
