@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,5 +258,124 @@ func TestConfirm(t *testing.T) {
 		if errOut.String() != "Delete? [y/N] " {
 			t.Errorf("prompt %q", errOut.String())
 		}
+	}
+}
+
+// TestProvisionJSONOnEveryErrorPath: with -o json, setup, deploy, status,
+// teardown and logs print exactly one JSON document on stdout on every
+// path they fail by (DESIGN §3) — bad input caught by the command, AWS
+// configuration that cannot load, AWS answering 500 to the first read —
+// with the error as printed on stderr and the documented exit code;
+// without -o json stdout stays empty.
+func TestProvisionJSONOnEveryErrorPath(t *testing.T) {
+	aws500 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", "InternalFailure")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"message":"injected"}`))
+	}))
+	defer aws500.Close()
+	dir := t.TempDir()
+	noBootstrap := filepath.Join(dir, "nob.zip")
+	okZip := filepath.Join(dir, "ok.zip")
+	if err := os.WriteFile(noBootstrap, zipWith(t, "main"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(okZip, zipWith(t, "bootstrap"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args     []string
+		endpoint string // "" = the server answering 500
+		noRegion bool
+		code     int
+		want     string // in the document's error
+		doc      string // result, status, logs or line (JSON Lines)
+	}{
+		{args: []string{"setup", "--memory", "64"}, code: exitUsage, want: "memory 64: must be between", doc: "result"},
+		{args: []string{"setup", "--handler-zip", filepath.Join(dir, "missing.zip")}, code: exitUsage, want: "no such file or directory", doc: "result"},
+		{args: []string{"setup", "--handler-zip", okZip}, code: exitError, want: "get caller identity", doc: "result"},
+		{args: []string{"setup", "--handler-zip", okZip}, noRegion: true, code: exitError, want: "no region set", doc: "result"},
+		{args: []string{"deploy", "--handler-zip", noBootstrap}, code: exitUsage, want: "no bootstrap entry", doc: "result"},
+		{args: []string{"deploy", "--handler-zip", okZip}, code: exitError, want: "get caller identity", doc: "result"},
+		{args: []string{"status"}, code: exitError, want: "get caller identity", doc: "status"},
+		{args: []string{"status", "--handler-zip", noBootstrap}, code: exitUsage, want: "no bootstrap entry", doc: "status"},
+		{args: []string{"status"}, noRegion: true, code: exitError, want: "no region set", doc: "status"},
+		{args: []string{"teardown"}, code: exitUsage, want: "stdin is not a terminal", doc: "result"},
+		{args: []string{"teardown", "--yes"}, code: exitError, want: "get caller identity", doc: "result"},
+		{args: []string{"teardown", "--dry-run"}, noRegion: true, code: exitError, want: "no region set", doc: "result"},
+		{args: []string{"logs", "--since", "-5m"}, code: exitUsage, want: "invalid --since", doc: "logs"},
+		{args: []string{"logs"}, code: exitError, want: "describe log groups /aws/lambda/LambdaFunctionOverHttps", doc: "logs"},
+		{args: []string{"logs", "--follow"}, code: exitError, want: "describe log groups", doc: "line"},
+	}
+	for _, tc := range cases {
+		name := strings.Join(tc.args, " ")
+		if tc.noRegion {
+			name += " (no region)"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			home := t.TempDir()
+			region := "us-east-1"
+			if tc.noRegion {
+				region = ""
+			}
+			for k, v := range map[string]string{
+				"XDG_CONFIG_HOME": home, "AWS_CONFIG_FILE": filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "none"),
+				"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+				"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": aws500.URL, "AWS_MAX_ATTEMPTS": "1",
+				"DDBOPS_OUTPUT": "", "DDBOPS_STACK": "", "DDBOPS_AUTH": "", "DDBOPS_MEMORY": "", "DDBOPS_ARCH": "", "DDBOPS_TIMEOUT": "",
+			} {
+				t.Setenv(k, v)
+			}
+			for _, output := range []string{"json", "text"} {
+				ios, out, errOut := testIO()
+				code := Execute(context.Background(), ios, append(tc.args, "-o", output))
+				if code != tc.code {
+					t.Errorf("-o %s: exit %d, want %d\nstderr: %s", output, code, tc.code, errOut)
+				}
+				if output == "text" {
+					if out.Len() != 0 {
+						t.Errorf("-o text: stdout %q, want nothing", out)
+					}
+					continue
+				}
+				dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
+				var doc map[string]any
+				if err := dec.Decode(&doc); err != nil {
+					t.Fatalf("stdout is not a JSON document: %v\nstdout: %q\nstderr: %s", err, out, errOut)
+				}
+				if dec.More() {
+					t.Errorf("stdout holds more than one document: %q", out)
+				}
+				msg, _ := doc["error"].(string)
+				if !strings.Contains(msg, tc.want) {
+					t.Errorf("document error %q does not say %q", msg, tc.want)
+				}
+				if line := strings.Join(strings.Fields(msg), " "); !slices.Contains(strings.Split(errOut.String(), "\n"), line) {
+					t.Errorf("document error %q is not the line on stderr:\n%s", line, errOut)
+				}
+				var keys []string
+				for k := range doc {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				want := map[string][]string{
+					"result": {"apiCalls", "changes", "command", "dryRun", "elapsedMs", "error", "region", "stack"},
+					"status": {"apiCalls", "elapsedMs", "error", "ok", "region", "resources", "stack", "wantAuth"},
+					"logs":   {"error", "events", "logGroup"},
+					"line":   {"error"},
+				}[tc.doc]
+				if !slices.Equal(slices.DeleteFunc(keys, func(k string) bool { return k == "account" }), want) {
+					t.Errorf("document keys %v, want %v", keys, want)
+				}
+				if tc.doc == "result" && (doc["command"] != tc.args[0] || doc["stack"] != "ddbops") {
+					t.Errorf("document %v: want command %s, stack ddbops", doc, tc.args[0])
+				}
+				if tc.doc == "status" && doc["ok"] != false {
+					t.Errorf("status document says ok: %v", doc)
+				}
+			}
+		})
 	}
 }
