@@ -421,6 +421,16 @@ var faultScenarios = []faultScenario{
 		teardownErr: []string{"delete function " + fFunction + ":"}, teardownFailed: "function",
 	},
 	{
+		// Removing the usage plan: the retried stage removal meets
+		// BadRequestException and the retried delete NotFoundException;
+		// the plan read back is detached, then gone.
+		name:     "apikey to iam, lost answers UpdateUsagePlan and DeleteUsagePlan",
+		prepare:  "apikey",
+		auth:     "iam",
+		setup:    []testenv.Rule{rule("apigateway:UpdateUsagePlan", 1, testenv.ResetAfter), rule("apigateway:DeleteUsagePlan", 1, testenv.ResetAfter)},
+		teardown: []testenv.Rule{rule("lambda:DeleteFunction", 1, testenv.ResetAfter)},
+	},
+	{
 		name:        "apikey to none, 500 DeleteUsagePlan",
 		prepare:     "apikey",
 		auth:        "none",
