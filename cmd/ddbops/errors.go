@@ -101,10 +101,14 @@ func printError(w io.Writer, err error) {
 	if errors.As(err, &se) {
 		return
 	}
-	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
-	fmt.Fprintln(w, msg)
+	fmt.Fprintln(w, oneLine(err.Error()))
 	var he *hintError
 	if errors.As(err, &he) && he.hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", he.hint)
 	}
+}
+
+// oneLine folds a multi-line message into one line.
+func oneLine(msg string) string {
+	return strings.Join(strings.Fields(msg), " ")
 }

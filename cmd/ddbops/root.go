@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,9 @@ type Factory struct {
 
 	// awsConfig, when set (tests), replaces loading the SDK configuration.
 	awsConfig func(ctx context.Context) (aws.Config, error)
+
+	// lastErr is the error Execute reported, for the -o json fallback.
+	lastErr error
 }
 
 // AWSConfig loads the AWS SDK configuration exactly as the AWS CLI would:
@@ -79,7 +83,23 @@ func (f *Factory) AWSConfig(ctx context.Context) (aws.Config, error) {
 // Execute builds the root command, runs it with args and returns the exit
 // code. Errors are printed here, once, as one line.
 func Execute(ctx context.Context, ios *IOStreams, args []string) int {
+	// Count what reaches stdout, so that a failing command run with -o json
+	// that printed nothing still leaves exactly one JSON document there.
+	out := &countingWriter{w: ios.Out}
+	cios := *ios
+	cios.Out = out
+	ios = &cios
+
 	f := &Factory{IO: ios, Version: buildVersion(), Getenv: os.Getenv}
+	code := execute(ctx, f, args)
+	if code != exitOK && out.n == 0 && wantsJSON(f, args) {
+		writeErrorJSON(ios.Out, f.lastErr, code)
+	}
+	return code
+}
+
+func execute(ctx context.Context, f *Factory, args []string) int {
+	ios := f.IO
 	root := newRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(ios.In)
@@ -100,6 +120,7 @@ func Execute(ctx context.Context, ios *IOStreams, args []string) int {
 		return exitOK
 	}
 	if sub, _, err := root.Find(args); err != nil {
+		f.lastErr = err
 		printError(ios.ErrOut, err)
 		if sub != nil {
 			fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", sub.CommandPath())
@@ -114,6 +135,7 @@ func Execute(ctx context.Context, ios *IOStreams, args []string) int {
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
+	f.lastErr = err
 	var ue *usageError
 	if errors.As(err, &ue) {
 		printError(ios.ErrOut, err)
@@ -124,6 +146,59 @@ func Execute(ctx context.Context, ios *IOStreams, args []string) int {
 	}
 	printError(ios.ErrOut, err)
 	return exitCode(err)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// wantsJSON reports whether -o json was in force: from the resolved
+// settings, or, when the command failed before settings were resolved
+// (a flag error), from the arguments and DDBOPS_OUTPUT.
+func wantsJSON(f *Factory, args []string) bool {
+	if f.Settings.Output != "" {
+		return f.Settings.JSON()
+	}
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "-ojson", a == "--output=json", a == "-o=json":
+			return true
+		case (a == "-o" || a == "--output") && i+1 < len(args):
+			if args[i+1] == "json" {
+				return true
+			}
+		}
+	}
+	return f.Getenv("DDBOPS_OUTPUT") == "json"
+}
+
+// writeErrorJSON is the document of a command that failed before printing
+// its own: {"error": {"message", "hint", "exitCode"}}.
+func writeErrorJSON(w io.Writer, err error, code int) {
+	type errDoc struct {
+		Message  string `json:"message"`
+		Hint     string `json:"hint,omitempty"`
+		ExitCode int    `json:"exitCode"`
+	}
+	doc := errDoc{ExitCode: code}
+	if err != nil {
+		doc.Message = oneLine(err.Error())
+		var he *hintError
+		if errors.As(err, &he) {
+			doc.Hint = he.hint
+		}
+	}
+	_ = writeJSON(w, map[string]errDoc{"error": doc})
 }
 
 func newRootCmd(f *Factory) *cobra.Command {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -219,5 +220,55 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"version"`) || strings.Count(out.String(), "{") != 1 {
 		t.Fatalf("want one JSON document, got %q", out)
+	}
+}
+
+// TestJSONErrorDocument proves -o json leaves exactly one JSON document on
+// stdout even when a command fails before printing its own (flag errors,
+// unknown commands, failures of commands without an error document).
+func TestJSONErrorDocument(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		args     []string
+		env      string
+		wantCode int
+		wantMsg  string
+	}{
+		{[]string{"version", "-o", "json", "--bogus"}, "", exitUsage, "unknown flag"},
+		{[]string{"no-such-command", "-o", "json"}, "", exitUsage, "unknown command"},
+		{[]string{"version", "extra"}, "json", exitUsage, "takes no arguments"},
+		{[]string{"version", "--output=json", "extra"}, "", exitUsage, "takes no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Setenv("DDBOPS_OUTPUT", tt.env)
+			ios, out, errOut := testIO()
+			code := Execute(context.Background(), ios, tt.args)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, tt.wantCode, errOut)
+			}
+			var doc struct {
+				Error struct {
+					Message  string `json:"message"`
+					ExitCode int    `json:"exitCode"`
+				} `json:"error"`
+			}
+			dec := json.NewDecoder(out)
+			if err := dec.Decode(&doc); err != nil {
+				t.Fatalf("stdout is not a JSON document: %v (%q)", err, out)
+			}
+			if dec.More() {
+				t.Fatalf("more than one document on stdout: %q", out)
+			}
+			if !strings.Contains(doc.Error.Message, tt.wantMsg) || doc.Error.ExitCode != tt.wantCode {
+				t.Fatalf("document %+v, want message with %q and exit %d", doc, tt.wantMsg, tt.wantCode)
+			}
+		})
+	}
+	// Without -o json nothing reaches stdout.
+	ios, out, _ := testIO()
+	if code := Execute(context.Background(), ios, []string{"version", "--bogus"}); code != exitUsage || out.Len() != 0 {
+		t.Fatalf("text mode: exit %d, stdout %q", code, out)
 	}
 }
