@@ -228,8 +228,50 @@ func buildRequest(method, target, headers string, body []byte) (*http.Request, e
 	if err != nil {
 		return nil, err
 	}
+	// What net/http's server checks after ReadRequest (server.go,
+	// readRequest) and answers with its own 400.
+	if len(req.Header["Host"]) > 1 {
+		return nil, errors.New("too many Host headers")
+	}
+	for k, vs := range req.Header {
+		if !validFieldName(k) {
+			return nil, fmt.Errorf("invalid header name %q", k)
+		}
+		for _, v := range vs {
+			if !validFieldValue(v) {
+				return nil, fmt.Errorf("invalid header value %q", v)
+			}
+		}
+	}
+	delete(req.Header, "Host")
 	req.RemoteAddr = "127.0.0.1:40000"
 	return req, nil
+}
+
+// validFieldName reports whether k is an RFC 9110 token, as net/http's
+// server requires of header names.
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether v has no control characters but tab,
+// as net/http's server requires of header values.
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // signRequest signs req for the iam stack with the SDK's signer, as `ddbops
