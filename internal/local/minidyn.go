@@ -5,10 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
+	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,8 +40,20 @@ import (
 //   - PutItem returns Attributes only for ReturnValues ALL_OLD (minidyn
 //     returns the new item every time);
 //   - Scan reports ScannedCount (minidyn leaves it 0);
-//   - UpdateItem's REMOVE of a top-level attribute takes effect (minidyn
-//     evaluates it but keeps the attribute).
+//   - every #name and :value an expression uses must be defined, and
+//     every one defined must be used (minidyn accepts undefined :values);
+//   - UpdateExpression and ProjectionExpression are evaluated here
+//     (update.go, projection.go): minidyn computes every number of an
+//     updated item in float64 (and rewrites the untouched ones), ignores
+//     REMOVE of a top-level attribute, lets an update grow an item past
+//     400 KB, and pads projected list elements with NULLs;
+//   - numbers are stored and returned in DynamoDB's canonical spelling
+//     (number.go: 1e3 is 1000, 1.50 is 1.5, -0 is 0) and refused out of
+//     DynamoDB's range and precision.
+//
+// Conditions and filters remain minidyn's; they compare numbers as
+// float64, so two numbers that differ beyond ~15 significant digits
+// compare equal there.
 type minidynEngine struct {
 	mu    sync.Mutex // a core.Table is not safe for concurrent use
 	name  string
@@ -71,7 +82,8 @@ func (e *minidynEngine) createTable(_ context.Context, name string) error {
 }
 
 // load inserts items (already validated when they were journaled) in one
-// pass, sorting the keys once.
+// pass, sorting the keys once. Numbers are served in canonical spelling
+// even if an older version journaled them as written.
 func (e *minidynEngine) load(items []map[string]ddbtypes.AttributeValue) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -80,6 +92,9 @@ func (e *minidynEngine) load(items []map[string]ddbtypes.AttributeValue) error {
 	keys = append(keys, t.SortedKeys...)
 	for i, it := range items {
 		item := toItemMap(it)
+		for _, v := range item {
+			_ = canonicalizeValue(v, false) // never fails when not strict
+		}
 		key, err := t.KeySchema.GetKey(t.AttributesDef, item)
 		if err != nil {
 			return fmt.Errorf("item %d: %w", i+1, err)
@@ -126,57 +141,22 @@ func mapKnownError(err error) error {
 	return &smithy.GenericAPIError{Code: me.Code(), Message: me.Message()}
 }
 
-var (
-	exprNameSyntax  = regexp.MustCompile(`^#[A-Za-z0-9_]+$`)
-	exprValueSyntax = regexp.MustCompile(`^:[A-Za-z0-9_]+$`)
-)
-
-// validateExpressionAttributes rejects unused or malformed placeholder
-// names and values, with DynamoDB's (and minidyn's) messages.
-func validateExpressionAttributes(names map[string]string, values map[string]ddbtypes.AttributeValue, exprs ...string) error {
-	all := strings.TrimSpace(strings.Join(exprs, " "))
-	if all == "" && len(names) == 0 && len(values) == 0 {
-		return nil
-	}
-	check := func(keys []string, syntax *regexp.Regexp, unused, onlyWith, invalid string) error {
-		var missing []string
-		for _, k := range keys {
-			if !strings.Contains(all, k) {
-				missing = append(missing, k)
+// guard runs f, a call into minidyn, and turns a panic into an internal
+// error: minidyn's interpreter panics on some expressions DynamoDB
+// evaluates, such as a list index past the end of a list in a condition
+// or a filter (tags[7] = :v). Every guarded call panics, if at all,
+// before it changes the table, so the table stays as it was.
+func guard(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg := "the embedded engine cannot evaluate this expression"
+			if re, ok := p.(runtime.Error); ok {
+				msg += ": " + re.Error() // Go's own wording, no item data
 			}
+			err = &smithy.GenericAPIError{Code: "InternalServerError", Message: msg, Fault: smithy.FaultServer}
 		}
-		if len(missing) > 0 {
-			if all == "" {
-				return validationError(onlyWith)
-			}
-			sort.Strings(missing)
-			return validationError(fmt.Sprintf("%s: keys: {%s}", unused, strings.Join(missing, ", ")))
-		}
-		for _, k := range keys {
-			if !syntax.MatchString(k) {
-				return validationError(fmt.Sprintf("%s: Syntax error; key: %s", invalid, k))
-			}
-		}
-		return nil
-	}
-	nameKeys := slices.Collect(mapsKeys(names))
-	if err := check(nameKeys, exprNameSyntax, "Value provided in ExpressionAttributeNames unused in expressions",
-		"ExpressionAttributeNames can only be specified when using expressions", "ExpressionAttributeNames contains invalid key"); err != nil {
-		return err
-	}
-	valueKeys := slices.Collect(mapsKeys(values))
-	return check(valueKeys, exprValueSyntax, "Value provided in ExpressionAttributeValues unused in expressions",
-		"ExpressionAttributeValues can only be specified when using expressions", "ExpressionAttributeValues contains invalid key")
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
+	}()
+	return f()
 }
 
 func strPtr(s string) *string {
@@ -186,22 +166,67 @@ func strPtr(s string) *string {
 	return &s
 }
 
+// expressionValues converts a request's ExpressionAttributeValues for the
+// engine, validated as DynamoDB validates them, with numbers in canonical
+// spelling.
+func expressionValues(in map[string]ddbtypes.AttributeValue) (map[string]*mtypes.Item, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	vals := toItemMap(in)
+	for k, v := range vals {
+		if err := canonicalizeValue(v, true); err != nil {
+			return nil, validationError("ExpressionAttributeValues contains invalid value: " + err.Error() + " for key " + k)
+		}
+	}
+	if err := mtypes.ValidateItemMap(vals); err != nil {
+		return nil, validationError(err.Error())
+	}
+	return vals, nil
+}
+
+// tableKey validates a request's Key and returns it with its key string.
+func tableKey(t *core.Table, k map[string]ddbtypes.AttributeValue) (map[string]*mtypes.Item, string, error) {
+	keyMap := toItemMap(k)
+	if err := mtypes.ValidateItemMap(keyMap); err != nil {
+		return nil, "", validationError(err.Error())
+	}
+	if err := t.ValidatePrimaryKeyMap(keyMap); err != nil {
+		return nil, "", validationError(err.Error())
+	}
+	key, err := t.KeySchema.GetKey(t.AttributesDef, keyMap)
+	if err != nil {
+		return nil, "", validationError(err.Error())
+	}
+	return keyMap, key, nil
+}
+
 func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	switch in.ReturnValues {
 	case "", ddbtypes.ReturnValueNone, ddbtypes.ReturnValueAllOld:
 	default:
 		return nil, validationError("Return values set to invalid value")
 	}
-	if err := validateExpressionAttributes(in.ExpressionAttributeNames, in.ExpressionAttributeValues, aws.ToString(in.ConditionExpression)); err != nil {
+	if err := checkPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues, expr{"ConditionExpression", in.ConditionExpression}); err != nil {
 		return nil, err
 	}
-	t, err := e.getTable(in.TableName)
+	vals, err := expressionValues(in.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
 	}
 	item := toItemMap(in.Item)
+	if err := canonicalizeItem(item); err != nil {
+		return nil, validationError(err.Error())
+	}
+	if itemSize(item) > maxItemBytes {
+		return nil, validationError("Item size has exceeded the maximum allowed size")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.getTable(in.TableName)
+	if err != nil {
+		return nil, err
+	}
 	var old map[string]ddbtypes.AttributeValue
 	key, kerr := t.KeySchema.GetKey(t.AttributesDef, item)
 	if kerr == nil && in.ReturnValues == ddbtypes.ReturnValueAllOld {
@@ -219,13 +244,16 @@ func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ 
 		t.Data[key] = map[string]*mtypes.Item{}
 		placed = true
 	}
-	_, err = t.Put(&mtypes.PutItemInput{
-		TableName:                 in.TableName,
-		ConditionExpression:       in.ConditionExpression,
-		ExpressionAttributeNames:  in.ExpressionAttributeNames,
-		ExpressionAttributeValues: toItemMap(in.ExpressionAttributeValues),
-		Item:                      item,
-		ReturnValues:              strPtr(string(in.ReturnValues)),
+	err = guard(func() error {
+		_, err := t.Put(&mtypes.PutItemInput{
+			TableName:                 in.TableName,
+			ConditionExpression:       in.ConditionExpression,
+			ExpressionAttributeNames:  in.ExpressionAttributeNames,
+			ExpressionAttributeValues: vals,
+			Item:                      item,
+			ReturnValues:              strPtr(string(in.ReturnValues)),
+		})
+		return err
 	})
 	if err != nil {
 		if placed {
@@ -240,120 +268,147 @@ func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ 
 }
 
 func (e *minidynEngine) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	var pr *projection
+	if in.ProjectionExpression != nil {
+		var err error
+		if pr, err = parseProjection(*in.ProjectionExpression, in.ExpressionAttributeNames); err != nil {
+			return nil, err
+		}
+	}
+	if in.ProjectionExpression != nil || in.ExpressionAttributeNames != nil {
+		if err := checkPlaceholders[ddbtypes.AttributeValue](in.ExpressionAttributeNames, nil, expr{"ProjectionExpression", in.ProjectionExpression}); err != nil {
+			return nil, err
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := validateExpressionAttributes(in.ExpressionAttributeNames, nil, aws.ToString(in.ProjectionExpression)); err != nil {
-		return nil, err
-	}
 	t, err := e.getTable(in.TableName)
 	if err != nil {
 		return nil, err
 	}
-	keyMap := toItemMap(in.Key)
-	if verr := mtypes.ValidateItemMap(keyMap); verr != nil {
-		return nil, validationError(verr.Error())
-	}
-	if kerr := t.ValidatePrimaryKeyMap(keyMap); kerr != nil {
-		return nil, validationError(kerr.Error())
-	}
-	key, err := t.KeySchema.GetKey(t.AttributesDef, keyMap)
+	_, key, err := tableKey(t, in.Key)
 	if err != nil {
-		return nil, validationError(err.Error())
+		return nil, err
 	}
 	stored := t.Data[key]
-	if p := aws.ToString(in.ProjectionExpression); p != "" && stored != nil {
-		projected, err := t.LangInterpreter.Project(interpreter.ProjectInput{Expression: p, Item: stored, Aliases: in.ExpressionAttributeNames})
-		if err != nil {
-			return nil, validationError(err.Error())
-		}
-		stored = projected
+	switch {
+	case stored == nil:
+		return &dynamodb.GetItemOutput{}, nil
+	case pr != nil:
+		// An item whose projection is empty is still found: Item {}.
+		return &dynamodb.GetItemOutput{Item: fromItemMapFound(pr.apply(stored))}, nil
 	}
 	return &dynamodb.GetItemOutput{Item: fromItemMap(stored)}, nil
 }
 
+// UpdateItem evaluates the update itself (see update.go) and leaves the
+// condition to minidyn's interpreter, on the stored item.
 func (e *minidynEngine) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := validateExpressionAttributes(in.ExpressionAttributeNames, in.ExpressionAttributeValues,
-		aws.ToString(in.UpdateExpression), aws.ToString(in.ConditionExpression)); err != nil {
+	switch in.ReturnValues {
+	case "", ddbtypes.ReturnValueNone, ddbtypes.ReturnValueAllOld, ddbtypes.ReturnValueUpdatedOld, ddbtypes.ReturnValueAllNew, ddbtypes.ReturnValueUpdatedNew:
+	default:
+		return nil, validationError(fmt.Sprintf("1 validation error detected: Value '%s' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [NONE, ALL_OLD, UPDATED_OLD, UPDATED_NEW, ALL_NEW]", in.ReturnValues))
+	}
+	vals, err := expressionValues(in.ExpressionAttributeValues)
+	if err != nil {
 		return nil, err
 	}
+	// As in DynamoDB, a syntax error is reported before unused names or
+	// values.
+	u := &update{writes: true} // no UpdateExpression: the item is only created
+	if in.UpdateExpression != nil {
+		if u, err = parseUpdate(*in.UpdateExpression, in.ExpressionAttributeNames, vals); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues,
+		expr{"UpdateExpression", in.UpdateExpression}, expr{"ConditionExpression", in.ConditionExpression}); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	t, err := e.getTable(in.TableName)
 	if err != nil {
 		return nil, err
 	}
-	// minidyn evaluates REMOVE of a top-level attribute but never deletes
-	// it from the stored item (nested paths are fine): done here, under
-	// the same lock as its update.
-	removed := topLevelRemovals(aws.ToString(in.UpdateExpression), in.ExpressionAttributeNames)
-	if slices.Contains(removed, keyAttr) {
-		return nil, validationError("Cannot update attribute " + keyAttr + ". This attribute is part of the key")
-	}
-	key := toItemMap(in.Key)
-	// The stored item is updated in place: keep the old values now.
-	before := map[string]*mtypes.Item{}
-	if len(removed) > 0 {
-		if k, err := t.KeySchema.GetKey(t.AttributesDef, key); err == nil {
-			for _, name := range removed {
-				if v, ok := t.Data[k][name]; ok {
-					before[name] = v
-				}
-			}
-		}
-	}
-	attrs, err := t.Update(&mtypes.UpdateItemInput{
-		TableName:                           in.TableName,
-		ConditionExpression:                 in.ConditionExpression,
-		ExpressionAttributeNames:            in.ExpressionAttributeNames,
-		ExpressionAttributeValues:           toItemMap(in.ExpressionAttributeValues),
-		Key:                                 key,
-		UpdateExpression:                    aws.ToString(in.UpdateExpression),
-		ReturnValues:                        strPtr(string(in.ReturnValues)),
-		ReturnValuesOnConditionCheckFailure: strPtr(string(in.ReturnValuesOnConditionCheckFailure)),
-	})
+	keyMap, key, err := tableKey(t, in.Key)
 	if err != nil {
-		if errors.Is(err, interpreter.ErrSyntaxError) {
-			return nil, validationError(err.Error())
-		}
-		return nil, mapKnownError(err)
+		return nil, err
 	}
-	out := fromItemMap(attrs)
-	if len(removed) > 0 {
-		if k, err := t.KeySchema.GetKey(t.AttributesDef, key); err == nil {
-			if stored := t.Data[k]; stored != nil {
-				for _, name := range removed {
-					delete(stored, name)
-				}
-			}
+	old := t.Data[key]
+	if in.ConditionExpression != nil {
+		item := old
+		if item == nil {
+			item = map[string]*mtypes.Item{} // conditions see a missing item as one without attributes
 		}
-		switch in.ReturnValues {
-		case ddbtypes.ReturnValueAllNew, ddbtypes.ReturnValueUpdatedNew:
-			for _, name := range removed {
-				delete(out, name)
+		var matched bool
+		err := guard(func() (err error) {
+			matched, err = t.InterpreterMatch(interpreter.MatchInput{
+				TableName:      t.Name,
+				Expression:     *in.ConditionExpression,
+				ExpressionType: interpreter.ExpressionTypeConditional,
+				Item:           item,
+				Aliases:        in.ExpressionAttributeNames,
+				Attributes:     vals,
+			})
+			if err != nil {
+				return validationError(err.Error())
 			}
-		case ddbtypes.ReturnValueUpdatedOld:
-			for _, name := range removed {
-				if v, ok := before[name]; ok && v != nil {
-					if out == nil {
-						out = map[string]ddbtypes.AttributeValue{}
-					}
-					out[name] = fromItem(v)
-				}
-			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if len(out) == 0 {
-			out = nil
+		if !matched {
+			ccf := &ddbtypes.ConditionalCheckFailedException{Message: aws.String(core.ErrConditionalRequestFailed.Error())}
+			if in.ReturnValuesOnConditionCheckFailure == ddbtypes.ReturnValuesOnConditionCheckFailureAllOld {
+				ccf.Item = fromItemMap(old)
+			}
+			return nil, ccf
 		}
 	}
-	return &dynamodb.UpdateItemOutput{Attributes: out}, nil
+	updated, write, err := u.apply(old, keyMap)
+	if err != nil {
+		return nil, err
+	}
+	if write {
+		if itemSize(updated) > maxItemBytes {
+			return nil, errItemTooLarge
+		}
+		if old == nil {
+			i := sort.SearchStrings(t.SortedKeys, key)
+			t.SortedKeys = slices.Insert(t.SortedKeys, i, key)
+		}
+		t.Data[key] = updated
+	}
+	var attrs map[string]*mtypes.Item
+	switch in.ReturnValues {
+	case ddbtypes.ReturnValueAllOld:
+		attrs = old
+	case ddbtypes.ReturnValueAllNew:
+		attrs = updated
+	case ddbtypes.ReturnValueUpdatedOld:
+		if old != nil {
+			attrs = u.changedPaths().apply(old)
+		}
+	case ddbtypes.ReturnValueUpdatedNew:
+		if updated != nil {
+			attrs = u.changedPaths().apply(updated)
+		}
+	}
+	return &dynamodb.UpdateItemOutput{Attributes: fromItemMap(attrs)}, nil
 }
 
 func (e *minidynEngine) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := validateExpressionAttributes(in.ExpressionAttributeNames, in.ExpressionAttributeValues, aws.ToString(in.ConditionExpression)); err != nil {
+	if err := checkPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues, expr{"ConditionExpression", in.ConditionExpression}); err != nil {
 		return nil, err
 	}
+	vals, err := expressionValues(in.ExpressionAttributeValues)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	t, err := e.getTable(in.TableName)
 	if err != nil {
 		return nil, err
@@ -365,12 +420,16 @@ func (e *minidynEngine) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInp
 			names[k] = aws.String(v)
 		}
 	}
-	old, err := t.Delete(&mtypes.DeleteItemInput{
-		TableName:                 in.TableName,
-		ConditionExpression:       in.ConditionExpression,
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: toItemMap(in.ExpressionAttributeValues),
-		Key:                       toItemMap(in.Key),
+	var old map[string]*mtypes.Item
+	err = guard(func() (err error) {
+		old, err = t.Delete(&mtypes.DeleteItemInput{
+			TableName:                 in.TableName,
+			ConditionExpression:       in.ConditionExpression,
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: vals,
+			Key:                       toItemMap(in.Key),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, mapKnownError(err)
@@ -381,29 +440,42 @@ func (e *minidynEngine) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInp
 	return &dynamodb.DeleteItemOutput{}, nil
 }
 
+// Scan leaves the filter and the pages to minidyn and projects the items
+// itself.
 func (e *minidynEngine) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := validateExpressionAttributes(in.ExpressionAttributeNames, in.ExpressionAttributeValues,
-		aws.ToString(in.ProjectionExpression), aws.ToString(in.FilterExpression)); err != nil {
+	var pr *projection
+	if in.ProjectionExpression != nil {
+		var err error
+		if pr, err = parseProjection(*in.ProjectionExpression, in.ExpressionAttributeNames); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues,
+		expr{"ProjectionExpression", in.ProjectionExpression}, expr{"FilterExpression", in.FilterExpression}); err != nil {
 		return nil, err
 	}
+	vals, err := expressionValues(in.ExpressionAttributeValues)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	t, err := e.getTable(in.TableName)
 	if err != nil {
 		return nil, err
 	}
 	q := core.QueryInput{
-		ExpressionAttributeValues: toItemMap(in.ExpressionAttributeValues),
+		ExpressionAttributeValues: vals,
 		Aliases:                   in.ExpressionAttributeNames,
 		ExclusiveStartKey:         toItemMap(in.ExclusiveStartKey),
 		FilterExpression:          aws.ToString(in.FilterExpression),
-		ProjectionExpression:      aws.ToString(in.ProjectionExpression),
 		Limit:                     int64(aws.ToInt32(in.Limit)),
 		Scan:                      true,
 		ScanIndexForward:          true,
 	}
-	items, last, err := t.SearchData(q)
-	if err != nil {
+	var items []map[string]*mtypes.Item
+	var last map[string]*mtypes.Item
+	if err := guard(func() (err error) { items, last, err = t.SearchData(q); return err }); err != nil {
 		return nil, mapKnownError(err)
 	}
 	out := &dynamodb.ScanOutput{
@@ -413,14 +485,21 @@ func (e *minidynEngine) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...fun
 		LastEvaluatedKey: fromItemMap(last),
 	}
 	for i, it := range items {
-		out.Items[i] = fromItemMap(it)
+		if pr != nil {
+			out.Items[i] = fromItemMapFound(pr.apply(it))
+		} else {
+			out.Items[i] = fromItemMap(it)
+		}
 	}
 	if q.FilterExpression != "" {
 		// ScannedCount counts the items read before the filter: the same
 		// page without the filter (minidyn applies Limit before the
 		// filter, as DynamoDB does, so both pages cover the same keys).
-		all, _, err := t.SearchData(core.QueryInput{ExclusiveStartKey: q.ExclusiveStartKey, Limit: q.Limit, Scan: true, ScanIndexForward: true})
-		if err != nil {
+		var all []map[string]*mtypes.Item
+		if err := guard(func() (err error) {
+			all, _, err = t.SearchData(core.QueryInput{ExclusiveStartKey: q.ExclusiveStartKey, Limit: q.Limit, Scan: true, ScanIndexForward: true})
+			return err
+		}); err != nil {
 			return nil, mapKnownError(err)
 		}
 		out.ScannedCount = int32(len(all))
@@ -428,97 +507,7 @@ func (e *minidynEngine) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...fun
 	return out, nil
 }
 
-// topLevelRemovals returns the top-level attribute names (placeholders
-// resolved) that the REMOVE clause of an update expression names.
-// Nested paths (a.b, a[0]) are left out: minidyn handles those.
-func topLevelRemovals(expr string, names map[string]string) []string {
-	clause := removeClause(expr)
-	if clause == "" {
-		return nil
-	}
-	var out []string
-	for _, p := range splitTop(clause, ',') {
-		p = strings.TrimSpace(p)
-		if p == "" || strings.ContainsAny(p, ".[] ") {
-			continue
-		}
-		if p[0] == '#' {
-			n, ok := names[p]
-			if !ok {
-				continue // minidyn reports the missing placeholder
-			}
-			p = n
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-// removeClause returns the text of the REMOVE clause of expr ("" if
-// none). Clauses start with SET, REMOVE, ADD or DELETE (any case) as
-// whole words outside parentheses.
-func removeClause(expr string) string {
-	type kw struct{ pos, end int }
-	var kws []kw
-	var names []string
-	depth := 0
-	for i := 0; i < len(expr); i++ {
-		switch c := expr[i]; {
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case depth == 0 && isWordStart(c) && (i == 0 || isSpace(expr[i-1])):
-			j := i
-			for j < len(expr) && !isSpace(expr[j]) && expr[j] != '(' && expr[j] != ',' {
-				j++
-			}
-			word := strings.ToUpper(expr[i:j])
-			switch word {
-			case "SET", "REMOVE", "ADD", "DELETE":
-				if j == len(expr) || isSpace(expr[j]) {
-					kws = append(kws, kw{i, j})
-					names = append(names, word)
-				}
-			}
-			i = j - 1
-		}
-	}
-	for k, w := range names {
-		if w != "REMOVE" {
-			continue
-		}
-		end := len(expr)
-		if k+1 < len(kws) {
-			end = kws[k+1].pos
-		}
-		return expr[kws[k].end:end]
-	}
-	return ""
-}
-
-func isSpace(c byte) bool     { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-func isWordStart(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
-
-// splitTop splits s at sep outside parentheses.
-func splitTop(s string, sep byte) []string {
-	var out []string
-	depth, start := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case sep:
-			if depth == 0 {
-				out = append(out, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, s[start:])
-}
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // toItem converts an SDK AttributeValue to minidyn's. Values are copied:
 // the engine keeps what it is given.
@@ -638,6 +627,16 @@ func derefs(ps []*string) []string {
 		}
 	}
 	return out
+}
+
+// fromItemMapFound converts a found item's projection, which may be
+// empty: DynamoDB answers Item {} for an item that exists but holds none
+// of the projected paths.
+func fromItemMapFound(m map[string]*mtypes.Item) map[string]ddbtypes.AttributeValue {
+	if len(m) == 0 {
+		return map[string]ddbtypes.AttributeValue{}
+	}
+	return fromItemMap(m)
 }
 
 // fromItemMap converts a whole item; an empty map means "no item" (an

@@ -3,12 +3,20 @@ package local
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ddbops/ddbops/internal/handler"
 )
 
 // TestEngineKeysStayConsistent: the key placed ahead of a Put is undone
@@ -57,5 +65,179 @@ func TestEngineKeysStayConsistent(t *testing.T) {
 	}
 	if got, err := e.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: map[string]types.AttributeValue{"id": s("b")}}); err != nil || got.Item != nil {
 		t.Fatalf("the failed put left an item: %+v %v", got, err)
+	}
+}
+
+// TestPutItemNumbers: PutItem stores numbers in DynamoDB's canonical
+// spelling and refuses, with DynamoDB's messages and without storing
+// anything, what DynamoDB refuses.
+func TestPutItemNumbers(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	e.mustPut(t, `{"id":"n","a":1e3,"b":2.5E-3,"c":1.50,"d":-0,"e":1E+2,"f":0.70,"l":[0.10,{"x":-0.0}],"ns":{"$NS":["1e1","2"]}}`)
+	if got, want := e.stored(t, "n"), canon(t, `{"id":"n","a":1000,"b":0.0025,"c":1.5,"d":0,"e":100,"f":0.7,"l":[0.1,{"x":0}],"ns":{"$NS":[10,2]}}`); got != want {
+		t.Errorf("stored %s, want %s", got, want)
+	}
+	tests := []struct{ item, want string }{
+		{`{"id":"x","n":123456789012345678901234567890123456789}`, msgNumberPrecision},
+		{`{"id":"x","n":1e126}`, msgNumberOverflow},
+		{`{"id":"x","m":{"l":[1e-131]}}`, msgNumberUnderflow},
+		{`{"id":"x","ns":{"$NS":["1","1.0"]}}`, "contains duplicates"},
+		{`{"id":"x","ss":{"$SS":[]}}`, "One or more parameter values were invalid: An string set  may not be empty"},
+		{`{"id":"x","blob":"` + strings.Repeat("b", maxItemBytes) + `"}`, "Item size has exceeded the maximum allowed size"},
+	}
+	for _, tt := range tests {
+		_, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(DefaultTable), Item: doc(t, tt.item)})
+		if !isValidation(err) || !strings.Contains(apiMessage(err), tt.want) {
+			t.Errorf("%.80s: %v, want ValidationException %q", tt.item, err, tt.want)
+		}
+	}
+	if e.stored(t, "x") != "" || len(e.table.SortedKeys) != 1 {
+		t.Errorf("a refused put stored something: %v", e.table.SortedKeys)
+	}
+	// A number out of range in a condition's values is refused too.
+	_, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(DefaultTable), Item: doc(t, `{"id":"y"}`),
+		ConditionExpression: aws.String("attribute_not_exists(n) OR n < :v"), ExpressionAttributeValues: doc(t, `{":v":1e999}`)})
+	if !strings.Contains(apiMessage(err), "ExpressionAttributeValues contains invalid value: "+msgNumberOverflow+" for key :v") {
+		t.Errorf("condition value out of range: %v", err)
+	}
+}
+
+// TestLoadCanonicalizes: items journaled with numbers as written (before
+// the engine stored them canonically) are served canonically; a number
+// DynamoDB would refuse is served as it was journaled, not dropped.
+func TestLoadCanonicalizes(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	if err := e.load([]map[string]types.AttributeValue{doc(t, `{"id":"a","n":1.50,"l":[1e3],"huge":1e200}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.stored(t, "a"), canon(t, `{"id":"a","n":1.5,"l":[1000],"huge":1e200}`); got != want {
+		t.Errorf("loaded %s, want %s", got, want)
+	}
+}
+
+// TestMinidynPanicsBecomeErrors: minidyn's interpreter panics on a list
+// index past the end of a list in a condition or a filter; the engine
+// answers an internal error instead, and the table is as it was.
+func TestMinidynPanicsBecomeErrors(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	e.mustPut(t, `{"id":"a","tags":["x"]}`)
+	table := aws.String(DefaultTable)
+	vals := doc(t, `{":v":"x"}`)
+	cond := aws.String("tags[7] = :v")
+	calls := map[string]func() error{
+		"scan": func() error {
+			_, err := e.Scan(context.Background(), &dynamodb.ScanInput{TableName: table, FilterExpression: cond, ExpressionAttributeValues: vals})
+			return err
+		},
+		"put": func() error {
+			_, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: table, Item: doc(t, `{"id":"a"}`), ConditionExpression: cond, ExpressionAttributeValues: vals})
+			return err
+		},
+		"update": func() error {
+			_, err := e.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: table, Key: idKey("a"), UpdateExpression: aws.String("SET n = :v"),
+				ConditionExpression: cond, ExpressionAttributeValues: vals})
+			return err
+		},
+		"delete": func() error {
+			_, err := e.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: table, Key: idKey("a"), ConditionExpression: cond, ExpressionAttributeValues: vals})
+			return err
+		},
+	}
+	for name, call := range calls {
+		var ae smithy.APIError
+		if err := call(); !errors.As(err, &ae) || ae.ErrorCode() != "InternalServerError" {
+			t.Errorf("%s: %v, want an InternalServerError", name, err)
+		}
+	}
+	if got := e.stored(t, "a"); got != `{"id":"a","tags":["x"]}` || !slices.Equal(e.table.SortedKeys, []string{"a"}) || len(e.table.Data) != 1 {
+		t.Errorf("after the failed calls: %s, keys %v", got, e.table.SortedKeys)
+	}
+}
+
+// panicky is an engine whose reads panic.
+type panicky struct{ handler.DynamoDB }
+
+func (panicky) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	panic("engine bug")
+}
+
+func (panicky) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	panic("engine bug")
+}
+
+// TestJournaledLocksSurvivePanics: a panic inside the engine (which the
+// handler recovers from) releases the store's lock, so later writes do not
+// hang.
+func TestJournaledLocksSurvivePanics(t *testing.T) {
+	t.Parallel()
+	j, err := openJournal(filepath.Join(t.TempDir(), "j"), datasync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	e := testEngine(t)
+	s := newJournaledDB(panicky{e}, j, DefaultTable)
+	for _, read := range []func(){
+		func() {
+			_, _ = s.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(DefaultTable), Key: idKey("a")})
+		},
+		func() { _, _ = s.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(DefaultTable)}) },
+	} {
+		func() {
+			defer func() { _ = recover() }()
+			read()
+		}()
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(DefaultTable), Key: idKey("a")})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write after a panicking read did not complete: the read lock was not released")
+	}
+}
+
+// TestItemSizeAgreesWithHandler: the engine's item size (which refuses
+// an update past 400 KB) is the handler's (which refuses a create past
+// 400 KB and says by how many bytes): both count the same for every type.
+func TestItemSizeAgreesWithHandler(t *testing.T) {
+	t.Parallel()
+	h := handler.New(testEngine(t), handler.Config{TableName: DefaultTable})
+	bytesRe := regexp.MustCompile(`item is (\d+) bytes`)
+	pad := strings.Repeat("x", maxItemBytes)
+	for _, js := range []string{
+		`{}`,
+		`{"s":"żółw ☃","e":""}`,
+		`{"n":12345678901234567890,"z":0,"f":0.000120,"neg":-1.50,"e":1e3,"e2":2.5E-3,"one":1,"tenth":0.1}`,
+		`{"b":true,"f":false,"nul":null}`,
+		`{"l":[1,"two",[3,[4]],{"k":null}],"m":{"a":{"b":{"c":[]}},"ü":{}},"el":[],"em":{}}`,
+		`{"ünïcödé näme":"v","k":{"ключ":"значение"}}`,
+	} {
+		item := doc(t, js)
+		item[keyAttr] = &types.AttributeValueMemberS{Value: "size"}
+		item["pad"] = &types.AttributeValueMemberS{Value: pad}
+		status, out := h.Do(context.Background(), []byte(`{"operation":"create","payload":{"Item":`+plain(item)+`}}`), "RID")
+		m := bytesRe.FindSubmatch(out)
+		if status != 413 || m == nil {
+			t.Fatalf("%s: %d %.200s", js, status, out)
+		}
+		handlerSize, _ := strconv.Atoi(string(m[1]))
+		written := toItemMap(item)
+		canonical := toItemMap(item)
+		if err := canonicalizeItem(canonical); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := itemSize(written), itemSize(canonical); a != handlerSize || b != handlerSize {
+			t.Errorf("%s: handler %d bytes, engine %d (as written) and %d (canonical)", js, handlerSize, a, b)
+		}
 	}
 }

@@ -108,36 +108,56 @@ func unencodable(err error) error {
 	return &smithy.GenericAPIError{Code: "ValidationException", Message: "One or more parameter values were invalid: " + err.Error(), Fault: smithy.FaultClient}
 }
 
+// write runs apply, which changes the engine and returns the journal
+// record of the change (nil for none), and appends that record, all
+// under the write lock (released even if apply panics); it returns the
+// batch to wait for.
+func (s *journaledDB) write(apply func() ([]byte, error)) (*batch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.j.Err(); err != nil {
+		return nil, err
+	}
+	rec, err := apply()
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	return s.j.append(rec)
+}
+
+// wait returns once b is durable.
+func wait(ctx context.Context, b *batch) error {
+	if b == nil {
+		return nil
+	}
+	return waitBatch(b, ctx.Done())
+}
+
 func (s *journaledDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	if _, err := encodePut((*bp)[:0], in.Item); err != nil {
 		return nil, unencodable(err)
 	}
-	s.mu.Lock()
-	if err := s.j.Err(); err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	out, err := s.db.PutItem(ctx, in, optFns...)
-	if err != nil {
-		s.mu.Unlock()
-		return out, err
-	}
-	// Journal what the engine stored (its after-image), not the input.
-	rec, err := s.afterImage(ctx, in.TableName, keyOnly(in.Item), (*bp)[:0])
-	if err != nil {
-		s.j.fail(fmt.Errorf("record put: %w", err))
-		s.mu.Unlock()
-		return nil, s.j.Err()
-	}
-	*bp = rec
-	b, err := s.j.append(rec)
-	s.mu.Unlock()
+	var out *dynamodb.PutItemOutput
+	b, err := s.write(func() ([]byte, error) {
+		var err error
+		if out, err = s.db.PutItem(ctx, in, optFns...); err != nil {
+			return nil, err
+		}
+		// Journal what the engine stored (its after-image), not the input.
+		rec, err := s.afterImage(ctx, in.TableName, keyOnly(in.Item), (*bp)[:0])
+		if err != nil {
+			s.j.fail(fmt.Errorf("record put: %w", err))
+			return nil, s.j.Err()
+		}
+		*bp = rec
+		return rec, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := waitBatch(b, ctx.Done()); err != nil {
+	if err := wait(ctx, b); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -153,30 +173,25 @@ func (s *journaledDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 	if _, err := appendItem((*bp)[:0], in.ExpressionAttributeValues); err != nil {
 		return nil, unencodable(err)
 	}
-	s.mu.Lock()
-	if err := s.j.Err(); err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	out, err := s.db.UpdateItem(ctx, in, optFns...)
-	if err != nil {
-		s.mu.Unlock()
-		return out, err
-	}
-	rec, err := s.afterImage(ctx, in.TableName, in.Key, (*bp)[:0])
-	if err != nil {
-		// Applied in memory but not journaled: stop acknowledging.
-		s.j.fail(fmt.Errorf("record update: %w", err))
-		s.mu.Unlock()
-		return nil, s.j.Err()
-	}
-	*bp = rec
-	b, err := s.j.append(rec)
-	s.mu.Unlock()
+	var out *dynamodb.UpdateItemOutput
+	b, err := s.write(func() ([]byte, error) {
+		var err error
+		if out, err = s.db.UpdateItem(ctx, in, optFns...); err != nil {
+			return nil, err
+		}
+		rec, err := s.afterImage(ctx, in.TableName, in.Key, (*bp)[:0])
+		if err != nil {
+			// Applied in memory but not journaled: stop acknowledging.
+			s.j.fail(fmt.Errorf("record update: %w", err))
+			return nil, s.j.Err()
+		}
+		*bp = rec
+		return rec, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := waitBatch(b, ctx.Done()); err != nil {
+	if err := wait(ctx, b); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -203,32 +218,25 @@ func (s *journaledDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 		return nil, unencodable(err)
 	}
 	*bp = rec
-	s.mu.Lock()
-	if err := s.j.Err(); err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	out, err := s.db.DeleteItem(ctx, in, optFns...)
-	if err != nil {
-		s.mu.Unlock()
-		return out, err
-	}
-	b, err := s.j.append(rec)
-	s.mu.Unlock()
+	var out *dynamodb.DeleteItemOutput
+	b, err := s.write(func() ([]byte, error) {
+		var err error
+		if out, err = s.db.DeleteItem(ctx, in, optFns...); err != nil {
+			return nil, err
+		}
+		return rec, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := waitBatch(b, ctx.Done()); err != nil {
+	if err := wait(ctx, b); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 func (s *journaledDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	s.mu.RLock()
-	out, err := s.db.GetItem(ctx, in, optFns...)
-	seq := s.j.lastSeq.Load()
-	s.mu.RUnlock()
+	out, seq, err := s.getItem(ctx, in, optFns)
 	if err != nil {
 		return out, err
 	}
@@ -238,11 +246,17 @@ func (s *journaledDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, op
 	return out, nil
 }
 
-func (s *journaledDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+// getItem reads under the read lock (released even if the engine panics)
+// and returns the last journal sequence number the read may have seen.
+func (s *journaledDB) getItem(ctx context.Context, in *dynamodb.GetItemInput, optFns []func(*dynamodb.Options)) (*dynamodb.GetItemOutput, uint64, error) {
 	s.mu.RLock()
-	out, err := s.db.Scan(ctx, in, optFns...)
-	seq := s.j.lastSeq.Load()
-	s.mu.RUnlock()
+	defer s.mu.RUnlock()
+	out, err := s.db.GetItem(ctx, in, optFns...)
+	return out, s.j.lastSeq.Load(), err
+}
+
+func (s *journaledDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	out, seq, err := s.scan(ctx, in, optFns)
 	if err != nil {
 		return out, err
 	}
@@ -250,6 +264,14 @@ func (s *journaledDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns .
 		return nil, err
 	}
 	return out, nil
+}
+
+// scan is getItem for Scan.
+func (s *journaledDB) scan(ctx context.Context, in *dynamodb.ScanInput, optFns []func(*dynamodb.Options)) (*dynamodb.ScanOutput, uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out, err := s.db.Scan(ctx, in, optFns...)
+	return out, s.j.lastSeq.Load(), err
 }
 
 // keyOnly is the key of an item of the table (key id).
