@@ -4,5 +4,5 @@
 // DynamoDB = moto and with DynamoDB = minidyn's HTTP server; after
 // normalization (request ids, DynamoDB's own error wording, list order)
 // every answer must be identical, except for the documented, named
-// emulator limitations in parity_test.go. The package holds only tests.
+// emulator limitations in sequence_test.go. The package holds only tests.
 package parity
