@@ -78,11 +78,15 @@ func ddbopsBinary(t *testing.T) string {
 	return bin
 }
 
-// readyDoc is the part of `ddbops local -o json`'s document the tests use.
+// readyDoc is the part of `ddbops local -o json`'s document the tests
+// use: the ready document, or the error document of a failed start.
 type readyDoc struct {
 	URL   string `json:"url"`
 	PID   int    `json:"pid"`
 	Items int    `json:"items"`
+	Error *struct {
+		Message string `json:"message"`
+	} `json:"error"`
 }
 
 // proc is one `ddbops local` subprocess.
@@ -93,6 +97,7 @@ type proc struct {
 	ready  chan readyDoc
 	done   chan struct{} // closed once the process has exited
 	code   int           // exit code, valid after done
+	errDoc string        // the -o json error document's message, valid after done
 }
 
 // localArgs are the arguments of `ddbops local` over dir on a free port.
@@ -120,7 +125,11 @@ func startProc(t *testing.T, argv []string) *proc {
 	go func() {
 		var doc readyDoc
 		if json.NewDecoder(bufio.NewReader(stdout)).Decode(&doc) == nil {
-			p.ready <- doc
+			if doc.Error != nil {
+				p.errDoc = doc.Error.Message
+			} else {
+				p.ready <- doc
+			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
 		_ = cmd.Wait()
@@ -178,6 +187,10 @@ func runFailing(t *testing.T, argv []string) (int, string) {
 	case <-p.done:
 	case <-time.After(60 * time.Second):
 		t.Fatalf("ddbops local neither failed nor started within 60s:\n%s", p.stderr)
+	}
+	// -o json: the same error as one document on stdout.
+	if line, _, _ := strings.Cut(p.stderr.String(), "\n"); p.errDoc != line {
+		t.Errorf("-o json error document %q, want the stderr line %q", p.errDoc, line)
 	}
 	return p.code, p.stderr.String()
 }
