@@ -152,6 +152,11 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 			return withHint(fmt.Errorf("ddbops local: %w", err),
 				"another `ddbops local` serves this data dir: use it (ddbops call --local ...) or stop it, or pass another --data-dir")
 		}
+		var ce *local.CorruptJournalError
+		if errors.As(err, &ce) {
+			return withHint(fmt.Errorf("ddbops local: %w", err),
+				fmt.Sprintf("nothing was changed; keep a copy of the data dir, then `truncate -s %d %s` recovers every record before the damaged one (and loses it and what follows)", ce.Offset, ce.Path))
+		}
 		return withHint(fmt.Errorf("ddbops local: %w", err), "check --data-dir (it must be a writable directory)")
 	}
 	ln, err := net.Listen("tcp", opts.Addr)

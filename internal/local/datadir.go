@@ -108,6 +108,10 @@ func recoverDir(dir, table string, logw io.Writer) (map[string]*entry, Recovery,
 		return applyRecord(state, payload)
 	})
 	if err != nil {
+		var re *recordError
+		if errors.As(err, &re) {
+			return nil, rec, &CorruptJournalError{Path: journalPath, Record: re.record, Offset: re.offset, Err: re.err}
+		}
 		return nil, rec, fmt.Errorf("replay journal %s: %w", journalPath, err)
 	}
 	if torn != nil {
@@ -197,6 +201,32 @@ type tornRecord struct {
 	why    string
 }
 
+// recordError names the record (1-based) and byte offset a framing or
+// decoding error was found at.
+type recordError struct {
+	record, offset int
+	err            error
+}
+
+func (e *recordError) Error() string {
+	return fmt.Sprintf("record %d (byte offset %d): %v", e.record, e.offset, e.err)
+}
+func (e *recordError) Unwrap() error { return e.err }
+
+// CorruptJournalError is a damaged journal record before the last one: the
+// records before Offset are intact and were replayed; nothing was changed.
+type CorruptJournalError struct {
+	Path   string
+	Record int
+	Offset int
+	Err    error
+}
+
+func (e *CorruptJournalError) Error() string {
+	return fmt.Sprintf("replay journal %s: record %d (byte offset %d): %v", e.Path, e.Record, e.Offset, e.Err)
+}
+func (e *CorruptJournalError) Unwrap() error { return e.Err }
+
 // readRecords calls fn with the payload of every framed record of data.
 // A framing error (partial line, bad checksum) on the last line is
 // returned as a torn record when tolerateTorn is set; anywhere else, and
@@ -220,10 +250,10 @@ func readRecords(data []byte, tolerateTorn bool, fn func(payload []byte) error) 
 			if tolerateTorn && last {
 				return &tornRecord{record: n, offset: off, size: len(data) - off, why: ferr.Error()}, nil
 			}
-			return nil, fmt.Errorf("record %d (byte offset %d): %w", n, off, ferr)
+			return nil, &recordError{record: n, offset: off, err: ferr}
 		}
 		if err := fn(line[frameHeaderLen:]); err != nil {
-			return nil, fmt.Errorf("record %d (byte offset %d): %w", n, off, err)
+			return nil, &recordError{record: n, offset: off, err: err}
 		}
 		off += end + 1
 	}

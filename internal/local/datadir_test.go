@@ -198,6 +198,10 @@ func TestJournalRecovery(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Open = %v, want %q", err, want)
 		}
+		var ce *CorruptJournalError
+		if !errors.As(err, &ce) || ce.Offset != len(lines[0]) || ce.Record != 2 || ce.Path != journal(dir) {
+			t.Fatalf("want a *CorruptJournalError at record 2, offset %d; got %#v", len(lines[0]), err)
+		}
 		// Nothing was changed: the same error again, data still there.
 		if b2, _ := os.ReadFile(journal(dir)); !bytes.Equal(b2, []byte(strings.Join(lines, ""))) {
 			t.Error("a failed replay modified the journal")
@@ -376,5 +380,16 @@ func TestUnwritableDataDir(t *testing.T) {
 	_, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("read-only data dir: %v", err)
+	}
+}
+
+func TestDataDirGetsGitignore(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	st := openDir(t, dir, nil)
+	st.Close()
+	b, err := os.ReadFile(filepath.Join(dir, ".gitignore"))
+	if err != nil || !strings.Contains(string(b), "\n*\n") {
+		t.Fatalf(".gitignore = %q, %v; want one ignoring everything", b, err)
 	}
 }

@@ -149,6 +149,7 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
 	}
+	ensureGitignore(dir)
 	lk, err := acquire(ctx, dir, opts.LockWait)
 	if err != nil {
 		var le *LockedError
@@ -492,4 +493,15 @@ func Discover(dataDir string) (*ServerInfo, error) {
 		return nil, nil
 	}
 	return &info, nil
+}
+
+// ensureGitignore keeps the data dir (which holds the API key) out of git
+// by accident: it writes a .gitignore ignoring everything, once. Failing to
+// write it is not an error (a read-only dir fails later with a clear one).
+func ensureGitignore(dir string) {
+	p := filepath.Join(dir, ".gitignore")
+	if _, err := os.Stat(p); err == nil {
+		return
+	}
+	_ = os.WriteFile(p, []byte("# written by ddbops: local data and API key, never commit\n*\n"), 0o644)
 }
