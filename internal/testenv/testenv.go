@@ -70,13 +70,11 @@ func ModuleRoot(t testing.TB) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// GoTool returns the path of the go command that runs the tests.
+// GoTool returns the path of the go command: the one on PATH, as `go test`
+// itself was started (and as `go` puts its own bin directory first on the
+// PATH of the tests it runs).
 func GoTool(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
 	p, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("go command not found: %v", err)
