@@ -44,7 +44,10 @@ need python3
 
 echo "building ddbops and vegeta …" >&2
 (cd "$root" && go build -o "$tmp/ddbops" ./cmd/ddbops)
-(cd "$root" && go build -o "$tmp/vegeta" github.com/tsenart/vegeta/v12)
+# The vegeta CLI at the version go.mod pins for its library, built outside
+# this module (go.mod requires only the library's packages).
+vegeta_version=$(cd "$root" && go list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
+GOBIN="$tmp" go install "github.com/tsenart/vegeta/v12@$vegeta_version"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key=$(python3 -c 'import secrets; print(secrets.token_hex(20))')
