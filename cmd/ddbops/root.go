@@ -275,6 +275,11 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 		return err
 	}
 	if path != "" {
+		// The embedded defaults name every key there is.
+		known := make(map[string]bool)
+		for _, k := range v.AllKeys() {
+			known[k] = true
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return withHint(fmt.Errorf("read config %s: %w", path, err), "check --config")
@@ -283,7 +288,7 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 			return withHint(fmt.Errorf("parse config %s: %w", path, err), "the file must be YAML with the keys of configs/ddbops.yaml")
 		}
 		for _, k := range v.AllKeys() {
-			if !isKnownKey(k) {
+			if !known[k] {
 				return usageErrorf("config %s: unknown key %q", path, k)
 			}
 		}
@@ -338,22 +343,6 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 		return usageErrorf("invalid --output %q: want text or json", f.Settings.Output)
 	}
 	return nil
-}
-
-func isKnownKey(k string) bool {
-	_, ok := knownKeys()[k]
-	return ok
-}
-
-func knownKeys() map[string]struct{} {
-	v := viper.New()
-	v.SetConfigType("yaml")
-	_ = v.ReadConfig(bytes.NewReader(configs.Defaults()))
-	m := map[string]struct{}{}
-	for _, k := range v.AllKeys() {
-		m[k] = struct{}{}
-	}
-	return m
 }
 
 // findConfigFile resolves --config, else ./ddbops.yaml, else
