@@ -209,3 +209,33 @@ func notOwnedErr(kind, name, tags string, stack string) error {
 			"or tag it %s=%s to let this stack manage it", TagKey, stack),
 	}
 }
+
+// observation is what observing a resource found; every *xxxObs is one.
+type observation interface{ found() bool }
+
+func (o *tableObs) found() bool    { return o.exists }
+func (o *policyObs) found() bool   { return o.exists }
+func (o *roleObs) found() bool     { return o.exists }
+func (o *logGroupObs) found() bool { return o.exists }
+func (o *functionObs) found() bool { return o.exists }
+
+// readBack observes and plans again a resource whose create answered
+// "already exists": created by an SDK retry of this very call after a lost
+// answer, or by someone else meanwhile. The plan tells the caller whether
+// it is ours to converge (a foreign one is refused by planning, as on the
+// first pass). One that cannot be read back yet fails the create.
+func readBack[O observation](op, name string, createErr error, observe func() (O, error), plan func(O) (Change, error)) (O, Change, error) {
+	var none O
+	o, err := observe()
+	if err != nil {
+		return none, Change{}, err
+	}
+	if !o.found() {
+		return none, Change{}, opErr(op, name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", createErr))
+	}
+	c, err := plan(o)
+	if err != nil {
+		return none, Change{}, err
+	}
+	return o, c, nil
+}

@@ -154,16 +154,11 @@ func (r *run) applyFunction(ctx context.Context, o *functionObs, c Change, w fun
 			// Created by this call when the SDK retried it after a lost
 			// answer, or by someone else meanwhile: read it back and
 			// converge it if it is ours.
-			o2, oerr := p.observeFunction(ctx)
-			if oerr != nil {
-				return oerr
-			}
-			if !o2.exists {
-				return opErr("create function", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
-			}
-			c2, perr := r.planFunction(o2, w)
-			if perr != nil {
-				return perr
+			o2, c2, rerr := readBack("create function", name, err,
+				func() (*functionObs, error) { return p.observeFunction(ctx) },
+				func(o *functionObs) (Change, error) { return r.planFunction(o, w) })
+			if rerr != nil {
+				return rerr
 			}
 			return r.applyFunction(ctx, o2, c2, w)
 		}

@@ -87,16 +87,10 @@ func (r *run) applyPolicy(ctx context.Context, o *policyObs, c Change) error {
 			// Created by this call when the SDK retried it after a lost
 			// answer, or by someone else meanwhile: read it back and
 			// converge it if it is ours.
-			o2, oerr := r.observePolicy(ctx)
-			if oerr != nil {
-				return oerr
-			}
-			if !o2.exists {
-				return opErr("create policy", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
-			}
-			c2, perr := r.planPolicy(o2)
-			if perr != nil {
-				return perr
+			o2, c2, rerr := readBack("create policy", name, err,
+				func() (*policyObs, error) { return r.observePolicy(ctx) }, r.planPolicy)
+			if rerr != nil {
+				return rerr
 			}
 			return r.applyPolicy(ctx, o2, c2)
 		}
@@ -224,16 +218,10 @@ func (r *run) applyRole(ctx context.Context, o *roleObs, c Change) error {
 		var exists *iamtypes.EntityAlreadyExistsException
 		if errors.As(err, &exists) {
 			// As for the policy: read back, converge if ours.
-			o2, oerr := r.observeRole(ctx)
-			if oerr != nil {
-				return oerr
-			}
-			if !o2.exists {
-				return opErr("create role", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
-			}
-			c2, perr := r.planRole(o2)
-			if perr != nil {
-				return perr
+			o2, c2, rerr := readBack("create role", name, err,
+				func() (*roleObs, error) { return r.observeRole(ctx) }, r.planRole)
+			if rerr != nil {
+				return rerr
 			}
 			return r.applyRole(ctx, o2, c2)
 		}

@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -91,16 +90,10 @@ func (r *run) applyLogGroup(ctx context.Context, o *logGroupObs, c Change) error
 			// Created by this call when the SDK retried it after a lost
 			// answer (or by Lambda, or someone else): read it back and
 			// converge it if it is ours.
-			o2, oerr := r.observeLogGroup(ctx)
-			if oerr != nil {
-				return oerr
-			}
-			if !o2.exists {
-				return opErr("create log group", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
-			}
-			c2, perr := r.planLogGroup(o2)
-			if perr != nil {
-				return perr
+			o2, c2, rerr := readBack("create log group", name, err,
+				func() (*logGroupObs, error) { return r.observeLogGroup(ctx) }, r.planLogGroup)
+			if rerr != nil {
+				return rerr
 			}
 			return r.applyLogGroup(ctx, o2, c2)
 		}

@@ -145,16 +145,10 @@ func (p *Provisioner) applyTable(ctx context.Context, o *tableObs, c Change) err
 			// Created meanwhile (or by an SDK retry of our own call after
 			// a lost answer): adopt it only if it is ours and has the key
 			// the handler needs; its billing mode is converged below.
-			o2, oerr := p.observeTable(ctx)
-			if oerr != nil {
-				return oerr
-			}
-			if !o2.exists {
-				return opErr("create table", name, fmt.Errorf("%w (but it cannot be read back yet: re-run setup)", err))
-			}
-			c2, perr := p.planTable(o2)
-			if perr != nil {
-				return perr
+			o2, c2, rerr := readBack("create table", name, err,
+				func() (*tableObs, error) { return p.observeTable(ctx) }, p.planTable)
+			if rerr != nil {
+				return rerr
 			}
 			if c2.Action == Update {
 				return p.applyTable(ctx, o2, c2)
