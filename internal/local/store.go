@@ -125,10 +125,11 @@ func (s *journaledDB) write(apply func() ([]byte, error)) (*batch, error) {
 	return s.j.append(rec)
 }
 
-// wait returns once b is durable.
-func wait(ctx context.Context, b *batch) error {
-	if b == nil {
-		return nil
+// commit runs write and returns once its record is durable.
+func (s *journaledDB) commit(ctx context.Context, apply func() ([]byte, error)) error {
+	b, err := s.write(apply)
+	if err != nil || b == nil {
+		return err
 	}
 	return waitBatch(b, ctx.Done())
 }
@@ -140,24 +141,12 @@ func (s *journaledDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, op
 		return nil, unencodable(err)
 	}
 	var out *dynamodb.PutItemOutput
-	b, err := s.write(func() ([]byte, error) {
-		var err error
-		if out, err = s.db.PutItem(ctx, in, optFns...); err != nil {
-			return nil, err
-		}
-		// Journal what the engine stored (its after-image), not the input.
-		rec, err := s.afterImage(ctx, in.TableName, keyOnly(in.Item), (*bp)[:0])
-		if err != nil {
-			s.j.fail(fmt.Errorf("record put: %w", err))
-			return nil, s.j.Err()
-		}
-		*bp = rec
-		return rec, nil
-	})
+	// Journal what the engine stored (its after-image), not the input.
+	err := s.commit(ctx, s.withAfterImage(ctx, "put", in.TableName, keyOnly(in.Item), bp, func() (err error) {
+		out, err = s.db.PutItem(ctx, in, optFns...)
+		return err
+	}))
 	if err != nil {
-		return nil, err
-	}
-	if err := wait(ctx, b); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -174,27 +163,33 @@ func (s *journaledDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 		return nil, unencodable(err)
 	}
 	var out *dynamodb.UpdateItemOutput
-	b, err := s.write(func() ([]byte, error) {
-		var err error
-		if out, err = s.db.UpdateItem(ctx, in, optFns...); err != nil {
+	err := s.commit(ctx, s.withAfterImage(ctx, "update", in.TableName, in.Key, bp, func() (err error) {
+		out, err = s.db.UpdateItem(ctx, in, optFns...)
+		return err
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// withAfterImage turns apply, an engine write of key, into a write for
+// commit whose journal record is key's state after it, read back under
+// the same write lock and encoded into *bp.
+func (s *journaledDB) withAfterImage(ctx context.Context, what string, table *string, key map[string]types.AttributeValue, bp *[]byte, apply func() error) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		if err := apply(); err != nil {
 			return nil, err
 		}
-		rec, err := s.afterImage(ctx, in.TableName, in.Key, (*bp)[:0])
+		rec, err := s.afterImage(ctx, table, key, (*bp)[:0])
 		if err != nil {
 			// Applied in memory but not journaled: stop acknowledging.
-			s.j.fail(fmt.Errorf("record update: %w", err))
+			s.j.fail(fmt.Errorf("record %s: %w", what, err))
 			return nil, s.j.Err()
 		}
 		*bp = rec
 		return rec, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	if err := wait(ctx, b); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // afterImage encodes the record of key's current state: the item, read
@@ -219,7 +214,7 @@ func (s *journaledDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 	}
 	*bp = rec
 	var out *dynamodb.DeleteItemOutput
-	b, err := s.write(func() ([]byte, error) {
+	err = s.commit(ctx, func() ([]byte, error) {
 		var err error
 		if out, err = s.db.DeleteItem(ctx, in, optFns...); err != nil {
 			return nil, err
@@ -227,9 +222,6 @@ func (s *journaledDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 		return rec, nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := wait(ctx, b); err != nil {
 		return nil, err
 	}
 	return out, nil
