@@ -16,9 +16,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/ddbops/ddbops/internal/bench"
 	"github.com/ddbops/ddbops/internal/client"
+	"github.com/ddbops/ddbops/internal/loadtest"
 	"github.com/ddbops/ddbops/internal/provision"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // benchOptions holds `ddbops bench`'s flags and dependencies.
@@ -50,8 +51,8 @@ type benchOptions struct {
 
 // sweepDeps is what a memory sweep needs from AWS and the state file.
 type sweepDeps struct {
-	Lambda    bench.LambdaAPI
-	Logs      bench.LogsAPI
+	Lambda    loadtest.LambdaAPI
+	Logs      loadtest.LogsAPI
 	Function  string
 	LogGroup  string
 	InvokeURL string
@@ -100,7 +101,7 @@ and Ctrl-C.
 	}
 	fl := cmd.Flags()
 	addTargetFlags(fl, &opts.Target)
-	fl.StringVar(&opts.Op, "op", bench.OpRead, "operation: "+strings.Join(bench.Ops, "|"))
+	fl.StringVar(&opts.Op, "op", wire.OpRead, "operation: "+strings.Join(loadtest.Ops, "|"))
 	fl.IntVar(&opts.Rate, "rate", 50, "requests per second (config bench-rate)")
 	fl.DurationVar(&opts.Duration, "duration", 10*time.Second, "how long to send (config bench-duration)")
 	fl.IntVar(&opts.Workers, "workers", 256, "cap on requests in flight, not the pacing (config bench-workers)")
@@ -123,16 +124,16 @@ and Ctrl-C.
 // validate reports bad flag values as usage errors (exit 2).
 func (o *benchOptions) validate() error {
 	switch {
-	case !slices.Contains(bench.Ops, o.Op):
-		return usageErrorf("invalid --op %q: want one of %s", o.Op, strings.Join(bench.Ops, ", "))
+	case !slices.Contains(loadtest.Ops, o.Op):
+		return usageErrorf("invalid --op %q: want one of %s", o.Op, strings.Join(loadtest.Ops, ", "))
 	case o.Rate <= 0 || o.Rate > 1_000_000:
 		return usageErrorf("invalid --rate %d: want 1 to 1000000 requests per second", o.Rate)
 	case o.Duration <= 0:
 		return usageErrorf("invalid --duration %s: must be positive", o.Duration)
 	case int64(o.Duration/(time.Second/time.Duration(o.Rate))) == 0:
 		return usageErrorf("--rate %d for --duration %s: not a single request is due", o.Rate, o.Duration)
-	case int64(o.Duration/(time.Second/time.Duration(o.Rate))) > bench.MaxHits:
-		return usageErrorf("--rate %d for --duration %s: more than %d requests in one run; lower --rate or --duration", o.Rate, o.Duration, bench.MaxHits)
+	case int64(o.Duration/(time.Second/time.Duration(o.Rate))) > loadtest.MaxHits:
+		return usageErrorf("--rate %d for --duration %s: more than %d requests in one run; lower --rate or --duration", o.Rate, o.Duration, loadtest.MaxHits)
 	case o.Workers < 1:
 		return usageErrorf("invalid --workers %d: must be at least 1", o.Workers)
 	case o.Keys < 1:
@@ -181,9 +182,9 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 			return usageErrorf("--memory sweeps the function behind the recorded invoke URL; --url is another API")
 		}
 	}
-	var prices *bench.Prices
+	var prices *loadtest.Prices
 	if len(o.Memory) > 0 || o.Prices != "" {
-		if prices, err = bench.LoadPrices(o.Prices); err != nil {
+		if prices, err = loadtest.LoadPrices(o.Prices); err != nil {
 			return withHint(err, "fix the file given to --prices (keys of configs/prices.yaml)")
 		}
 	}
@@ -201,8 +202,8 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("bench target: %w", err)
 	}
-	doer := bench.NewHTTPClient(rt.Target.Transport, o.Workers, o.RequestTimeout)
-	w := bench.Workload{Op: o.Op, Keys: o.Keys, Table: rt.Target.TableName}
+	doer := loadtest.NewHTTPClient(rt.Target.Transport, o.Workers, o.RequestTimeout)
+	w := loadtest.Workload{Op: o.Op, Keys: o.Keys, Table: rt.Target.TableName}
 	bodies, err := w.Bodies()
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -210,12 +211,12 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 	target := describeTarget(rt)
 
 	if w.NeedsSeed() && o.Seed {
-		o.logf("creating %d ids (%s … %s) so that every %s finds its item", o.Keys, bench.KeyID(1), bench.KeyID(o.Keys), o.Op)
-		if err := bench.Seed(ctx, c, doer, w.SeedBodies(), min(o.Workers, 16)); err != nil {
+		o.logf("creating %d ids (%s … %s) so that every %s finds its item", o.Keys, loadtest.KeyID(1), loadtest.KeyID(o.Keys), o.Op)
+		if err := loadtest.Seed(ctx, c, doer, w.SeedBodies(), min(o.Workers, 16)); err != nil {
 			return withHint(fmt.Errorf("bench %s: %w", target, err), "check the target and its auth with: ddbops call ping")
 		}
 	}
-	attack := bench.Attack{
+	attack := loadtest.Attack{
 		Rate: o.Rate, Duration: o.Duration, Workers: o.Workers,
 		Requester: c, Doer: doer, Bodies: bodies,
 	}
@@ -223,9 +224,9 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 		return o.runSweep(ctx, deps, prices, attack, w, target)
 	}
 
-	var warm []bench.Probe
+	var warm []loadtest.Probe
 	if o.Warmup > 0 {
-		warm = bench.Warmup(ctx, c, doer, bodies, o.Warmup)
+		warm = loadtest.Warmup(ctx, c, doer, bodies, o.Warmup)
 		if err := unreachable(warm); err != nil {
 			return withHint(fmt.Errorf("bench %s: %w", target, err), "is the target up? try: ddbops call ping")
 		}
@@ -235,9 +236,9 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 	if res == nil {
 		return runErr
 	}
-	sum := bench.Summarize(res)
+	sum := loadtest.Summarize(res)
 	if o.Report != "" {
-		if err := writeReport(o.Report, bench.ReportInput{Target: target, Op: o.Op, Keys: o.Keys, Run: res, Version: o.Version}); err != nil {
+		if err := writeReport(o.Report, loadtest.ReportInput{Target: target, Op: o.Op, Keys: o.Keys, Run: res, Version: o.Version}); err != nil {
 			return errors.Join(runErr, err)
 		}
 		o.logf("report written to %s", o.Report)
@@ -247,9 +248,9 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 			Op     string `json:"op"`
 			Target string `json:"target"`
 			Auth   string `json:"auth"`
-			bench.Summary
-			Warmup []bench.Probe `json:"warmup,omitempty"`
-			Report string        `json:"report,omitempty"`
+			loadtest.Summary
+			Warmup []loadtest.Probe `json:"warmup,omitempty"`
+			Report string           `json:"report,omitempty"`
 		}{Op: o.Op, Target: rt.Target.URL, Auth: rt.Target.Auth, Summary: sum, Warmup: warm, Report: o.Report}
 		if err := writeJSON(o.IO.Out, doc); err != nil {
 			return err
@@ -263,8 +264,8 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 	return runErr
 }
 
-func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *bench.Prices, attack bench.Attack, w bench.Workload, target string) error {
-	sw := &bench.Sweep{
+func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *loadtest.Prices, attack loadtest.Attack, w loadtest.Workload, target string) error {
+	sw := &loadtest.Sweep{
 		Lambda:   deps.Lambda,
 		Logs:     deps.Logs,
 		Function: deps.Function,
@@ -277,7 +278,7 @@ func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *be
 		Margin:   o.Margin / 100,
 		LogWait:  o.LogWait,
 		Logf:     o.logf,
-		RunAttack: func(ctx context.Context, memory int, a *bench.Attack) (*bench.Result, error) {
+		RunAttack: func(ctx context.Context, memory int, a *loadtest.Attack) (*loadtest.Result, error) {
 			return o.attackWithProgress(ctx, fmt.Sprintf("%d MB", memory), a)
 		},
 	}
@@ -290,7 +291,7 @@ func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *be
 		return runErr
 	}
 	if o.Report != "" && len(res.Sizes) > 0 {
-		if err := writeReport(o.Report, bench.ReportInput{Target: target, Op: o.Op, Keys: o.Keys, Sweep: res, Version: o.Version}); err != nil {
+		if err := writeReport(o.Report, loadtest.ReportInput{Target: target, Op: o.Op, Keys: o.Keys, Sweep: res, Version: o.Version}); err != nil {
 			return errors.Join(runErr, err)
 		}
 		o.logf("report written to %s", o.Report)
@@ -307,11 +308,11 @@ func (o *benchOptions) runSweep(ctx context.Context, deps *sweepDeps, prices *be
 
 // attackWithProgress runs a, with a progress bar (elapsed, sent, errors)
 // on a terminal.
-func (o *benchOptions) attackWithProgress(ctx context.Context, label string, a *bench.Attack) (*bench.Result, error) {
+func (o *benchOptions) attackWithProgress(ctx context.Context, label string, a *loadtest.Attack) (*loadtest.Result, error) {
 	if !o.IO.IsErrTTY || o.Settings.Quiet {
 		return a.Run(ctx)
 	}
-	p := &bench.Progress{}
+	p := &loadtest.Progress{}
 	a.Progress = p
 	desc := "sending"
 	if label != "" {
@@ -354,7 +355,7 @@ func (o *benchOptions) attackWithProgress(ctx context.Context, label string, a *
 }
 
 // unreachable is an error when no warm-up request got any HTTP answer.
-func unreachable(probes []bench.Probe) error {
+func unreachable(probes []loadtest.Probe) error {
 	for _, p := range probes {
 		if p.Code != 0 {
 			return nil
@@ -368,7 +369,7 @@ func unreachable(probes []bench.Probe) error {
 
 func keysNote(o *benchOptions) string {
 	switch o.Op {
-	case bench.OpList, bench.OpPing:
+	case wire.OpList, wire.OpPing:
 		return ""
 	}
 	return fmt.Sprintf(" over %d ids", o.Keys)
@@ -379,7 +380,7 @@ func keysNote(o *benchOptions) string {
 func describeTarget(rt *resolvedTarget) string {
 	auth := rt.Target.Auth
 	if auth == "" {
-		auth = client.AuthNone
+		auth = wire.AuthNone
 	}
 	if rt.Kind == targetInProcess {
 		return fmt.Sprintf("the local stack in %s, in-process", rt.Source)
@@ -389,14 +390,14 @@ func describeTarget(rt *resolvedTarget) string {
 
 // writeReport writes the HTML report through a temporary file, so a failed
 // write never leaves half a report under the final name.
-func writeReport(path string, in bench.ReportInput) error {
+func writeReport(path string, in loadtest.ReportInput) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".ddbops-report-*.html")
 	if err != nil {
 		return withHint(fmt.Errorf("write report %s: %w", path, err), "check that the directory exists and is writable")
 	}
 	defer os.Remove(tmp.Name())
-	if err := bench.WriteHTML(tmp, in); err != nil {
+	if err := loadtest.WriteHTML(tmp, in); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write report %s: %w", path, err)
 	}

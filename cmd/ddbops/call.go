@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddbops/ddbops/internal/client"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // callOptions holds `ddbops call`'s flags and dependencies.
@@ -77,13 +78,13 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
   ddbops call read --id 1 --print-curl`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown operation %q: want one of %s", args[0], strings.Join(client.Operations, ", "))
+				return usageErrorf("unknown operation %q: want one of %s", args[0], strings.Join(wire.Operations, ", "))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.raw == "" {
-				return usageErrorf("call: name an operation (%s) or pass --raw", strings.Join(client.Operations, ", "))
+				return usageErrorf("call: name an operation (%s) or pass --raw", strings.Join(wire.Operations, ", "))
 			}
 			return runCall(cmd.Context(), opts)
 		},
@@ -96,15 +97,15 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
 	cmd.Flags().StringVar(&opts.raw, "raw", "", "send this tutorial-format body as is: JSON, @file, or @- for stdin")
 
 	for _, sub := range []*cobra.Command{
-		newCallOpCmd(opts, client.OpCreate, "create --id ID [--name NAME] [attr...] [--item JSON|@file] [--overwrite]",
+		newCallOpCmd(opts, wire.OpCreate, "create --id ID [--name NAME] [attr...] [--item JSON|@file] [--overwrite]",
 			"Create an item (refuses to replace an existing id unless --overwrite)", true),
-		newCallOpCmd(opts, client.OpRead, "read --id ID", "Read one item", false),
-		newCallOpCmd(opts, client.OpUpdate, "update --id ID [--name NAME] [attr...] [--remove NAME...]",
+		newCallOpCmd(opts, wire.OpRead, "read --id ID", "Read one item", false),
+		newCallOpCmd(opts, wire.OpUpdate, "update --id ID [--name NAME] [attr...] [--remove NAME...]",
 			"Set and remove attributes of an existing item (never creates one)", true),
-		newCallOpCmd(opts, client.OpDelete, "delete --id ID", "Delete one item", false),
-		newCallOpCmd(opts, client.OpList, "list [--limit N] [--all]", "List items (one page, or every page with --all)", false),
-		newCallOpCmd(opts, client.OpEcho, "echo [attr...]", "Send a payload and get it back unchanged", true),
-		newCallOpCmd(opts, client.OpPing, "ping", `Check the API answers "pong"`, false),
+		newCallOpCmd(opts, wire.OpDelete, "delete --id ID", "Delete one item", false),
+		newCallOpCmd(opts, wire.OpList, "list [--limit N] [--all]", "List items (one page, or every page with --all)", false),
+		newCallOpCmd(opts, wire.OpEcho, "echo [attr...]", "Send a payload and get it back unchanged", true),
+		newCallOpCmd(opts, wire.OpPing, "ping", `Check the API answers "pong"`, false),
 	} {
 		cmd.AddCommand(sub)
 	}
@@ -129,20 +130,20 @@ func newCallOpCmd(opts *callOptions, op, use, short string, takesAttrs bool) *co
 	}
 	fs := cmd.Flags()
 	switch op {
-	case client.OpCreate, client.OpRead, client.OpUpdate, client.OpDelete:
+	case wire.OpCreate, wire.OpRead, wire.OpUpdate, wire.OpDelete:
 		fs.StringVar(&opts.id, "id", "", "the item's id (partition key, a string)")
 	}
 	switch op {
-	case client.OpCreate, client.OpUpdate:
+	case wire.OpCreate, wire.OpUpdate:
 		fs.StringVar(&opts.name, "name", "", `the item's "name" attribute (same as name=NAME)`)
 	}
 	switch op {
-	case client.OpCreate:
+	case wire.OpCreate:
 		fs.StringVar(&opts.item, "item", "", "the item as a JSON object, @file, or @- for stdin (--id, --name and attributes add to or replace its attributes)")
 		fs.BoolVar(&opts.overwrite, "overwrite", false, "replace an existing item with the same id (default: fail with exit code 4)")
-	case client.OpUpdate:
+	case wire.OpUpdate:
 		fs.StringArrayVar(&opts.remove, "remove", nil, "remove this attribute (repeatable)")
-	case client.OpList:
+	case wire.OpList:
 		fs.IntVar(&opts.limit, "limit", 0, "items per page (the API caps it at 100)")
 		fs.BoolVar(&opts.all, "all", false, "follow LastEvaluatedKey and print every page as one result")
 	}
@@ -164,7 +165,7 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 		if !json.Valid(body) {
 			return nil, usageErrorf("--raw: not valid JSON")
 		}
-		return &callRequest{op: client.OperationOf(body), body: body}, nil
+		return &callRequest{op: wire.OperationOf(body), body: body}, nil
 	}
 	attrs, err := client.ParseAttributes(opts.attrs)
 	if err != nil {
@@ -183,46 +184,46 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 	}
 	req := &callRequest{op: opts.op, id: opts.id}
 	switch opts.op {
-	case client.OpCreate:
+	case wire.OpCreate:
 		item, id, err := createItem(opts, attrs)
 		if err != nil {
 			return nil, err
 		}
 		req.id = id
-		req.body, err = wrap(client.CreateBody(table, item, opts.overwrite))
+		req.body, err = wrap(wire.CreateBody(table, item, opts.overwrite))
 		return req, err
-	case client.OpRead, client.OpDelete:
+	case wire.OpRead, wire.OpDelete:
 		if opts.id == "" {
 			return nil, usageErrorf("%s: --id is required", opts.op)
 		}
-		if opts.op == client.OpRead {
-			req.body, err = wrap(client.ReadBody(table, opts.id))
+		if opts.op == wire.OpRead {
+			req.body, err = wrap(wire.ReadBody(table, opts.id))
 		} else {
-			req.body, err = wrap(client.DeleteBody(table, opts.id))
+			req.body, err = wrap(wire.DeleteBody(table, opts.id))
 		}
 		return req, err
-	case client.OpUpdate:
+	case wire.OpUpdate:
 		if opts.id == "" {
 			return nil, usageErrorf("update: --id is required")
 		}
-		set := client.Object{}
+		set := wire.Object{}
 		if opts.nameSet {
-			set = append(set, client.Member{Name: "name", Value: client.String(opts.name)})
+			set = append(set, wire.Member{Name: "name", Value: wire.String(opts.name)})
 		}
 		set = append(set, attrs...)
-		req.body, err = wrap(client.UpdateBody(table, client.UpdateInput{ID: opts.id, Set: set, Remove: opts.remove}))
+		req.body, err = wrap(wire.UpdateBody(table, wire.UpdateInput{ID: opts.id, Set: set, Remove: opts.remove}))
 		return req, err
-	case client.OpList:
+	case wire.OpList:
 		if opts.limitSet && opts.limit <= 0 {
 			return nil, usageErrorf("list: --limit must be a positive integer")
 		}
-		req.body, err = wrap(client.ListBody(table, client.ListInput{Limit: opts.limit}))
+		req.body, err = wrap(wire.ListBody(table, wire.ListInput{Limit: opts.limit}))
 		return req, err
-	case client.OpEcho:
-		req.body, err = wrap(client.EchoBody(attrs))
+	case wire.OpEcho:
+		req.body, err = wrap(wire.EchoBody(attrs))
 		return req, err
-	case client.OpPing:
-		req.body = client.PingBody()
+	case wire.OpPing:
+		req.body = wire.PingBody()
 		return req, nil
 	}
 	return nil, usageErrorf("unknown operation %q", opts.op)
@@ -231,35 +232,35 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 // createItem assembles the item of create: --item (its order), then --id,
 // --name and attributes, which add to or replace its members. The id comes
 // first when the item does not already hold one.
-func createItem(opts *callOptions, attrs client.Object) (client.Object, string, error) {
-	item := client.Object{}
+func createItem(opts *callOptions, attrs wire.Object) (wire.Object, string, error) {
+	item := wire.Object{}
 	if opts.item != "" {
 		var err error
-		if item, err = client.ParseObject(opts.itemData); err != nil {
+		if item, err = wire.ParseObject(opts.itemData); err != nil {
 			return nil, "", usageErrorf("create: --item: %v", err)
 		}
 	}
 	if opts.id != "" {
-		if _, dup := attrs.Get(client.KeyAttribute); dup {
+		if _, dup := attrs.Get(wire.KeyAttribute); dup {
 			return nil, "", usageErrorf("create: id given twice (--id and id=...)")
 		}
-		want := client.String(opts.id)
-		if got, ok := item.Get(client.KeyAttribute); ok {
+		want := wire.String(opts.id)
+		if got, ok := item.Get(wire.KeyAttribute); ok {
 			var s string
 			if json.Unmarshal(got, &s) != nil || s != opts.id {
 				return nil, "", usageErrorf("create: --id and the id in --item disagree")
 			}
 		} else {
-			item = append(client.Object{{Name: client.KeyAttribute, Value: want}}, item...)
+			item = append(wire.Object{{Name: wire.KeyAttribute, Value: want}}, item...)
 		}
 	}
 	if opts.nameSet {
-		item.Set("name", client.String(opts.name))
+		item.Set("name", wire.String(opts.name))
 	}
 	for _, m := range attrs {
 		item.Set(m.Name, m.Value)
 	}
-	raw, ok := item.Get(client.KeyAttribute)
+	raw, ok := item.Get(wire.KeyAttribute)
 	if !ok {
 		return nil, "", usageErrorf("create: --id is required (or an id in --item)")
 	}
@@ -381,8 +382,8 @@ func describeURL(rt *resolvedTarget) string {
 func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req *callRequest) error {
 	f := opts.f
 	out := f.IO.Out
-	if req.op == client.OpList && opts.all {
-		res, err := c.ListAll(ctx, client.ListInput{Limit: opts.limit})
+	if req.op == wire.OpList && opts.all {
+		res, err := c.ListAll(ctx, wire.ListInput{Limit: opts.limit})
 		if err != nil {
 			return err
 		}
@@ -402,21 +403,21 @@ func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req
 	switch {
 	case opts.raw != "":
 		return writeRawJSON(out, resp.Body)
-	case req.op == client.OpCreate:
+	case req.op == wire.OpCreate:
 		_, err = fmt.Fprintf(out, "created %s\n", req.id)
-	case req.op == client.OpDelete:
+	case req.op == wire.OpDelete:
 		_, err = fmt.Fprintf(out, "deleted %s\n", req.id)
-	case req.op == client.OpRead, req.op == client.OpUpdate:
+	case req.op == wire.OpRead, req.op == wire.OpUpdate:
 		var res client.ItemOutput
 		if err := json.Unmarshal(resp.Body, &res); err != nil {
 			return fmt.Errorf("%s: decode response: %w", req.op, err)
 		}
 		item := res.Item
-		if req.op == client.OpUpdate {
+		if req.op == wire.OpUpdate {
 			item = res.Attributes
 		}
 		if len(item) == 0 || string(item) == "null" {
-			if req.op == client.OpRead {
+			if req.op == wire.OpRead {
 				// A 200 without an Item: the tutorial's original function
 				// answers a missing id that way.
 				return fmt.Errorf("read: %w", &client.APIError{StatusCode: http.StatusNotFound, Message: "no item with this id"})
@@ -425,13 +426,13 @@ func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req
 			return err
 		}
 		return writeRawJSON(out, item)
-	case req.op == client.OpList:
+	case req.op == wire.OpList:
 		var res client.ListOutput
 		if err := json.Unmarshal(resp.Body, &res); err != nil {
 			return fmt.Errorf("list: decode response: %w", err)
 		}
 		return renderList(f, &res, len(res.LastEvaluatedKey) > 0 && string(res.LastEvaluatedKey) != "null")
-	case req.op == client.OpPing:
+	case req.op == wire.OpPing:
 		var s string
 		if json.Unmarshal(resp.Body, &s) == nil {
 			_, err = fmt.Fprintln(out, s)
@@ -474,16 +475,16 @@ func renderList(f *Factory, res *client.ListOutput, more bool) error {
 	}
 	names := make([]string, 0, len(cols))
 	for k := range cols {
-		if k != client.KeyAttribute {
+		if k != wire.KeyAttribute {
 			names = append(names, k)
 		}
 	}
 	sort.Strings(names)
-	if cols[client.KeyAttribute] {
-		names = append([]string{client.KeyAttribute}, names...)
+	if cols[wire.KeyAttribute] {
+		names = append([]string{wire.KeyAttribute}, names...)
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
-		return cellText(rows[i][client.KeyAttribute]) < cellText(rows[j][client.KeyAttribute])
+		return cellText(rows[i][wire.KeyAttribute]) < cellText(rows[j][wire.KeyAttribute])
 	})
 
 	if len(rows) > 0 {
@@ -556,7 +557,7 @@ func printCurl(f *Factory, rt *resolvedTarget, req *callRequest, all bool) error
 	note := func(format string, a ...any) { fmt.Fprintf(f.IO.ErrOut, "# "+format+"\n", a...) }
 	note("not sent: --print-curl only prints the request")
 	switch rt.Target.Auth {
-	case client.AuthAPIKey:
+	case wire.AuthAPIKey:
 		switch {
 		case rt.APIKeyID != "":
 			note("needs the API key in $%s: export %s=\"$(aws apigateway get-api-key --api-key %s --include-value --query value --output text)\"",
@@ -567,7 +568,7 @@ func printCurl(f *Factory, rt *resolvedTarget, req *callRequest, all bool) error
 		default:
 			note("needs the API key in $%s", client.APIKeyEnv)
 		}
-	case client.AuthIAM:
+	case wire.AuthIAM:
 		note("signs with $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY (curl 7.75 or later)")
 		if rt.SessionToken {
 			note("temporary credentials: also needs $AWS_SESSION_TOKEN")
@@ -576,7 +577,7 @@ func printCurl(f *Factory, rt *resolvedTarget, req *callRequest, all bool) error
 	if rt.Kind == targetNotServed {
 		note("no ddbops local is serving %s: start one with `ddbops local --data-dir %s`", rt.Source, rt.Source)
 	}
-	if all && req.op == client.OpList {
+	if all && req.op == wire.OpList {
 		note("--all: this fetches the first page; send LastEvaluatedKey as payload.ExclusiveStartKey for the next")
 	}
 	return nil
@@ -597,11 +598,11 @@ func explainCallError(err error, opts *callOptions, rt *resolvedTarget, req *cal
 		}
 		switch apiErr.StatusCode {
 		case http.StatusNotFound:
-			if req.op == client.OpUpdate {
+			if req.op == wire.OpUpdate {
 				return withHint(err, "update never creates an item: create it first (ddbops call create --id ...)")
 			}
 		case http.StatusConflict:
-			if req.op == client.OpCreate {
+			if req.op == wire.OpCreate {
 				return withHint(err, "an item with this id exists: add --overwrite to replace it, or use update")
 			}
 		case http.StatusForbidden, http.StatusUnauthorized:
@@ -612,11 +613,11 @@ func explainCallError(err error, opts *callOptions, rt *resolvedTarget, req *cal
 		return err
 	case errors.As(err, &unknown):
 		switch unknown.Op {
-		case client.OpCreate:
+		case wire.OpCreate:
 			return withHint(err, "create is conditional: re-run it; exit code 4 (conflict) then means the first attempt was applied")
-		case client.OpDelete:
+		case wire.OpDelete:
 			return withHint(err, "re-run it: exit code 3 (not found) then means the first attempt was applied")
-		case client.OpUpdate:
+		case wire.OpUpdate:
 			return withHint(err, "read the item (ddbops call read --id ...) to see whether it was applied before re-running")
 		}
 		return err
@@ -629,9 +630,9 @@ func explainCallError(err error, opts *callOptions, rt *resolvedTarget, req *cal
 
 func authHint(rt *resolvedTarget) string {
 	switch rt.Target.Auth {
-	case client.AuthAPIKey:
+	case wire.AuthAPIKey:
 		return "the API rejected the API key: check --api-key / $" + client.APIKeyEnv + " (or --auth)"
-	case client.AuthIAM:
+	case wire.AuthIAM:
 		return "the API rejected the signature: check your AWS credentials, --region, and that they allow execute-api:Invoke (or --auth)"
 	}
 	return "the API requires auth: try --auth iam or --auth apikey (setup's default is iam)"

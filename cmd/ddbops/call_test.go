@@ -21,6 +21,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/client"
 	"github.com/ddbops/ddbops/internal/local"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 const apiPath = "/prod/DynamoDBManager"
@@ -65,7 +66,7 @@ func newAPIServer(t *testing.T, opts local.Options) *apiServer {
 		opts.DataDir = t.TempDir()
 	}
 	if opts.Auth == "" {
-		opts.Auth = local.AuthNone
+		opts.Auth = wire.AuthNone
 	}
 	opts.Log = io.Discard
 	stack, err := local.Open(context.Background(), opts)
@@ -326,7 +327,7 @@ func TestCallCreateAssemblesItem(t *testing.T) {
 			ios.In = strings.NewReader(tt.stdin)
 			opts := tt.opts
 			opts.f = &Factory{IO: ios}
-			opts.op = client.OpCreate
+			opts.op = wire.OpCreate
 			opts.overwrite = true
 			if err := loadCallInputs(&opts); err != nil {
 				t.Fatal(err)
@@ -369,7 +370,7 @@ func TestCallAPIKeyAuth(t *testing.T) {
 	t.Parallel()
 	cfg, _ := isolatedConfig(t)
 	const key = "test-key-0123456789abcdefghij"
-	api := newAPIServer(t, local.Options{Auth: local.AuthAPIKey, APIKey: key})
+	api := newAPIServer(t, local.Options{Auth: wire.AuthAPIKey, APIKey: key})
 	base := append([]string{"call", "--url", api.URL}, cfg...)
 
 	code, out, errOut := runCLI(t, append(base, "--api-key", key, "ping")...)
@@ -421,7 +422,7 @@ func setAWSEnv(t *testing.T, id, secret, token string) {
 func TestCallIAMAuth(t *testing.T) {
 	setAWSEnv(t, "AKIDCALLTEST", "call-test-secret", "")
 	cfg, _ := isolatedConfig(t)
-	api := newAPIServer(t, local.Options{Auth: local.AuthIAM, Region: "eu-west-1",
+	api := newAPIServer(t, local.Options{Auth: wire.AuthIAM, Region: "eu-west-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDCALLTEST", "call-test-secret", "")})
 	base := append([]string{"call", "--url", api.URL, "--auth", "iam", "--region", "eu-west-1"}, cfg...)
 	code, out, errOut := runCLI(t, append(base, "create", "--id", "s1", "--name", "Signed")...)
@@ -452,7 +453,7 @@ func TestCallRetriesOnlyReads(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		hits[client.OperationOf(body)]++
+		hits[wire.OperationOf(body)]++
 		mu.Unlock()
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"message":"Service Unavailable"}`)
@@ -510,14 +511,14 @@ func TestCallPrintCurl(t *testing.T) {
 		session string // AWS_SESSION_TOKEN while printing and running
 		absent  []string
 	}{
-		{name: "none", opts: local.Options{Auth: local.AuthNone}},
-		{name: "apikey", opts: local.Options{Auth: local.AuthAPIKey, APIKey: key}, flags: []string{"--auth", "apikey", "--api-key", key},
+		{name: "none", opts: local.Options{Auth: wire.AuthNone}},
+		{name: "apikey", opts: local.Options{Auth: wire.AuthAPIKey, APIKey: key}, flags: []string{"--auth", "apikey", "--api-key", key},
 			env: []string{client.APIKeyEnv + "=" + key}, want: []string{`-H "x-api-key: $DDBOPS_API_KEY"`}, absent: []string{key}},
-		{name: "iam", opts: local.Options{Auth: local.AuthIAM, Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDCURLTEST", "curl-test-secret", "")},
+		{name: "iam", opts: local.Options{Auth: wire.AuthIAM, Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDCURLTEST", "curl-test-secret", "")},
 			flags: []string{"--auth", "iam"}, sigv4: true,
 			want:   []string{`--aws-sigv4 'aws:amz:eu-west-1:execute-api'`, `--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"`},
 			absent: []string{"curl-test-secret", "AKIDCURLTEST", "x-amz-security-token"}},
-		{name: "iam session", opts: local.Options{Auth: local.AuthIAM, Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDCURLTEST", "curl-test-secret", "curl-session-token")},
+		{name: "iam session", opts: local.Options{Auth: wire.AuthIAM, Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDCURLTEST", "curl-test-secret", "curl-session-token")},
 			flags: []string{"--auth", "iam"}, sigv4: true, session: "curl-session-token",
 			want:   []string{`--aws-sigv4 'aws:amz:eu-west-1:execute-api'`, `-H "x-amz-security-token: $AWS_SESSION_TOKEN"`},
 			absent: []string{"curl-test-secret", "curl-session-token"}},
@@ -600,7 +601,7 @@ func TestCallLocalInProcess(t *testing.T) {
 		t.Error("in-process call published a server")
 	}
 	// The lock is free again: a stack opens at once.
-	s, err := local.Open(context.Background(), local.Options{DataDir: dataDir, Auth: local.AuthNone, Log: io.Discard})
+	s, err := local.Open(context.Background(), local.Options{DataDir: dataDir, Auth: wire.AuthNone, Log: io.Discard})
 	if err != nil {
 		t.Fatalf("data dir still locked after call: %v", err)
 	}
@@ -707,7 +708,7 @@ func serveLocal(t *testing.T, opts local.Options) local.ServerInfo {
 // the generated API key is found, and iam signs with the SDK credentials.
 func TestCallLocalWithServer(t *testing.T) {
 	setAWSEnv(t, "AKIDLOCALTEST", "local-test-secret", "")
-	for _, auth := range []string{local.AuthAPIKey, local.AuthIAM, local.AuthNone} {
+	for _, auth := range []string{wire.AuthAPIKey, wire.AuthIAM, wire.AuthNone} {
 		t.Run(auth, func(t *testing.T) {
 			cfg, dir := isolatedConfig(t)
 			dataDir := filepath.Join(dir, "data")
@@ -716,7 +717,7 @@ func TestCallLocalWithServer(t *testing.T) {
 				t.Fatalf("in-process create: %s", errOut)
 			}
 			opts := local.Options{DataDir: dataDir, Auth: auth, Region: "ap-south-1"}
-			if auth == local.AuthIAM {
+			if auth == wire.AuthIAM {
 				opts.Credentials = credentials.NewStaticCredentialsProvider("AKIDLOCALTEST", "local-test-secret", "")
 			}
 			info := serveLocal(t, opts)
@@ -734,7 +735,7 @@ func TestCallLocalWithServer(t *testing.T) {
 			if code, out, errOut := call("create", "--id", "srv", "--name", "Served"); code != 0 || out != "created srv\n" {
 				t.Fatalf("create through server: %d %q %q", code, out, errOut)
 			}
-			if auth == local.AuthAPIKey {
+			if auth == wire.AuthAPIKey {
 				if code, _, errOut := call("ping", "--api-key", "not-the-key-0123456789abcdef"); code != exitError || !strings.Contains(errOut, "HTTP 403") {
 					t.Errorf("--api-key must override the server's key: %d %q", code, errOut)
 				}
@@ -798,10 +799,10 @@ func TestResolveLocalInProcessClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rt.Kind != targetInProcess || rt.Target.Auth != client.AuthNone || rt.Target.Transport == nil || rt.Target.TableName != "t" {
+	if rt.Kind != targetInProcess || rt.Target.Auth != wire.AuthNone || rt.Target.Transport == nil || rt.Target.TableName != "t" {
 		t.Errorf("resolved %+v", rt)
 	}
-	if got.DataDir != "x" || got.Auth != local.AuthNone || got.TableName != "t" || got.Stage != "prod" || got.Resource != "R" {
+	if got.DataDir != "x" || got.Auth != wire.AuthNone || got.TableName != "t" || got.Stage != "prod" || got.Resource != "R" {
 		t.Errorf("opened with %+v", got)
 	}
 	rt.Close()

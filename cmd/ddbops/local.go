@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddbops/ddbops/internal/local"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // localOptions holds the flags and dependencies of `ddbops local`.
@@ -79,7 +80,7 @@ credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
 				opts.APIKeySource = "DDBOPS_API_KEY"
 			}
 			switch opts.Auth {
-			case local.AuthNone, local.AuthAPIKey, local.AuthIAM:
+			case wire.AuthNone, wire.AuthAPIKey, wire.AuthIAM:
 			default:
 				return usageErrorf("invalid --auth %q: want none, apikey or iam", opts.Auth)
 			}
@@ -216,12 +217,12 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 // configuration: required for iam auth, optional for an external endpoint
 // (emulators on loopback accept the stack's fake ones).
 func localAWS(ctx context.Context, opts *localOptions, lo *local.Options) error {
-	if opts.Auth != local.AuthIAM && opts.DynamoDBEndpoint == "" {
+	if opts.Auth != wire.AuthIAM && opts.DynamoDBEndpoint == "" {
 		return nil
 	}
 	cfg, err := opts.AWSConfig(ctx)
 	if err != nil {
-		if opts.Auth == local.AuthIAM {
+		if opts.Auth == wire.AuthIAM {
 			return fmt.Errorf("ddbops local: iam auth verifies signatures with your AWS credentials: %w", err)
 		}
 		return nil
@@ -230,7 +231,7 @@ func localAWS(ctx context.Context, opts *localOptions, lo *local.Options) error 
 	if cfg.Credentials != nil {
 		if _, err := cfg.Credentials.Retrieve(ctx); err == nil {
 			lo.Credentials = cfg.Credentials
-		} else if opts.Auth == local.AuthIAM {
+		} else if opts.Auth == wire.AuthIAM {
 			return withHint(fmt.Errorf("ddbops local: iam auth verifies signatures with your AWS credentials: %w", err),
 				"configure credentials (aws configure, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --profile) or use --auth apikey")
 		}
@@ -253,7 +254,7 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 			so.DataDir, rec.Items, detail, so.TableName, startup.Round(time.Millisecond))
 	}
 	switch info.Auth {
-	case local.AuthAPIKey:
+	case wire.AuthAPIKey:
 		shown := info.APIKey
 		switch {
 		case opts.APIKeySource != "":
@@ -266,7 +267,7 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 			fmt.Fprintf(w, "ddbops local: API key %s (from %s)\n", info.APIKey, filepath.Join(so.DataDir, "api-key"))
 		}
 		fmt.Fprintf(w, "ddbops local: try  curl -X POST -H \"x-api-key: %s\" -d '{\"operation\":\"ping\"}' %s\n", shown, info.URL)
-	case local.AuthIAM:
+	case wire.AuthIAM:
 		fmt.Fprintf(w, "ddbops local: requests must be SigV4-signed (service execute-api, region %s) with your AWS credentials\n", info.Region)
 		fmt.Fprintf(w, "ddbops local: try  curl -X POST --aws-sigv4 \"aws:amz:%s:execute-api\" --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" -d '{\"operation\":\"ping\"}' %s\n", info.Region, info.URL)
 	default:

@@ -32,6 +32,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // faultScenario is one fault (or a few) injected between ddbops and moto
@@ -482,7 +483,7 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	if err := os.WriteFile(e.config, []byte("state-file: "+e.state+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stack, auth := orDefault(sc.stack, "ddbops"), orDefault(sc.auth, provision.AuthIAM)
+	stack, auth := orDefault(sc.stack, "ddbops"), orDefault(sc.auth, wire.AuthIAM)
 	cmd := func(name string, extra ...string) []string {
 		return append([]string{name, "--stack", stack}, extra...)
 	}
@@ -903,7 +904,7 @@ func iamTagMap(tags []iamtypes.Tag) map[string]string {
 func (inv inventory) checkComplete(t *testing.T, auth string) {
 	t.Helper()
 	keyed := 0
-	if auth == provision.AuthAPIKey {
+	if auth == wire.AuthAPIKey {
 		keyed = 1
 	}
 	want := map[string]int{
@@ -946,9 +947,9 @@ func checkWiring(t *testing.T, cfg aws.Config, stack, auth string) string {
 	}
 	wantType, wantKey := "AWS_IAM", false
 	switch auth {
-	case provision.AuthAPIKey:
+	case wire.AuthAPIKey:
 		wantType, wantKey = "NONE", true
-	case provision.AuthNone:
+	case wire.AuthNone:
 		wantType = "NONE"
 	}
 	m, err := agw.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: aws.String(id), ResourceId: aws.String(resIDs[0]), HttpMethod: aws.String("POST")})
@@ -980,7 +981,7 @@ func checkWiring(t *testing.T, cfg aws.Config, stack, auth string) string {
 	if ms := st.MethodSettings["*/*"]; ms.ThrottlingRateLimit != 100 || ms.ThrottlingBurstLimit != 200 {
 		t.Errorf("stage throttling %+v", ms)
 	}
-	if auth == provision.AuthAPIKey {
+	if auth == wire.AuthAPIKey {
 		plans, err := agw.GetUsagePlans(ctx, &apigateway.GetUsagePlansInput{})
 		if err != nil || len(plans.Items) != 1 {
 			t.Fatalf("usage plans %+v %v", plans, err)

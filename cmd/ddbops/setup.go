@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddbops/ddbops/internal/provision"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // setupOptions are `ddbops setup`'s flags and dependencies.
@@ -92,7 +93,7 @@ func runSetup(ctx context.Context, o *setupOptions) (err error) {
 		return err
 	}
 	defer sess.progress.Close()
-	if spec.Auth == provision.AuthNone && !o.DryRun && !o.Yes && o.IO.IsInTTY {
+	if spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes && o.IO.IsInTTY {
 		ok, err := confirm(o.IO, "--auth none: the API will accept unauthenticated requests from anyone on the internet. Continue?")
 		if err != nil {
 			return err
@@ -108,7 +109,7 @@ func runSetup(ctx context.Context, o *setupOptions) (err error) {
 		if jerr := out.write(newResultJSON("setup", sess, res, time.Since(start), err)); jerr != nil {
 			return jerr
 		}
-		if err == nil && spec.Auth == provision.AuthNone && !o.DryRun {
+		if err == nil && spec.Auth == wire.AuthNone && !o.DryRun {
 			warnOpenAPI(o.IO.ErrOut, res.InvokeURL, spec.Table)
 		}
 		return err
@@ -125,7 +126,7 @@ func runSetup(ctx context.Context, o *setupOptions) (err error) {
 	fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s in %s (%d AWS calls, %d mutating)\n",
 		spec.Stack, planCounts(res.Changes, false), fmtElapsed(time.Since(start)), total, mut)
 	printEndpointSummary(o.IO.Out, res.InvokeURL, spec.Auth, res.APIKeyID)
-	if spec.Auth == provision.AuthNone {
+	if spec.Auth == wire.AuthNone {
 		warnOpenAPI(o.IO.ErrOut, res.InvokeURL, spec.Table)
 	}
 	return nil
@@ -157,9 +158,9 @@ func printEndpointSummary(w io.Writer, url, auth, keyID string) {
 	}
 	fmt.Fprintf(w, "  invoke URL: %s\n", url)
 	switch auth {
-	case provision.AuthIAM:
+	case wire.AuthIAM:
 		fmt.Fprintln(w, "  auth:       iam (requests are signed with SigV4; ddbops call signs with your AWS credentials)")
-	case provision.AuthAPIKey:
+	case wire.AuthAPIKey:
 		fmt.Fprintf(w, "  auth:       apikey (x-api-key header; key id %s, value: aws apigateway get-api-key --api-key %s --include-value)\n", keyID, keyID)
 	default:
 		fmt.Fprintln(w, "  auth:       none (open API)")

@@ -17,6 +17,7 @@ import (
 	"github.com/ddbops/ddbops/internal/client"
 	"github.com/ddbops/ddbops/internal/local"
 	"github.com/ddbops/ddbops/internal/provision"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // targetFlags are the targeting flags `call` and `bench` share.
@@ -174,11 +175,11 @@ func newTargetResolver(f *Factory) *targetResolver {
 
 func (r *targetResolver) resolve(ctx context.Context, tf targetFlags) (*resolvedTarget, error) {
 	switch tf.Auth {
-	case "", client.AuthNone, client.AuthAPIKey, client.AuthIAM:
+	case "", wire.AuthNone, wire.AuthAPIKey, wire.AuthIAM:
 	default:
 		return nil, usageErrorf("invalid --auth %q: want none, apikey or iam", tf.Auth)
 	}
-	if tf.APIKey != "" && tf.Auth != "" && tf.Auth != client.AuthAPIKey {
+	if tf.APIKey != "" && tf.Auth != "" && tf.Auth != wire.AuthAPIKey {
 		return nil, usageErrorf("--api-key needs --auth apikey (got --auth %s)", tf.Auth)
 	}
 	switch {
@@ -207,7 +208,7 @@ func (r *targetResolver) fromURL(ctx context.Context, tf targetFlags) (*resolved
 	if u.User != nil {
 		return nil, usageErrorf("invalid --url: user info is not supported (use --auth and --api-key)")
 	}
-	rec := recorded{url: tf.URL, auth: client.AuthNone, table: r.f.Settings.Table, source: "--url", kind: targetURL}
+	rec := recorded{url: tf.URL, auth: wire.AuthNone, table: r.f.Settings.Table, source: "--url", kind: targetURL}
 	// The recorded invoke URL keeps its recorded auth: `call --url $(jq
 	// -r .invokeUrl .ddbops/state.json)` behaves as plain `call`.
 	if st, err := provision.LoadState(r.f.Settings.StateFile); err == nil && st.InvokeURL != "" && sameURL(st.InvokeURL, tf.URL) {
@@ -277,7 +278,7 @@ func (r *targetResolver) fromLocal(ctx context.Context, tf targetFlags) (*resolv
 		// without taking the data dir's lock.
 		auth := s.LocalAuth
 		if auth == "" {
-			auth = client.AuthNone
+			auth = wire.AuthNone
 		}
 		rec := recorded{url: "http://" + s.Addr + path, auth: auth, region: s.Region, table: s.Table, source: dataDir, kind: targetNotServed}
 		return r.finish(ctx, tf, rec)
@@ -285,7 +286,7 @@ func (r *targetResolver) fromLocal(ctx context.Context, tf targetFlags) (*resolv
 
 	stack, err := r.open(ctx, local.Options{
 		DataDir:          dataDir,
-		Auth:             client.AuthNone,
+		Auth:             wire.AuthNone,
 		TableName:        s.Table,
 		Stage:            s.Stage,
 		Resource:         s.Resource,
@@ -314,7 +315,7 @@ func (r *targetResolver) fromLocal(ctx context.Context, tf targetFlags) (*resolv
 	return &resolvedTarget{
 		Target: client.Target{
 			URL:       "http://in-process" + path,
-			Auth:      client.AuthNone,
+			Auth:      wire.AuthNone,
 			Transport: client.HandlerTransport(stack.Handler()),
 			TableName: s.Table,
 		},
@@ -327,7 +328,7 @@ func (r *targetResolver) fromLocal(ctx context.Context, tf targetFlags) (*resolv
 func (r *targetResolver) fromServer(info *local.ServerInfo, dataDir string) recorded {
 	auth := info.Auth
 	if auth == "" {
-		auth = client.AuthNone
+		auth = wire.AuthNone
 	}
 	region := info.Region
 	if region == "" {
@@ -365,7 +366,7 @@ func (r *targetResolver) finish(ctx context.Context, tf targetFlags, rec recorde
 	if auth == "" {
 		auth = rec.auth
 		if tf.APIKey != "" {
-			auth = client.AuthAPIKey
+			auth = wire.AuthAPIKey
 		}
 	}
 	rt := &resolvedTarget{
@@ -374,8 +375,8 @@ func (r *targetResolver) finish(ctx context.Context, tf targetFlags, rec recorde
 		Source: rec.source,
 	}
 	switch auth {
-	case client.AuthNone:
-	case client.AuthAPIKey:
+	case wire.AuthNone:
+	case wire.AuthAPIKey:
 		rt.APIKeyID = rec.apiKeyID
 		key := tf.APIKey
 		if key == "" && r.f.Getenv != nil {
@@ -395,7 +396,7 @@ func (r *targetResolver) finish(ctx context.Context, tf targetFlags, rec recorde
 			}
 		}
 		rt.Target.APIKey = key
-	case client.AuthIAM:
+	case wire.AuthIAM:
 		region := regionFromHost(rec.url)
 		if region == "" {
 			region = rec.region

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/client"
 	"github.com/ddbops/ddbops/internal/provision"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // fakeKeys is API Gateway's GetApiKey, recording its calls.
@@ -252,7 +253,7 @@ func TestCallFromStateFileWithAPIKey(t *testing.T) {
 	ios, out, errOut := testIO()
 	r.f.IO = ios
 	r.f.Settings.Output = "text"
-	opts := &callOptions{f: r.f, op: client.OpRead, id: "1", timeout: 5 * time.Second, retries: 0,
+	opts := &callOptions{f: r.f, op: wire.OpRead, id: "1", timeout: 5 * time.Second, retries: 0,
 		resolve: func(ctx context.Context, _ *Factory, tf targetFlags) (*resolvedTarget, error) {
 			return r.resolve(ctx, tf)
 		}}

@@ -19,20 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/ddbops/ddbops/internal/wire"
 )
-
-// Auth modes of the API (DESIGN §4): how a request proves it may call it.
-const (
-	AuthNone   = "none"
-	AuthAPIKey = "apikey"
-	AuthIAM    = "iam"
-)
-
-// SigningService is the SigV4 service name of API Gateway invocations.
-const SigningService = "execute-api"
-
-// APIKeyHeader carries the API key under apikey auth.
-const APIKeyHeader = "X-Api-Key"
 
 // DefaultTimeout bounds one HTTP attempt (connect, send, read the answer).
 const DefaultTimeout = 30 * time.Second
@@ -108,13 +96,13 @@ func New(t Target, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	switch t.Auth {
-	case "", AuthNone:
-		c.target.Auth = AuthNone
-	case AuthAPIKey:
+	case "", wire.AuthNone:
+		c.target.Auth = wire.AuthNone
+	case wire.AuthAPIKey:
 		if t.APIKey == "" {
 			return nil, errors.New("apikey auth: no API key")
 		}
-	case AuthIAM:
+	case wire.AuthIAM:
 		if t.Credentials == nil {
 			return nil, errors.New("iam auth: no AWS credentials")
 		}
@@ -134,8 +122,8 @@ func New(t Target, opts ...Option) (*Client, error) {
 	c.header.Set("Content-Type", "application/json")
 	c.header.Set("Accept", "application/json")
 	c.header.Set("User-Agent", c.userAgent)
-	if c.target.Auth == AuthAPIKey {
-		c.header.Set(APIKeyHeader, t.APIKey)
+	if c.target.Auth == wire.AuthAPIKey {
+		c.header.Set(wire.APIKeyHeader, t.APIKey)
 	}
 
 	tr := t.Transport
@@ -187,7 +175,7 @@ func (c *Client) NewRequest(ctx context.Context, body []byte) (*http.Request, er
 			return nil, fmt.Errorf("sign request: retrieve AWS credentials: %w", err)
 		}
 		sum := sha256.Sum256(body)
-		if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), SigningService, c.target.Region, c.now()); err != nil {
+		if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), wire.SigningService, c.target.Region, c.now()); err != nil {
 			return nil, fmt.Errorf("sign request: %w", err)
 		}
 	}
@@ -309,7 +297,7 @@ func redactURL(u *url.URL) string {
 // different outcome: only those are retried automatically.
 func Idempotent(op string) bool {
 	switch op {
-	case OpRead, OpList, OpEcho, OpPing:
+	case wire.OpRead, wire.OpList, wire.OpEcho, wire.OpPing:
 		return true
 	}
 	return false

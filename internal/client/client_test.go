@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // seen is one request as a test server received it.
@@ -78,7 +79,7 @@ func noWait(attempts int, delays *[]time.Duration) RetryPolicy {
 func TestClientSendsBodyAndHeaders(t *testing.T) {
 	t.Parallel()
 	srv := newRecordingServer(t, jsonReply(200, `{"Item":{"id":"1","name":"Bob","n":1.50},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"r1"}}`))
-	for _, auth := range []string{"", AuthNone, AuthAPIKey} {
+	for _, auth := range []string{"", wire.AuthNone, wire.AuthAPIKey} {
 		t.Run("auth="+auth, func(t *testing.T) {
 			c, err := New(Target{URL: srv.URL + "/prod/DynamoDBManager", Auth: auth, APIKey: "k-123", TableName: "lambda-apigateway"},
 				WithUserAgent("ddbops/v9.9.9"))
@@ -110,10 +111,10 @@ func TestClientSendsBodyAndHeaders(t *testing.T) {
 				t.Errorf("User-Agent = %q", ua)
 			}
 			key := got.header.Get("X-Api-Key")
-			if auth == AuthAPIKey && key != "k-123" {
+			if auth == wire.AuthAPIKey && key != "k-123" {
 				t.Errorf("x-api-key = %q, want the key", key)
 			}
-			if auth != AuthAPIKey && key != "" {
+			if auth != wire.AuthAPIKey && key != "" {
 				t.Errorf("x-api-key sent under auth %q", auth)
 			}
 			if got.header.Get("Authorization") != "" {
@@ -134,9 +135,9 @@ func TestNewRejectsBadTargets(t *testing.T) {
 		{"no scheme", Target{URL: "example.com/prod"}, "want http(s)"},
 		{"ftp", Target{URL: "ftp://example.com/prod"}, "want http(s)"},
 		{"user info", Target{URL: "https://u:p@example.com/prod"}, "user info"},
-		{"apikey without key", Target{URL: "http://x/p", Auth: AuthAPIKey}, "no API key"},
-		{"iam without creds", Target{URL: "http://x/p", Auth: AuthIAM, Region: "us-east-1"}, "no AWS credentials"},
-		{"iam without region", Target{URL: "http://x/p", Auth: AuthIAM, Credentials: creds}, "no region"},
+		{"apikey without key", Target{URL: "http://x/p", Auth: wire.AuthAPIKey}, "no API key"},
+		{"iam without creds", Target{URL: "http://x/p", Auth: wire.AuthIAM, Region: "us-east-1"}, "no AWS credentials"},
+		{"iam without region", Target{URL: "http://x/p", Auth: wire.AuthIAM, Credentials: creds}, "no region"},
 		{"unknown auth", Target{URL: "http://x/p", Auth: "basic"}, "want none, apikey or iam"},
 	}
 	for _, tt := range tests {
@@ -220,13 +221,13 @@ func TestSigV4SignedRequestsVerify(t *testing.T) {
 				io.WriteString(w, `"pong"`)
 			}))
 			t.Cleanup(srv.Close)
-			c, err := New(Target{URL: srv.URL + "/prod/Dynamo%20DB?x=1", Auth: AuthIAM, Region: "eu-west-3",
+			c, err := New(Target{URL: srv.URL + "/prod/Dynamo%20DB?x=1", Auth: wire.AuthIAM, Region: "eu-west-3",
 				Credentials: credentials.StaticCredentialsProvider{Value: tc.creds}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i := 0; i < 2; i++ {
-				if _, err := c.Echo(context.Background(), Object{{"k", String("v w")}}); err != nil {
+				if _, err := c.Echo(context.Background(), wire.Object{{Name: "k", Value: wire.String("v w")}}); err != nil {
 					t.Fatalf("echo %d: %v (server: %v)", i, err, verr.Load())
 				}
 			}
@@ -249,7 +250,7 @@ func TestSigV4SignedRequestsVerify(t *testing.T) {
 
 func TestNewRequestIsFreshAndReusable(t *testing.T) {
 	t.Parallel()
-	c, err := New(Target{URL: "http://127.0.0.1:1/prod/R", Auth: AuthAPIKey, APIKey: "k"})
+	c, err := New(Target{URL: "http://127.0.0.1:1/prod/R", Auth: wire.AuthAPIKey, APIKey: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,10 +320,10 @@ func TestAPIErrorDecoding(t *testing.T) {
 func TestErrorsCarryExitSentinelsThroughTypedMethods(t *testing.T) {
 	t.Parallel()
 	srv := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		switch OperationOf(body) {
-		case OpCreate:
+		switch wire.OperationOf(body) {
+		case wire.OpCreate:
 			jsonReply(409, `{"error":{"code":"ConditionalCheckFailed","message":"exists"},"requestId":"a"}`)(w, r, body)
-		case OpRead:
+		case wire.OpRead:
 			// The tutorial's original function: 200 and no Item.
 			jsonReply(200, `{"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"b"}}`)(w, r, body)
 		default:
@@ -334,7 +335,7 @@ func TestErrorsCarryExitSentinelsThroughTypedMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	_, err = c.Create(ctx, Object{{"id", String("1")}}, false)
+	_, err = c.Create(ctx, wire.Object{{Name: "id", Value: wire.String("1")}}, false)
 	if !errors.Is(err, ErrConflict) || !strings.HasPrefix(err.Error(), "create: HTTP 409") {
 		t.Errorf("create: %v", err)
 	}
@@ -345,7 +346,7 @@ func TestErrorsCarryExitSentinelsThroughTypedMethods(t *testing.T) {
 	if _, err = c.Read(ctx, "1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("read: %v", err)
 	}
-	if _, err = c.Update(ctx, UpdateInput{ID: "1", Remove: []string{"x"}}); !errors.Is(err, ErrNotFound) {
+	if _, err = c.Update(ctx, wire.UpdateInput{ID: "1", Remove: []string{"x"}}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("update: %v", err)
 	}
 	if _, err = c.Delete(ctx, "1"); !errors.Is(err, ErrNotFound) {
@@ -384,7 +385,7 @@ func TestListAllFollowsPages(t *testing.T) {
 		}
 	})
 	c, _ := New(Target{URL: srv.URL, TableName: "t"})
-	out, err := c.ListAll(context.Background(), ListInput{Limit: 2})
+	out, err := c.ListAll(context.Background(), wire.ListInput{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +410,7 @@ func TestListAllStopsOnRepeatedKey(t *testing.T) {
 	t.Parallel()
 	srv := newRecordingServer(t, jsonReply(200, `{"Items":[{"id":"1"}],"Count":1,"ScannedCount":1,"LastEvaluatedKey":{"id":"1"}}`))
 	c, _ := New(Target{URL: srv.URL})
-	_, err := c.ListAll(context.Background(), ListInput{})
+	_, err := c.ListAll(context.Background(), wire.ListInput{})
 	if err == nil || !strings.Contains(err.Error(), "repeated") {
 		t.Fatalf("err = %v", err)
 	}
@@ -421,7 +422,7 @@ func TestListAllStopsOnRepeatedKey(t *testing.T) {
 func TestPingAndEcho(t *testing.T) {
 	t.Parallel()
 	srv := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		if OperationOf(body) == OpPing {
+		if wire.OperationOf(body) == wire.OpPing {
 			io.WriteString(w, `"pong"`)
 			return
 		}
@@ -434,7 +435,7 @@ func TestPingAndEcho(t *testing.T) {
 	if err != nil || s != "pong" {
 		t.Fatalf("ping = %q, %v", s, err)
 	}
-	got, err := c.Echo(context.Background(), Object{{"n", json.RawMessage(`1.10`)}})
+	got, err := c.Echo(context.Background(), wire.Object{{Name: "n", Value: json.RawMessage(`1.10`)}})
 	if err != nil || string(got) != `{"n":1.10}` {
 		t.Fatalf("echo = %s, %v", got, err)
 	}
@@ -452,11 +453,11 @@ func TestHandlerTransport(t *testing.T) {
 		w.Write(body)
 		w.Header().Set("X-Late", "not sent") // after WriteHeader: not part of the response
 	})
-	c, err := New(Target{URL: "http://in-process/prod/R", Auth: AuthAPIKey, APIKey: "k", Transport: HandlerTransport(h)})
+	c, err := New(Target{URL: "http://in-process/prod/R", Auth: wire.AuthAPIKey, APIKey: "k", Transport: HandlerTransport(h)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := c.Do(context.Background(), OpEcho, []byte(`{"operation":"echo"}`))
+	resp, err := c.Do(context.Background(), wire.OpEcho, []byte(`{"operation":"echo"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +472,7 @@ func TestHandlerTransport(t *testing.T) {
 	}
 
 	c2, _ := New(Target{URL: "http://in-process/boom", Transport: HandlerTransport(h)}, WithRetry(noWait(1, nil)))
-	if _, err := c2.Do(context.Background(), OpRead, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "panic") {
+	if _, err := c2.Do(context.Background(), wire.OpRead, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "panic") {
 		t.Errorf("panic: err = %v", err)
 	}
 }
@@ -502,9 +503,9 @@ func TestTimeoutPerAttempt(t *testing.T) {
 	}
 
 	hits.Store(0)
-	_, err = c.Create(context.Background(), Object{{"id", String("1")}}, false)
+	_, err = c.Create(context.Background(), wire.Object{{Name: "id", Value: wire.String("1")}}, false)
 	var unknown *OutcomeUnknownError
-	if !errors.As(err, &unknown) || unknown.Op != OpCreate {
+	if !errors.As(err, &unknown) || unknown.Op != wire.OpCreate {
 		t.Fatalf("create: %v, want OutcomeUnknownError", err)
 	}
 	if n := hits.Load(); n != 1 {
@@ -555,8 +556,8 @@ func BenchmarkNewRequest(b *testing.B) {
 		t    Target
 	}{
 		{"none", Target{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager"}},
-		{"apikey", Target{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: AuthAPIKey, APIKey: "k"}},
-		{"iam", Target{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: AuthIAM, Region: "us-east-1",
+		{"apikey", Target{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: wire.AuthAPIKey, APIKey: "k"}},
+		{"iam", Target{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: wire.AuthIAM, Region: "us-east-1",
 			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

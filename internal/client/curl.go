@@ -2,6 +2,8 @@ package client
 
 import (
 	"strings"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // APIKeyEnv is the environment variable a printed curl command reads the
@@ -19,11 +21,11 @@ func CurlCommand(t Target, body []byte, sessionToken bool) string {
 		"-H " + shellQuote("Content-Type: application/json"),
 	}
 	switch t.Auth {
-	case AuthAPIKey:
+	case wire.AuthAPIKey:
 		lines = append(lines, `-H "x-api-key: $`+APIKeyEnv+`"`)
-	case AuthIAM:
+	case wire.AuthIAM:
 		lines = append(lines,
-			"--aws-sigv4 "+shellQuote("aws:amz:"+t.Region+":"+SigningService),
+			"--aws-sigv4 "+shellQuote("aws:amz:"+t.Region+":"+wire.SigningService),
 			`--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"`)
 		if sessionToken {
 			lines = append(lines, `-H "x-amz-security-token: $AWS_SESSION_TOKEN"`)

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 func sha256Hex(b []byte) string {
@@ -64,22 +66,22 @@ func flakyServer(t *testing.T, failures int32, how string) (*httptest.Server, *a
 func TestRetryPolicyByOperation(t *testing.T) {
 	t.Parallel()
 	ops := map[string]func(c *Client) error{
-		OpRead: func(c *Client) error { _, err := c.Read(context.Background(), "1"); return err },
-		OpList: func(c *Client) error { _, err := c.List(context.Background(), ListInput{}); return err },
-		OpEcho: func(c *Client) error { _, err := c.Echo(context.Background(), nil); return err },
-		OpPing: func(c *Client) error {
-			_, err := c.Do(context.Background(), OpPing, PingBody())
+		wire.OpRead: func(c *Client) error { _, err := c.Read(context.Background(), "1"); return err },
+		wire.OpList: func(c *Client) error { _, err := c.List(context.Background(), wire.ListInput{}); return err },
+		wire.OpEcho: func(c *Client) error { _, err := c.Echo(context.Background(), nil); return err },
+		wire.OpPing: func(c *Client) error {
+			_, err := c.Do(context.Background(), wire.OpPing, wire.PingBody())
 			return err
 		},
-		OpCreate: func(c *Client) error {
-			_, err := c.Create(context.Background(), Object{{"id", String("1")}}, false)
+		wire.OpCreate: func(c *Client) error {
+			_, err := c.Create(context.Background(), wire.Object{{Name: "id", Value: wire.String("1")}}, false)
 			return err
 		},
-		OpUpdate: func(c *Client) error {
-			_, err := c.Update(context.Background(), UpdateInput{ID: "1", Set: Object{{"a", String("b")}}})
+		wire.OpUpdate: func(c *Client) error {
+			_, err := c.Update(context.Background(), wire.UpdateInput{ID: "1", Set: wire.Object{{Name: "a", Value: wire.String("b")}}})
 			return err
 		},
-		OpDelete: func(c *Client) error { _, err := c.Delete(context.Background(), "1"); return err },
+		wire.OpDelete: func(c *Client) error { _, err := c.Delete(context.Background(), "1"); return err },
 		"raw read": func(c *Client) error {
 			_, err := c.Raw(context.Background(), []byte(`{"operation":"read","payload":{"Key":{"id":"1"}}}`))
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // Stable error codes of the wire contract ("error.code" in error bodies).
@@ -84,7 +85,7 @@ func classify(op Operation, err error, requestID string) *Error {
 		// ("Item size has exceeded the maximum allowed size", and "Item
 		// size to update ..." for UpdateItem).
 		if strings.Contains(msg, "exceeded the maximum allowed size") {
-			return errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "%s: item larger than DynamoDB's %d KB limit", op, MaxItemBytes/1024)
+			return errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "%s: item larger than DynamoDB's %d KB limit", op, wire.MaxItemBytes/1024)
 		}
 		return errorf(http.StatusBadRequest, CodeBadRequest, "%s: DynamoDB rejected the request: %s", op, clip(msg, maxCauseMessage))
 	}

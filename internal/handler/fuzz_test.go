@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // addSeeds adds the golden direct-invoke events and the bodies of the
@@ -54,21 +55,21 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if !json.Valid(body) || len(body) > MaxBodyBytes {
+		if !json.Valid(body) || len(body) > wire.MaxBodyBytes {
 			t.Fatalf("accepted invalid or oversized body %q", body)
 		}
 		p := req.Params
 		switch req.Op {
 		case OpCreate:
-			if id, ok := p.Item[idAttr].(*types.AttributeValueMemberS); !ok || id.Value == "" {
+			if id, ok := p.Item[wire.KeyAttribute].(*types.AttributeValueMemberS); !ok || id.Value == "" {
 				t.Fatalf("create accepted without a string id: %q", body)
 			}
 		case OpRead, OpUpdate, OpDelete:
-			if id, ok := p.Key[idAttr].(*types.AttributeValueMemberS); !ok || id.Value == "" || len(p.Key) != 1 {
+			if id, ok := p.Key[wire.KeyAttribute].(*types.AttributeValueMemberS); !ok || id.Value == "" || len(p.Key) != 1 {
 				t.Fatalf("%s accepted with key %v: %q", req.Op, p.Key, body)
 			}
 		case OpList:
-			if p.Limit < 1 || p.Limit > MaxListLimit {
+			if p.Limit < 1 || p.Limit > wire.MaxListLimit {
 				t.Fatalf("list Limit %d: %q", p.Limit, body)
 			}
 		case OpEcho:

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // DynamoDB is the part of the DynamoDB API the handler uses. The SDK's
@@ -29,18 +30,6 @@ type DynamoDB interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
-
-// Limits of the wire contract.
-const (
-	// MaxBodyBytes is the largest request body accepted (413 above).
-	MaxBodyBytes = 1 << 20
-	// MaxItemBytes is DynamoDB's item size limit (413 above).
-	MaxItemBytes = 400 * 1024
-	// MaxDepth is the deepest JSON nesting accepted (400 above).
-	MaxDepth = 64
-	// MaxListLimit caps the list operation's Limit (and is its default).
-	MaxListLimit = 100
-)
 
 // Config is the handler's configuration.
 type Config struct {
@@ -112,9 +101,9 @@ func (h *Handler) HandleProxy(ctx context.Context, req *events.APIGatewayProxyRe
 	id := requestIDFor(ctx, req.RequestContext.RequestID)
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
-		if len(req.Body) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
+		if len(req.Body) > base64.StdEncoding.EncodedLen(wire.MaxBodyBytes) {
 			return proxyResponse(http.StatusRequestEntityTooLarge,
-				appendErrorBody(nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body: larger than %d bytes", MaxBodyBytes), id))
+				appendErrorBody(nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body: larger than %d bytes", wire.MaxBodyBytes), id))
 		}
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {

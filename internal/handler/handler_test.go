@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 const (
@@ -268,8 +269,8 @@ func successCases() []doCase {
 			body:   `{"operation":"list","tableName":"lambda-apigateway","payload":{}}`,
 			status: 200, want: `{"Items":[{"id":"1","name":"Bob"}],"Count":1,"ScannedCount":1,` + meta + `}`,
 			check: func(t *testing.T, f *fakeDB) {
-				if got := aws.ToInt32(f.scans[0].Limit); got != MaxListLimit {
-					t.Errorf("default Limit = %d, want %d", got, MaxListLimit)
+				if got := aws.ToInt32(f.scans[0].Limit); got != wire.MaxListLimit {
+					t.Errorf("default Limit = %d, want %d", got, wire.MaxListLimit)
 				}
 			},
 		},
@@ -280,8 +281,8 @@ func successCases() []doCase {
 		{
 			name: "list Limit is capped", body: `{"operation":"list","payload":{"Limit":100000000000000000000000}}`, status: 200,
 			check: func(t *testing.T, f *fakeDB) {
-				if got := aws.ToInt32(f.scans[0].Limit); got != MaxListLimit {
-					t.Errorf("Limit = %d, want %d", got, MaxListLimit)
+				if got := aws.ToInt32(f.scans[0].Limit); got != wire.MaxListLimit {
+					t.Errorf("Limit = %d, want %d", got, wire.MaxListLimit)
 				}
 			},
 		},
@@ -319,11 +320,11 @@ func TestDoErrors(t *testing.T) {
 }
 
 func errorCases() []doCase {
-	// The request object is level 1, so the payload may nest MaxDepth-1.
-	deep := strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1)
-	tooDeep := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
-	big := `{"operation":"echo","payload":"` + strings.Repeat("x", MaxBodyBytes) + `"}`
-	bigItem := `{"operation":"create","payload":{"Item":{"id":"1","blob":"` + strings.Repeat("x", MaxItemBytes) + `"}}}`
+	// The request object is level 1, so the payload may nest wire.MaxDepth-1.
+	deep := strings.Repeat("[", wire.MaxDepth-1) + strings.Repeat("]", wire.MaxDepth-1)
+	tooDeep := strings.Repeat("[", wire.MaxDepth) + strings.Repeat("]", wire.MaxDepth)
+	big := `{"operation":"echo","payload":"` + strings.Repeat("x", wire.MaxBodyBytes) + `"}`
+	bigItem := `{"operation":"create","payload":{"Item":{"id":"1","blob":"` + strings.Repeat("x", wire.MaxItemBytes) + `"}}}`
 	failGet := func(f *fakeDB) {
 		f.getFn = func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
 			return nil, errors.New("fake: GetItem must not be called")
@@ -673,7 +674,7 @@ func TestHandleProxy(t *testing.T) {
 		{"plain", proxyEvent(read, false), 200, `{"Item":{"id":"1","name":"Bob"},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"apigw-req"}}`},
 		{"base64", proxyEvent(base64.StdEncoding.EncodeToString([]byte(read)), true), 200, `{"Item":{"id":"1","name":"Bob"},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"apigw-req"}}`},
 		{"bad base64", proxyEvent("!!!", true), 400, `{"error":{"code":"BadRequest","message":"request body: isBase64Encoded is true but the body is not valid base64"},"requestId":"apigw-req"}`},
-		{"base64 too large", proxyEvent(strings.Repeat("A", base64.StdEncoding.EncodedLen(MaxBodyBytes)+4), true), 413, ""},
+		{"base64 too large", proxyEvent(strings.Repeat("A", base64.StdEncoding.EncodedLen(wire.MaxBodyBytes)+4), true), 413, ""},
 		{"empty body", proxyEvent("", false), 400, `{"error":{"code":"BadRequest","message":"request body: empty"},"requestId":"apigw-req"}`},
 	}
 	for _, tc := range cases {

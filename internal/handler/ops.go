@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // ReservedIDName is the expression attribute name the handler adds to
@@ -43,9 +44,9 @@ func (h *Handler) run(ctx context.Context, req *Request, id string) ([]byte, err
 }
 
 func (h *Handler) create(ctx context.Context, p *Params, id string) ([]byte, error) {
-	if n := itemSize(p.Item); n > MaxItemBytes {
+	if n := itemSize(p.Item); n > wire.MaxItemBytes {
 		return nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
-			"create: item is %d bytes, larger than DynamoDB's %d KB limit", n, MaxItemBytes/1024)
+			"create: item is %d bytes, larger than DynamoDB's %d KB limit", n, wire.MaxItemBytes/1024)
 	}
 	_, err := h.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 &h.cfg.TableName,
@@ -162,7 +163,7 @@ func withExists(names map[string]string, cond *string) (map[string]string, strin
 	if names == nil {
 		names = make(map[string]string, 1)
 	}
-	names[ReservedIDName] = idAttr
+	names[ReservedIDName] = wire.KeyAttribute
 	if cond == nil {
 		return names, existsCondition
 	}
@@ -189,7 +190,7 @@ func (h *Handler) conditionOutcome(ctx context.Context, key map[string]types.Att
 		Key:                      key,
 		ConsistentRead:           &consistent,
 		ProjectionExpression:     &proj,
-		ExpressionAttributeNames: map[string]string{ReservedIDName: idAttr},
+		ExpressionAttributeNames: map[string]string{ReservedIDName: wire.KeyAttribute},
 	})
 	if gerr != nil {
 		return gerr

@@ -12,12 +12,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // Operation is one of the seven operations of the wire contract.
 type Operation uint8
 
-// The operations, in the order DESIGN §5 lists them.
+// The operations, in the order of wire.Operations.
 const (
 	OpCreate Operation = iota + 1
 	OpRead
@@ -29,13 +30,13 @@ const (
 )
 
 var opNames = [...]string{
-	OpCreate: "create",
-	OpRead:   "read",
-	OpUpdate: "update",
-	OpDelete: "delete",
-	OpList:   "list",
-	OpEcho:   "echo",
-	OpPing:   "ping",
+	OpCreate: wire.OpCreate,
+	OpRead:   wire.OpRead,
+	OpUpdate: wire.OpUpdate,
+	OpDelete: wire.OpDelete,
+	OpList:   wire.OpList,
+	OpEcho:   wire.OpEcho,
+	OpPing:   wire.OpPing,
 }
 
 // String returns the operation's wire name ("" for the zero value).
@@ -55,7 +56,7 @@ func parseOperation(s string) Operation {
 	return 0
 }
 
-const opList = "create, read, update, delete, list, echo, ping"
+var opList = strings.Join(wire.Operations, ", ")
 
 // field is one accepted payload key.
 type field uint16
@@ -81,29 +82,29 @@ var fields = [...]struct {
 	f    field
 	name string
 }{
-	{fItem, "Item"},
-	{fKey, "Key"},
-	{fUpdateExpression, "UpdateExpression"},
-	{fConditionExpression, "ConditionExpression"},
-	{fFilterExpression, "FilterExpression"},
-	{fProjectionExpression, "ProjectionExpression"},
-	{fNames, "ExpressionAttributeNames"},
-	{fValues, "ExpressionAttributeValues"},
-	{fConsistentRead, "ConsistentRead"},
-	{fReturnValues, "ReturnValues"},
-	{fLimit, "Limit"},
-	{fExclusiveStartKey, "ExclusiveStartKey"},
+	{fItem, wire.KeyItem},
+	{fKey, wire.KeyKey},
+	{fUpdateExpression, wire.KeyUpdateExpression},
+	{fConditionExpression, wire.KeyConditionExpression},
+	{fFilterExpression, wire.KeyFilterExpression},
+	{fProjectionExpression, wire.KeyProjectionExpression},
+	{fNames, wire.KeyExpressionAttributeNames},
+	{fValues, wire.KeyExpressionAttributeValues},
+	{fConsistentRead, wire.KeyConsistentRead},
+	{fReturnValues, wire.KeyReturnValues},
+	{fLimit, wire.KeyLimit},
+	{fExclusiveStartKey, wire.KeyExclusiveStartKey},
 }
 
-// accepted is DESIGN §5's whitelist of payload keys per operation.
-var accepted = [OpPing + 1]field{
-	OpCreate: fItem | fConditionExpression | fNames | fValues,
-	OpRead:   fKey | fProjectionExpression | fNames | fConsistentRead,
-	OpUpdate: fKey | fUpdateExpression | fConditionExpression | fNames | fValues | fReturnValues,
-	OpDelete: fKey | fConditionExpression | fNames | fValues | fReturnValues,
-	OpList:   fLimit | fExclusiveStartKey | fFilterExpression | fProjectionExpression | fNames | fValues,
-	OpPing:   0,
-}
+// accepted is wire.Accepted as bit sets, indexed by operation.
+var accepted = func() (a [OpPing + 1]field) {
+	for op := OpCreate; op <= OpPing; op++ {
+		for _, name := range wire.Accepted[op.String()] {
+			a[op] |= fieldByName(name)
+		}
+	}
+	return a
+}()
 
 func fieldByName(name string) field {
 	for _, e := range fields {
@@ -152,17 +153,14 @@ type Params struct {
 	ExclusiveStartKey         map[string]types.AttributeValue
 }
 
-// idAttr is the table's partition key (DESIGN §4: id, string).
-const idAttr = "id"
-
 // Decode parses and validates a tutorial-format request body for the
 // table tableName. Errors are *Error values with status 400, 403 or 413.
 func Decode(body []byte, tableName string) (*Request, error) {
-	if len(body) > MaxBodyBytes {
-		return nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body: larger than %d bytes", MaxBodyBytes)
+	if len(body) > wire.MaxBodyBytes {
+		return nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body: larger than %d bytes", wire.MaxBodyBytes)
 	}
-	if tooDeep(body, MaxDepth) {
-		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "request body: JSON nested deeper than %d levels", MaxDepth)
+	if tooDeep(body, wire.MaxDepth) {
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "request body: JSON nested deeper than %d levels", wire.MaxDepth)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -300,34 +298,34 @@ func (p *Params) decode(op Operation, pm map[string]any) error {
 
 func decodeItem(v any) (map[string]types.AttributeValue, error) {
 	if v == nil {
-		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Item: required, an object with a non-empty string %q", idAttr)
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Item: required, an object with a non-empty string %q", wire.KeyAttribute)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Item: must be an object, not %s", jsonKind(v))
 	}
-	if id, ok := m[idAttr].(string); !ok || id == "" {
-		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Item.%s: required, a non-empty string", idAttr)
+	if id, ok := m[wire.KeyAttribute].(string); !ok || id == "" {
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Item.%s: required, a non-empty string", wire.KeyAttribute)
 	}
 	return toAttrMap(m), nil
 }
 
 func decodeKey(v any) (map[string]types.AttributeValue, error) {
 	if v == nil {
-		return nil, errorf(http.StatusBadRequest, CodeBadRequest, `payload.Key: required, {%q: "<non-empty string>"}`, idAttr)
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, `payload.Key: required, {%q: "<non-empty string>"}`, wire.KeyAttribute)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Key: must be an object, not %s", jsonKind(v))
 	}
-	if k, found := firstUnknown(m, func(k string) bool { return k == idAttr }); found {
-		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Key: unknown attribute %s, the key holds exactly %q", quoteName(k), idAttr)
+	if k, found := firstUnknown(m, func(k string) bool { return k == wire.KeyAttribute }); found {
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Key: unknown attribute %s, the key holds exactly %q", quoteName(k), wire.KeyAttribute)
 	}
-	id, ok := m[idAttr].(string)
+	id, ok := m[wire.KeyAttribute].(string)
 	if !ok || id == "" {
-		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Key.%s: required, a non-empty string", idAttr)
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Key.%s: required, a non-empty string", wire.KeyAttribute)
 	}
-	return map[string]types.AttributeValue{idAttr: &types.AttributeValueMemberS{Value: id}}, nil
+	return map[string]types.AttributeValue{wire.KeyAttribute: &types.AttributeValueMemberS{Value: id}}, nil
 }
 
 func decodeExpr(name string, v any) (*string, error) {
@@ -414,20 +412,20 @@ func decodeReturnValues(op Operation, v any) (types.ReturnValue, error) {
 }
 
 // decodeLimit accepts a positive integer literal; values above
-// MaxListLimit (however large) are capped, absence means MaxListLimit.
+// wire.MaxListLimit (however large) are capped, absence means wire.MaxListLimit.
 func decodeLimit(v any) (int32, error) {
 	if v == nil {
-		return MaxListLimit, nil
+		return wire.MaxListLimit, nil
 	}
 	n, ok := v.(json.Number)
 	if !ok || !isPositiveInteger(string(n)) {
-		return 0, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Limit: must be a positive integer (at most %d are returned per page)", MaxListLimit)
+		return 0, errorf(http.StatusBadRequest, CodeBadRequest, "payload.Limit: must be a positive integer (at most %d are returned per page)", wire.MaxListLimit)
 	}
 	if len(n) > 9 {
-		return MaxListLimit, nil
+		return wire.MaxListLimit, nil
 	}
 	i, _ := strconv.Atoi(string(n))
-	return int32(min(i, MaxListLimit)), nil
+	return int32(min(i, wire.MaxListLimit)), nil
 }
 
 func isPositiveInteger(s string) bool {

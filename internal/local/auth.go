@@ -21,13 +21,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// Auth modes (DESIGN §6).
-const (
-	AuthNone   = "none"
-	AuthAPIKey = "apikey"
-	AuthIAM    = "iam"
-)
-
 // gwError is an answer API Gateway itself gives, before any integration
 // runs: a status, the x-amzn-ErrorType header and {"message": "..."}.
 type gwError struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // TestAPIKeyAuth: a generated key is saved (0600), reused on restart,
@@ -23,7 +24,7 @@ import (
 func TestAPIKeyAuth(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	srv := serve(t, Options{DataDir: dir, Auth: AuthAPIKey})
+	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthAPIKey})
 	key := srv.stack.APIKey()
 	if err := validAPIKey(key); err != nil || !srv.stack.APIKeyGenerated() {
 		t.Fatalf("generated key %q: %v (generated=%v)", key, err, srv.stack.APIKeyGenerated())
@@ -32,7 +33,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("api-key file: %v %v", err, st)
 	}
-	if srv.info.APIKey != key || srv.info.Auth != AuthAPIKey {
+	if srv.info.APIKey != key || srv.info.Auth != wire.AuthAPIKey {
 		t.Errorf("ServerInfo = %+v", srv.info)
 	}
 	if d, err := Discover(dir); err != nil || d == nil || d.APIKey != key {
@@ -65,7 +66,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	}
 
 	// The same key after a restart; an explicit key wins and is not saved.
-	s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthAPIKey, LockWait: 10 * time.Second})
+	s, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthAPIKey, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	}
 	s.Close()
 	const explicit = "my-explicit-key-0123456789"
-	s, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthAPIKey, APIKey: explicit, LockWait: 10 * time.Second})
+	s, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthAPIKey, APIKey: explicit, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, apiKeyFile)); strings.TrimSpace(string(b)) != key {
 		t.Errorf("the explicit key overwrote the saved one")
 	}
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: AuthAPIKey, APIKey: "short"}); err == nil {
+	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthAPIKey, APIKey: "short"}); err == nil {
 		t.Error("a 5-character API key was accepted")
 	}
 }
@@ -113,7 +114,7 @@ func signSDK(t *testing.T, req *http.Request, body, akid, secret, region, servic
 func TestIAMAuth(t *testing.T) {
 	t.Parallel()
 	creds := credentials.NewStaticCredentialsProvider(testAKID, testSecret, "")
-	srv := serve(t, Options{Auth: AuthIAM, Region: testRegion, Credentials: creds})
+	srv := serve(t, Options{Auth: wire.AuthIAM, Region: testRegion, Credentials: creds})
 	if srv.info.Region != testRegion || srv.stack.APIKey() != "" {
 		t.Errorf("ServerInfo = %+v", srv.info)
 	}
@@ -209,7 +210,7 @@ func TestIAMAuthCurl(t *testing.T) {
 		t.Skip("this curl has no --aws-sigv4 (needs curl 7.75+)")
 	}
 	creds := credentials.NewStaticCredentialsProvider(testAKID, testSecret, "")
-	srv := serve(t, Options{Auth: AuthIAM, Region: testRegion, Credentials: creds})
+	srv := serve(t, Options{Auth: wire.AuthIAM, Region: testRegion, Credentials: creds})
 	run := func(secret string, extra ...string) string {
 		args := append([]string{"-s", "-X", "POST", "--aws-sigv4", "aws:amz:" + testRegion + ":execute-api",
 			"--user", testAKID + ":" + secret, "-w", "\n%{http_code}"}, extra...)
@@ -243,7 +244,7 @@ func TestIAMAuthCurl(t *testing.T) {
 func TestIAMSessionToken(t *testing.T) {
 	t.Parallel()
 	creds := credentials.NewStaticCredentialsProvider(testAKID, testSecret, "session-token-1")
-	srv := serve(t, Options{Auth: AuthIAM, Region: testRegion, Credentials: creds})
+	srv := serve(t, Options{Auth: wire.AuthIAM, Region: testRegion, Credentials: creds})
 	send := func(token string) int {
 		req, _ := http.NewRequest(http.MethodPost, srv.info.URL, strings.NewReader(tutorialEcho))
 		sum := sha256.Sum256([]byte(tutorialEcho))
@@ -274,14 +275,14 @@ func TestIAMSessionToken(t *testing.T) {
 // TestIAMNeedsCredentials: iam auth without credentials fails at Open.
 func TestIAMNeedsCredentials(t *testing.T) {
 	t.Parallel()
-	_, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: AuthIAM})
+	_, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthIAM})
 	if err == nil || !strings.Contains(err.Error(), "credentials") {
 		t.Fatalf("Open without credentials: %v", err)
 	}
 	bad := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, os.ErrNotExist
 	})
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: AuthIAM, Credentials: bad}); err == nil {
+	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthIAM, Credentials: bad}); err == nil {
 		t.Fatal("Open with failing credentials succeeded")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // BenchmarkGatewayRead measures the local stack's own per-request cost
@@ -16,7 +17,7 @@ import (
 // the network: the part of a request that `ddbops local` adds on top of
 // net/http.
 func BenchmarkGatewayRead(b *testing.B) {
-	s, err := Open(context.Background(), Options{DataDir: b.TempDir(), Auth: AuthNone})
+	s, err := Open(context.Background(), Options{DataDir: b.TempDir(), Auth: wire.AuthNone})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func BenchmarkOpen(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+		s, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
 		if err != nil {
 			b.Fatal(err)
 		}

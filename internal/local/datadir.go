@@ -15,6 +15,7 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // Files of a data dir.
@@ -25,9 +26,6 @@ const (
 	apiKeyFile   = "api-key"     // generated API key (0600)
 	serverFile   = "server.json" // ServerInfo of the `ddbops local` serving the dir
 )
-
-// keyAttr is the table's partition key (DESIGN §4: id, string).
-const keyAttr = "id"
 
 const (
 	snapshotFormat  = "ddbops-local"
@@ -187,9 +185,9 @@ func applyRecord(state map[string]*entry, payload []byte) error {
 }
 
 func keyOf(item map[string]types.AttributeValue) (string, error) {
-	s, ok := item[keyAttr].(*types.AttributeValueMemberS)
+	s, ok := item[wire.KeyAttribute].(*types.AttributeValueMemberS)
 	if !ok {
-		return "", fmt.Errorf("item has no string attribute %q", keyAttr)
+		return "", fmt.Errorf("item has no string attribute %q", wire.KeyAttribute)
 	}
 	return s.Value, nil
 }

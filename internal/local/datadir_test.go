@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -80,7 +81,7 @@ func openDir(t *testing.T, dir string, logw *syncBuffer) *Stack {
 	t.Helper()
 	// LockWait: a subprocess forked by a parallel test holds a copy of
 	// the lock's descriptor until it execs.
-	opts := Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second}
+	opts := Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}
 	if logw != nil {
 		opts.Log = logw
 	}
@@ -193,7 +194,7 @@ func TestJournalRecovery(t *testing.T) {
 		lines := strings.SplitAfter(string(b), "\n")
 		lines[1] = strings.Replace(lines[1], `"v"`, `"w"`, 1) // checksum no longer matches
 		os.WriteFile(journal(dir), []byte(strings.Join(lines, "")), 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
+		_, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
 		want := fmt.Sprintf("replay journal %s: record 2 (byte offset %d): bad checksum", journal(dir), len(lines[0]))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Open = %v, want %q", err, want)
@@ -216,7 +217,7 @@ func TestJournalRecovery(t *testing.T) {
 		rec, start := beginFrame(nil)
 		rec = finishFrame(append(rec, `{"put":{"name":{"S":"no id"}}}`...), start)
 		os.WriteFile(journal(dir), rec, 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
+		_, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
 		if err == nil || !strings.Contains(err.Error(), `record 1 (byte offset 0): item has no string attribute "id"`) {
 			t.Fatalf("Open = %v", err)
 		}
@@ -230,14 +231,14 @@ func TestJournalRecovery(t *testing.T) {
 		st.Close()
 		st = openDir(t, dir, nil) // compacts
 		st.Close()
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, TableName: "other", LockWait: 10 * time.Second}); err == nil ||
+		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, TableName: "other", LockWait: 10 * time.Second}); err == nil ||
 			!strings.Contains(err.Error(), `the data dir holds table "lambda-apigateway", not "other"`) {
 			t.Errorf("table mismatch: %v", err)
 		}
 		snap := filepath.Join(dir, snapshotFile)
 		b, _ := os.ReadFile(snap)
 		os.WriteFile(snap, b[:len(b)-5], 0o600) // a snapshot is never torn: it is renamed into place
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second}); err == nil ||
+		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}); err == nil ||
 			!strings.Contains(err.Error(), "read snapshot "+snap+": record 3") {
 			t.Errorf("torn snapshot: %v", err)
 		}
@@ -329,7 +330,7 @@ func TestGroupCommit(t *testing.T) {
 func TestJournalFailureStopsAcknowledging(t *testing.T) {
 	t.Parallel()
 	var logw syncBuffer
-	st, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: AuthNone, Log: &logw})
+	st, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthNone, Log: &logw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +368,7 @@ func TestUnwritableDataDir(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	_, err := Open(context.Background(), Options{DataDir: filepath.Join(file, "sub"), Auth: AuthNone})
+	_, err := Open(context.Background(), Options{DataDir: filepath.Join(file, "sub"), Auth: wire.AuthNone})
 	if err == nil || !strings.Contains(err.Error(), "open data dir "+filepath.Join(file, "sub")) {
 		t.Errorf("data dir under a file: %v", err)
 	}
@@ -377,7 +378,7 @@ func TestUnwritableDataDir(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o500)
 	defer os.Chmod(dir, 0o700)
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
+	_, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("read-only data dir: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // Test helpers for the engine's expression tests: items written as plain
@@ -214,7 +215,7 @@ func (e *minidynEngine) stored(t testing.TB, id string) string {
 }
 
 func idKey(id string) map[string]ddbtypes.AttributeValue {
-	return map[string]ddbtypes.AttributeValue{keyAttr: &ddbtypes.AttributeValueMemberS{Value: id}}
+	return map[string]ddbtypes.AttributeValue{wire.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: id}}
 }
 
 // optString is nil for "" (an absent expression).

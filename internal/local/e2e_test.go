@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 var requestIDField = regexp.MustCompile(`"(RequestId|requestId)":"[^"]*"`)
@@ -25,7 +27,7 @@ func normalize(b []byte) string {
 // exactly.
 func TestTutorialFlow(t *testing.T) {
 	t.Parallel()
-	srv := serve(t, Options{Auth: AuthNone})
+	srv := serve(t, Options{Auth: wire.AuthNone})
 	const meta = `"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"RID"}`
 	steps := []struct {
 		name, body string
@@ -64,7 +66,7 @@ func TestTutorialFlow(t *testing.T) {
 // gateway, and that the server keeps serving after each.
 func TestErrorStatuses(t *testing.T) {
 	t.Parallel()
-	srv := serve(t, Options{Auth: AuthNone})
+	srv := serve(t, Options{Auth: wire.AuthNone})
 	if r := post(t, srv.info.URL, tutorialCreate); r.status != 200 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
@@ -127,7 +129,7 @@ func TestErrorStatuses(t *testing.T) {
 // update expression; none is lost.
 func TestConcurrentIncrements(t *testing.T) {
 	t.Parallel()
-	srv := serve(t, Options{Auth: AuthNone})
+	srv := serve(t, Options{Auth: wire.AuthNone})
 	post(t, srv.info.URL, `{"operation":"create","payload":{"Item":{"id":"c","n":0}}}`)
 	const clients, each = 8, 40
 	inc := `{"operation":"update","payload":{"Key":{"id":"c"},"UpdateExpression":"SET n = n + :one","ExpressionAttributeValues":{":one":1}}}`
@@ -159,7 +161,7 @@ func TestConcurrentIncrements(t *testing.T) {
 // once, the losers get 409.
 func TestConcurrentVersionChecks(t *testing.T) {
 	t.Parallel()
-	srv := serve(t, Options{Auth: AuthNone})
+	srv := serve(t, Options{Auth: wire.AuthNone})
 	post(t, srv.info.URL, `{"operation":"create","payload":{"Item":{"id":"v","version":0,"applied":0}}}`)
 	const clients, tries = 6, 25
 	var wg sync.WaitGroup
@@ -208,7 +210,7 @@ func TestConcurrentVersionChecks(t *testing.T) {
 func TestRestartKeepsData(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	srv := serve(t, Options{DataDir: dir, Auth: AuthNone})
+	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthNone})
 	post(t, srv.info.URL, tutorialCreate)
 	post(t, srv.info.URL, `{"operation":"create","payload":{"Item":{"id":"2","b":true}}}`)
 	post(t, srv.info.URL, `{"operation":"update","payload":{"Key":{"id":"2"},"UpdateExpression":"SET c = :c","ExpressionAttributeValues":{":c":[1,"x",{"y":null}]}}}`)
@@ -217,7 +219,7 @@ func TestRestartKeepsData(t *testing.T) {
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
+	s, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/handler"
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // conformance is a run of requests whose answers must not depend on the
@@ -184,7 +185,7 @@ func TestExternalEndpoint(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
 	dir := t.TempDir()
-	srv := serve(t, Options{DataDir: dir, Auth: AuthNone, DynamoDBEndpoint: moto.URL})
+	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL})
 	for _, body := range []string{tutorialCreate, tutorialRead, tutorialList} {
 		r := post(t, srv.info.URL, body)
 		checkCommon(t, r)
@@ -201,7 +202,7 @@ func TestExternalEndpoint(t *testing.T) {
 	}
 	_ = srv.stop()
 	// A second start finds the table and the item.
-	srv2 := serve(t, Options{DataDir: dir, Auth: AuthNone, DynamoDBEndpoint: moto.URL})
+	srv2 := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL})
 	if r := post(t, srv2.info.URL, tutorialRead); r.status != 200 {
 		t.Errorf("after restart: %d %s", r.status, r.body)
 	}
@@ -221,7 +222,7 @@ func TestBackendErrorsThroughGateway(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
 	proxy := testenv.NewFaultProxy(t, moto.URL)
-	srv := serve(t, Options{Auth: AuthNone, DynamoDBEndpoint: proxy.URL})
+	srv := serve(t, Options{Auth: wire.AuthNone, DynamoDBEndpoint: proxy.URL})
 	if r := post(t, srv.info.URL, tutorialCreate); r.status != 200 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}

@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/wire"
 	"github.com/valyala/fasthttp"
-
-	"github.com/ddbops/ddbops/internal/handler"
 )
 
 // ---- fasthttp adapter (Serve) ----
@@ -27,7 +26,7 @@ func (g *gateway) newFastServer(base context.Context) *fasthttp.Server {
 		Handler: func(c *fasthttp.RequestCtx) { g.serveFast(base, c) },
 		// Bodies up to the limit arrive read; longer ones as a stream,
 		// which serveFast refuses with 413 without keeping them.
-		MaxRequestBodySize:           handler.MaxBodyBytes,
+		MaxRequestBodySize:           wire.MaxBodyBytes,
 		StreamRequestBody:            true,
 		ErrorHandler:                 g.fastError,
 		ReadTimeout:                  30 * time.Second,
@@ -58,13 +57,13 @@ func (g *gateway) serveFast(base context.Context, c *fasthttp.RequestCtx) {
 	var body []byte
 	if c.Request.IsBodyStream() {
 		stream := c.RequestBodyStream()
-		b, err := io.ReadAll(io.LimitReader(stream, handler.MaxBodyBytes+1))
+		b, err := io.ReadAll(io.LimitReader(stream, wire.MaxBodyBytes+1))
 		if err != nil {
 			writeFast(c, reqID, errorOut(errBadBody))
 			c.SetConnectionClose()
 			return
 		}
-		if len(b) > handler.MaxBodyBytes {
+		if len(b) > wire.MaxBodyBytes {
 			writeFast(c, reqID, tooLargeOut(reqID))
 			// Let the client finish sending (up to API Gateway's own
 			// 10 MB payload limit) so that it reads the answer instead of

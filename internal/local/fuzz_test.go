@@ -54,6 +54,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 const (
@@ -65,7 +66,7 @@ const (
 )
 
 // fuzzModes are the auth modes, indexed by the fuzzed mode byte.
-var fuzzModes = [...]string{AuthNone, AuthAPIKey, AuthIAM}
+var fuzzModes = [...]string{wire.AuthNone, wire.AuthAPIKey, wire.AuthIAM}
 
 // fuzzStacks are one stack per auth mode, for one fuzzing process.
 type fuzzStacks struct {
@@ -131,7 +132,7 @@ func checkRecovers(t *testing.T, st *Stack) {
 			t.Fatal(err)
 		}
 	}
-	re, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	re, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
 	if err != nil {
 		t.Fatalf("%s stack: its data dir does not recover: %v", st.opts.Auth, err)
 	}
@@ -343,7 +344,7 @@ func FuzzGateway(f *testing.F) {
 			return // net/http answers it with its own 400; the gateway never sees it
 		}
 		m := int(mode) % len(fuzzModes)
-		signed := fuzzModes[m] == AuthIAM && mode&4 != 0 && signRequest(req)
+		signed := fuzzModes[m] == wire.AuthIAM && mode&4 != 0 && signRequest(req)
 		rec := httptest.NewRecorder()
 		fs.stacks[m].Handler().ServeHTTP(rec, req)
 
@@ -355,9 +356,9 @@ func FuzzGateway(f *testing.F) {
 		switch {
 		case !onRoute && (res.StatusCode != 403 || errType != "MissingAuthenticationTokenException"):
 			t.Fatalf("%s %s: %d %s %s, want 403 Missing Authentication Token", req.Method, req.URL.Path, res.StatusCode, errType, out)
-		case fuzzModes[m] == AuthAPIKey && req.Header.Get("X-Api-Key") != fuzzAPIKey && res.StatusCode != 403:
+		case fuzzModes[m] == wire.AuthAPIKey && req.Header.Get("X-Api-Key") != fuzzAPIKey && res.StatusCode != 403:
 			t.Fatalf("apikey: %d without the key: %s", res.StatusCode, out)
-		case fuzzModes[m] == AuthIAM && !signed && res.StatusCode != 403:
+		case fuzzModes[m] == wire.AuthIAM && !signed && res.StatusCode != 403:
 			t.Fatalf("iam: %d for an unsigned request: %s", res.StatusCode, out)
 		case signed && onRoute && (errType == "InvalidSignatureException" || errType == "IncompleteSignatureException"):
 			t.Fatalf("iam: a request the SDK signed is refused: %s %s", errType, out)

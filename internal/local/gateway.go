@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // proxyHandler is the integration behind the gateway: the Lambda
@@ -86,9 +87,9 @@ func (g *gateway) precheck(method, path string, header func(string) string) *gwE
 		return errMissingToken
 	}
 	switch g.auth {
-	case AuthAPIKey:
+	case wire.AuthAPIKey:
 		return checkAPIKey(header("X-Api-Key"), g.apiKey)
-	case AuthIAM:
+	case wire.AuthIAM:
 		if header("Authorization") == "" {
 			return errMissingToken
 		}
@@ -99,7 +100,7 @@ func (g *gateway) precheck(method, path string, header func(string) string) *gwE
 // handle runs a prechecked request whose body has been read.
 func (g *gateway) handle(ctx context.Context, in *inbound, reqID string) outbound {
 	var accessKey string
-	if g.auth == AuthIAM {
+	if g.auth == wire.AuthIAM {
 		key, e := g.sigv4.verify(ctx, in)
 		if e != nil {
 			return errorOut(e)
@@ -159,7 +160,7 @@ func tooLargeOut(reqID string) outbound {
 	b, _ := json.Marshal(struct {
 		Error     errBody `json:"error"`
 		RequestID string  `json:"requestId"`
-	}{errBody{handler.CodePayloadTooLarge, fmt.Sprintf("request body: larger than %d bytes", handler.MaxBodyBytes)}, reqID})
+	}{errBody{handler.CodePayloadTooLarge, fmt.Sprintf("request body: larger than %d bytes", wire.MaxBodyBytes)}, reqID})
 	return outbound{status: http.StatusRequestEntityTooLarge, body: b}
 }
 
@@ -191,7 +192,7 @@ func (g *gateway) event(in *inbound, reqID string) events.APIGatewayProxyRequest
 	}
 	now := time.Now()
 	var apiKey string
-	if g.auth == AuthAPIKey {
+	if g.auth == wire.AuthAPIKey {
 		apiKey = g.apiKey
 	}
 	return events.APIGatewayProxyRequest{
@@ -341,13 +342,13 @@ func writeHTTP(w http.ResponseWriter, reqID string, out outbound) {
 // malformed chunking).
 var errBadBody = &gwError{http.StatusBadRequest, "BadRequestException", "Could not read the request body"}
 
-// readBody reads at most handler.MaxBodyBytes; a longer body is refused
+// readBody reads at most wire.MaxBodyBytes; a longer body is refused
 // without reading it all.
 func readBody(w http.ResponseWriter, r *http.Request) (body []byte, tooLarge bool, err error) {
-	if r.ContentLength > handler.MaxBodyBytes {
+	if r.ContentLength > wire.MaxBodyBytes {
 		return nil, true, nil
 	}
-	rd := http.MaxBytesReader(w, r.Body, handler.MaxBodyBytes)
+	rd := http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes)
 	if r.ContentLength >= 0 {
 		body = make([]byte, r.ContentLength)
 		if _, err = io.ReadFull(rd, body); err != nil {

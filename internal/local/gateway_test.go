@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // recorder is a fake integration that records the proxy events it gets.
@@ -66,7 +67,7 @@ func testGateway(h proxyHandler, auth, key string) *gateway {
 // authentication.
 func TestUnknownRoutes(t *testing.T) {
 	t.Parallel()
-	for _, auth := range []string{AuthNone, AuthAPIKey} {
+	for _, auth := range []string{wire.AuthNone, wire.AuthAPIKey} {
 		rec := &recorder{}
 		for name, base := range adapters(t, testGateway(rec, auth, "k0123456789012345678901")) {
 			tests := []struct{ method, path string }{
@@ -104,7 +105,7 @@ func TestProxyEvent(t *testing.T) {
 	t.Parallel()
 	const key = "abcdefghijABCDEFGHIJ0123456789"
 	rec := &recorder{}
-	for name, base := range adapters(t, testGateway(rec, AuthAPIKey, key)) {
+	for name, base := range adapters(t, testGateway(rec, wire.AuthAPIKey, key)) {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, base+"/prod/DynamoDBManager?a=1&a=2&b=x", strings.NewReader(tutorialRead))
 			req.Header.Set("x-api-key", key)
@@ -189,7 +190,7 @@ func TestIntegrationFailures(t *testing.T) {
 		}
 		return events.APIGatewayProxyResponse{StatusCode: 200, Body: `{}`}
 	}}
-	for name, base := range adapters(t, testGateway(rec, AuthNone, "")) {
+	for name, base := range adapters(t, testGateway(rec, wire.AuthNone, "")) {
 		url := base + "/prod/DynamoDBManager"
 		for _, body := range []string{"panic", "bad"} {
 			r := post(t, url, body)
@@ -214,7 +215,7 @@ func TestIntegrationFailures(t *testing.T) {
 func TestOversizedBodies(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	for name, base := range adapters(t, testGateway(rec, AuthNone, "")) {
+	for name, base := range adapters(t, testGateway(rec, wire.AuthNone, "")) {
 		url := base + "/prod/DynamoDBManager"
 		big := strings.Repeat("x", 1<<20+1)
 		for _, chunked := range []bool{false, true} {

@@ -5,7 +5,7 @@ import (
 	mtypes "github.com/truora/minidyn/types"
 )
 
-// maxItemBytes is DynamoDB's item size limit, handler.MaxItemBytes.
+// maxItemBytes is DynamoDB's item size limit, wire.MaxItemBytes.
 const maxItemBytes = 400 * 1024
 
 // avType is the DynamoDB type of a stored value, in the order in which

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // ErrLocked is returned by Open when another process holds the data dir.
@@ -92,7 +93,7 @@ func (o *Options) setDefaults() error {
 		o.DataDir = DefaultDataDir
 	}
 	if o.Auth == "" {
-		o.Auth = AuthAPIKey
+		o.Auth = wire.AuthAPIKey
 	}
 	if o.TableName == "" {
 		o.TableName = DefaultTable
@@ -107,7 +108,7 @@ func (o *Options) setDefaults() error {
 		o.Region = DefaultRegion
 	}
 	switch o.Auth {
-	case AuthNone, AuthAPIKey, AuthIAM:
+	case wire.AuthNone, wire.AuthAPIKey, wire.AuthIAM:
 	default:
 		return fmt.Errorf("invalid auth %q: want none, apikey or iam", o.Auth)
 	}
@@ -199,7 +200,7 @@ func (s *Stack) open(ctx context.Context) error {
 		return fmt.Errorf("open data dir %s: remove stale server info: %w", dir, err)
 	}
 
-	if o.Auth == AuthAPIKey {
+	if o.Auth == wire.AuthAPIKey {
 		s.apiKey = o.APIKey
 		if s.apiKey == "" {
 			k, created, err := loadOrCreateAPIKey(dir)
@@ -210,7 +211,7 @@ func (s *Stack) open(ctx context.Context) error {
 		}
 	}
 	var verifier *sigV4Verifier
-	if o.Auth == AuthIAM {
+	if o.Auth == wire.AuthIAM {
 		if o.Credentials == nil {
 			return errors.New("local stack: iam auth needs AWS credentials to verify signatures, and none were found")
 		}

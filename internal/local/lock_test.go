@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // TestLockExcludesSecondOpen: one process (or one Open) at a time per
@@ -17,11 +19,11 @@ import (
 func TestLockExcludesSecondOpen(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	a, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	a, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	_, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
 	var le *LockedError
 	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.PID != os.Getpid() {
 		t.Fatalf("second Open = %v, want ErrLocked naming pid %d", err, os.Getpid())
@@ -32,7 +34,7 @@ func TestLockExcludesSecondOpen(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
+	b, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -44,7 +46,7 @@ func TestLockExcludesSecondOpen(t *testing.T) {
 func TestLockWait(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	a, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	a, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func TestLockWait(t *testing.T) {
 		closing.Store(true)
 		a.Close()
 	}()
-	b, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
+	b, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("Open with LockWait: %v", err)
 	}
@@ -63,7 +65,7 @@ func TestLockWait(t *testing.T) {
 	}
 	srv := serveStack(t, b)
 	start := time.Now()
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: time.Minute})
+	_, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: time.Minute})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open while served: %v", err)
 	}
@@ -81,7 +83,7 @@ func TestDiscover(t *testing.T) {
 	if info, err := Discover(dir); info != nil || err != nil {
 		t.Fatalf("empty dir: %+v %v", info, err)
 	}
-	st, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone})
+	st, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +106,13 @@ func TestDiscover(t *testing.T) {
 	}
 
 	// A killed server leaves server.json behind; nobody holds the lock.
-	stale, _ := json.Marshal(ServerInfo{URL: "http://127.0.0.1:1/prod/DynamoDBManager", Auth: AuthNone, PID: os.Getpid()})
+	stale, _ := json.Marshal(ServerInfo{URL: "http://127.0.0.1:1/prod/DynamoDBManager", Auth: wire.AuthNone, PID: os.Getpid()})
 	os.WriteFile(filepath.Join(dir, serverFile), stale, 0o600)
 	if info, err := Discover(dir); info != nil || err != nil {
 		t.Fatalf("stale file, no lock holder: %+v %v", info, err)
 	}
 	// The next holder removes it on Open.
-	st2, err := Open(context.Background(), Options{DataDir: dir, Auth: AuthNone, LockWait: 10 * time.Second})
+	st2, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("Open left a stale server.json: %v", err)
 	}
 	// A file naming another process than the lock holder is not reported.
-	other, _ := json.Marshal(ServerInfo{URL: "http://127.0.0.1:1/prod/DynamoDBManager", Auth: AuthNone, PID: os.Getpid() + 1})
+	other, _ := json.Marshal(ServerInfo{URL: "http://127.0.0.1:1/prod/DynamoDBManager", Auth: wire.AuthNone, PID: os.Getpid() + 1})
 	os.WriteFile(filepath.Join(dir, serverFile), other, 0o600)
 	if info, err := Discover(dir); info != nil || err != nil {
 		t.Fatalf("pid mismatch: %+v %v", info, err)

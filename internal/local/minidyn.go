@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/ddbops/ddbops/internal/wire"
 	"github.com/truora/minidyn/core"
 	"github.com/truora/minidyn/interpreter"
 	mtypes "github.com/truora/minidyn/types"
@@ -70,11 +71,11 @@ func (e *minidynEngine) createTable(_ context.Context, name string) error {
 		return &ddbtypes.ResourceInUseException{Message: aws.String("Cannot create preexisting table")}
 	}
 	t := core.NewTable(name)
-	t.SetAttributeDefinition([]*mtypes.AttributeDefinition{{AttributeName: aws.String(keyAttr), AttributeType: aws.String("S")}})
+	t.SetAttributeDefinition([]*mtypes.AttributeDefinition{{AttributeName: aws.String(wire.KeyAttribute), AttributeType: aws.String("S")}})
 	t.BillingMode = aws.String(string(ddbtypes.BillingModePayPerRequest))
 	t.NativeInterpreter = *interpreter.NewNativeInterpreter()
 	t.LangInterpreter = interpreter.Language{}
-	if err := t.CreatePrimaryIndex(&mtypes.CreateTableInput{KeySchema: []*mtypes.KeySchemaElement{{AttributeName: keyAttr, KeyType: "HASH"}}}); err != nil {
+	if err := t.CreatePrimaryIndex(&mtypes.CreateTableInput{KeySchema: []*mtypes.KeySchemaElement{{AttributeName: wire.KeyAttribute, KeyType: "HASH"}}}); err != nil {
 		return mapKnownError(err)
 	}
 	e.name, e.table = name, t

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // TestEngineKeysStayConsistent: the key placed ahead of a Put is undone
@@ -223,7 +224,7 @@ func TestItemSizeAgreesWithHandler(t *testing.T) {
 		`{"ünïcödé näme":"v","k":{"ключ":"значение"}}`,
 	} {
 		item := doc(t, js)
-		item[keyAttr] = &types.AttributeValueMemberS{Value: "size"}
+		item[wire.KeyAttribute] = &types.AttributeValueMemberS{Value: "size"}
 		item["pad"] = &types.AttributeValueMemberS{Value: pad}
 		status, out := h.Do(context.Background(), []byte(`{"operation":"create","payload":{"Item":`+plain(item)+`}}`), "RID")
 		m := bytesRe.FindSubmatch(out)

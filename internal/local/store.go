@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // engine is what the local stack needs from a DynamoDB: the handler's
@@ -34,8 +35,8 @@ func ensureTable(ctx context.Context, db engine, table string, wait bool) error 
 	}
 	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(keyAttr), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(keyAttr), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(wire.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(wire.KeyAttribute), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
 	var inUse *types.ResourceInUseException
@@ -268,5 +269,5 @@ func (s *journaledDB) scan(ctx context.Context, in *dynamodb.ScanInput, optFns [
 
 // keyOnly is the key of an item of the table (key id).
 func keyOnly(item map[string]types.AttributeValue) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{keyAttr: item[keyAttr]}
+	return map[string]types.AttributeValue{wire.KeyAttribute: item[wire.KeyAttribute]}
 }

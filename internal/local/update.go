@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ddbops/ddbops/internal/wire"
 	mtypes "github.com/truora/minidyn/types"
 )
 
@@ -123,8 +124,8 @@ func parseUpdate(s string, names map[string]string, values map[string]*mtypes.It
 	}
 	paths := make([]path, len(u.actions))
 	for i, a := range u.actions {
-		if a.path[0].name == keyAttr && !a.path[0].isIndex() {
-			return nil, validationError("One or more parameter values were invalid: Cannot update attribute " + keyAttr + ". This attribute is part of the key")
+		if a.path[0].name == wire.KeyAttribute && !a.path[0].isIndex() {
+			return nil, validationError("One or more parameter values were invalid: Cannot update attribute " + wire.KeyAttribute + ". This attribute is part of the key")
 		}
 		paths[i] = a.path
 		u.writes = u.writes || a.kind == actSet || a.kind == actAdd

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // updateCase is one UpdateItem on item "u" of a fresh table holding item
@@ -36,7 +37,7 @@ func withID(t testing.TB, js string) string {
 		return ""
 	}
 	m := doc(t, js)
-	m[keyAttr] = &ddbtypes.AttributeValueMemberS{Value: "u"}
+	m[wire.KeyAttribute] = &ddbtypes.AttributeValueMemberS{Value: "u"}
 	return plain(m)
 }
 

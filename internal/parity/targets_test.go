@@ -28,6 +28,7 @@ import (
 	"github.com/ddbops/ddbops/internal/local"
 	"github.com/ddbops/ddbops/internal/pkgzip"
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 const tableName = "lambda-apigateway"
@@ -77,7 +78,7 @@ func startLocal(t *testing.T) sender {
 	logs := &syncBuffer{}
 	st, err := local.Open(context.Background(), local.Options{
 		DataDir: t.TempDir(),
-		Auth:    local.AuthNone,
+		Auth:    wire.AuthNone,
 		Log:     logs,
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // apiObs is everything found of the REST API and what hangs off it.
@@ -53,9 +54,9 @@ type planObs struct {
 // wantMethod is the POST method's authorization for an auth mode.
 func wantMethod(auth string) (authType string, apiKeyRequired bool) {
 	switch auth {
-	case AuthIAM:
+	case wire.AuthIAM:
 		return "AWS_IAM", false
-	case AuthAPIKey:
+	case wire.AuthAPIKey:
 		return "NONE", true
 	}
 	return "NONE", false
@@ -68,11 +69,11 @@ func authOf(m *agtypes.Method) string {
 	}
 	switch {
 	case aws.ToString(m.AuthorizationType) == "AWS_IAM" && !aws.ToBool(m.ApiKeyRequired):
-		return AuthIAM
+		return wire.AuthIAM
 	case aws.ToString(m.AuthorizationType) == "NONE" && aws.ToBool(m.ApiKeyRequired):
-		return AuthAPIKey
+		return wire.AuthAPIKey
 	case aws.ToString(m.AuthorizationType) == "NONE":
-		return AuthNone
+		return wire.AuthNone
 	}
 	return strings.ToLower(aws.ToString(m.AuthorizationType))
 }
@@ -316,10 +317,10 @@ type apiPlan struct {
 
 func (a *apiPlan) changes(auth string, o *apiObs) []Change {
 	cs := []Change{a.restAPI, a.resource, a.method, a.integration, a.permission, a.deployment, a.stage}
-	if auth == AuthAPIKey || o.key.id != "" {
+	if auth == wire.AuthAPIKey || o.key.id != "" {
 		cs = append(cs, a.key)
 	}
-	if auth == AuthAPIKey || o.plan.id != "" {
+	if auth == wire.AuthAPIKey || o.plan.id != "" {
 		cs = append(cs, a.usagePlan)
 	}
 	return cs
@@ -426,7 +427,7 @@ func (r *run) planAPI(o *apiObs, fn *functionObs, pendingDeployment bool) (*apiP
 		}
 	}
 	// API key and usage plan: wanted for apikey auth, removed otherwise.
-	if p.spec.Auth == AuthAPIKey {
+	if p.spec.Auth == wire.AuthAPIKey {
 		if len(o.key.foreign) > 0 && o.key.id == "" {
 			a.key.Action, a.key.Note = Blocked, strings.Join(o.key.foreign, ", ")
 			a.key.NotOwned = true
@@ -784,7 +785,7 @@ func (r *run) applyPermission(ctx context.Context, apiID string) error {
 
 func (r *run) applyKeyAndPlan(ctx context.Context, o *apiObs, a *apiPlan) error {
 	p := r.p
-	if p.spec.Auth != AuthAPIKey {
+	if p.spec.Auth != wire.AuthAPIKey {
 		if a.usagePlan.Action == Delete {
 			if err := r.step(a.usagePlan, func() error { return p.deleteUsagePlan(ctx, o.plan.id, o.plan.stages) }); err != nil {
 				return err

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // lostAnswers makes chosen calls behave as when the connection closes after
@@ -219,10 +220,10 @@ func TestLostAnswersAreAdoptedOnTheSDKRetry(t *testing.T) {
 		{name: "CreateTable", op: "CreateTable"},
 		{name: "CreateFunction", op: "CreateFunction"},
 		{name: "AddPermission", op: "AddPermission"},
-		{name: "CreateResource", op: "CreateResource", auth: AuthNone},
+		{name: "CreateResource", op: "CreateResource", auth: wire.AuthNone},
 		{name: "PutMethod", op: "PutMethod"},
-		{name: "PutMethod apikey", op: "PutMethod", auth: AuthAPIKey},
-		{name: "CreateUsagePlanKey", op: "CreateUsagePlanKey", auth: AuthAPIKey},
+		{name: "PutMethod apikey", op: "PutMethod", auth: wire.AuthAPIKey},
+		{name: "CreateUsagePlanKey", op: "CreateUsagePlanKey", auth: wire.AuthAPIKey},
 		{
 			name: "UpdateTable billing mode", op: "UpdateTable",
 			retry: &ddbtypes.ResourceInUseException{Message: msg("Attempt to change a resource which is still in use: Table is being updated")},
@@ -246,11 +247,11 @@ func TestLostAnswersAreAdoptedOnTheSDKRetry(t *testing.T) {
 			},
 		},
 		{
-			name: "UpdateUsagePlan re-attaching the stage", op: "UpdateUsagePlan", auth: AuthAPIKey,
+			name: "UpdateUsagePlan re-attaching the stage", op: "UpdateUsagePlan", auth: wire.AuthAPIKey,
 			retry: &agtypes.ConflictException{Message: msg("API Stage already exists in usage plan")},
 			before: func(t *testing.T, h *harness) {
 				spec := testSpec()
-				spec.Auth = AuthAPIKey
+				spec.Auth = wire.AuthAPIKey
 				h.mustSetup(spec)
 				for _, p := range h.f.plans {
 					p.stages = nil
@@ -261,23 +262,23 @@ func TestLostAnswersAreAdoptedOnTheSDKRetry(t *testing.T) {
 			name: "UpdateUsagePlan detaching the stage (auth apikey to iam)", op: "UpdateUsagePlan",
 			before: func(t *testing.T, h *harness) {
 				spec := testSpec()
-				spec.Auth = AuthAPIKey
+				spec.Auth = wire.AuthAPIKey
 				h.mustSetup(spec)
 			},
 		},
 		{
-			name: "UpdateUsagePlan in teardown", op: "UpdateUsagePlan", auth: AuthAPIKey, cmd: "teardown",
+			name: "UpdateUsagePlan in teardown", op: "UpdateUsagePlan", auth: wire.AuthAPIKey, cmd: "teardown",
 			before: func(t *testing.T, h *harness) {
 				spec := testSpec()
-				spec.Auth = AuthAPIKey
+				spec.Auth = wire.AuthAPIKey
 				h.mustSetup(spec)
 			},
 		},
 		{
-			name: "DeleteUsagePlan in teardown", op: "DeleteUsagePlan", auth: AuthAPIKey, cmd: "teardown",
+			name: "DeleteUsagePlan in teardown", op: "DeleteUsagePlan", auth: wire.AuthAPIKey, cmd: "teardown",
 			before: func(t *testing.T, h *harness) {
 				spec := testSpec()
-				spec.Auth = AuthAPIKey
+				spec.Auth = wire.AuthAPIKey
 				h.mustSetup(spec)
 			},
 		},
@@ -390,7 +391,7 @@ func answerOnce(op string, err error) func(service, op string) error {
 func TestConflictsAreReadBackNotTrusted(t *testing.T) {
 	t.Parallel()
 	apikey := testSpec()
-	apikey.Auth = AuthAPIKey
+	apikey.Auth = wire.AuthAPIKey
 	otherSource := "arn:aws:execute-api:us-east-1:123456789012:other/prod/POST/DynamoDBManager"
 	cases := []struct {
 		name string

@@ -18,6 +18,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 func testSpec() Spec {
@@ -25,7 +26,7 @@ func testSpec() Spec {
 		Stack: "ddbops", Region: "us-east-1",
 		Table: "lambda-apigateway", Function: "LambdaFunctionOverHttps", Role: "lambda-apigateway-role",
 		Policy: "lambda-apigateway-dynamodb-policy", API: "DynamoDBOperations", Resource: "DynamoDBManager", Stage: "prod",
-		Memory: 128, Timeout: 10, Arch: "arm64", Auth: AuthIAM, ThrottleRate: 100, ThrottleBurst: 200, LogRetention: 14,
+		Memory: 128, Timeout: 10, Arch: "arm64", Auth: wire.AuthIAM, ThrottleRate: 100, ThrottleBurst: 200, LogRetention: 14,
 		IAMPropagationTimeout: 3 * time.Minute,
 	}
 }
@@ -212,7 +213,7 @@ func TestSetupCreatesTheStackOfDesign4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.InvokeURL != res.InvokeURL || st.Auth != AuthIAM || st.Region != "us-east-1" || st.FunctionName != "LambdaFunctionOverHttps" ||
+	if st.InvokeURL != res.InvokeURL || st.Auth != wire.AuthIAM || st.Region != "us-east-1" || st.FunctionName != "LambdaFunctionOverHttps" ||
 		st.LogGroupName != "/aws/lambda/LambdaFunctionOverHttps" || st.TableARN != tableARN || st.CodeSha256 != CodeSha256(h.zip) ||
 		st.PendingDeployment || st.AccountID != acct || st.DeploymentID == "" {
 		t.Errorf("state = %+v", st)
@@ -224,7 +225,7 @@ func TestSetupCreatesTheStackOfDesign4(t *testing.T) {
 
 func TestUnchangedRerunMakesNoMutatingCall(t *testing.T) {
 	t.Parallel()
-	for _, auth := range []string{AuthIAM, AuthAPIKey, AuthNone} {
+	for _, auth := range []string{wire.AuthIAM, wire.AuthAPIKey, wire.AuthNone} {
 		t.Run(auth, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
@@ -329,7 +330,7 @@ func TestCrashBetweenStepsThenRerunResumesWithoutDuplicates(t *testing.T) {
 	if steps < 12 {
 		t.Fatalf("a clean setup made only %d mutating calls", steps)
 	}
-	for _, auth := range []string{AuthIAM, AuthAPIKey} {
+	for _, auth := range []string{wire.AuthIAM, wire.AuthAPIKey} {
 		spec := testSpec()
 		spec.Auth = auth
 		cleanAuth := newHarness(t)
@@ -666,7 +667,7 @@ func TestDriftIsReportedByStatusAndRepairedBySetup(t *testing.T) {
 			}
 		}
 	}
-	if rep.Auth != AuthNone || rep.WantAuth != AuthIAM {
+	if rep.Auth != wire.AuthNone || rep.WantAuth != wire.AuthIAM {
 		t.Errorf("auth %q want %q", rep.Auth, rep.WantAuth)
 	}
 
@@ -717,7 +718,7 @@ func TestAuthModeSwitchConvergesMethodKeyAndPlan(t *testing.T) {
 	h := newHarness(t)
 	spec := testSpec()
 	h.mustSetup(spec)
-	spec.Auth = AuthAPIKey
+	spec.Auth = wire.AuthAPIKey
 	res := h.mustSetup(spec)
 	got := actions(res.Changes)
 	if got[KindMethod] != Updated || got[KindAPIKey] != Created || got[KindUsagePlan] != Created || got[KindDeployment] != Created {
@@ -732,7 +733,7 @@ func TestAuthModeSwitchConvergesMethodKeyAndPlan(t *testing.T) {
 		}
 	}
 	st, _ := LoadState(h.statePath)
-	if st.Auth != AuthAPIKey || st.APIKeyID == "" || st.UsagePlanID == "" {
+	if st.Auth != wire.AuthAPIKey || st.APIKeyID == "" || st.UsagePlanID == "" {
 		t.Errorf("state = %+v", st)
 	}
 	h.f.rec.Reset()
@@ -740,7 +741,7 @@ func TestAuthModeSwitchConvergesMethodKeyAndPlan(t *testing.T) {
 	if m := h.f.rec.Mutating(); len(m) != 0 {
 		t.Errorf("apikey re-run mutating calls: %v", m)
 	}
-	spec.Auth = AuthNone
+	spec.Auth = wire.AuthNone
 	res = h.mustSetup(spec)
 	got = actions(res.Changes)
 	if got[KindMethod] != Updated || got[KindAPIKey] != Deleted || got[KindUsagePlan] != Deleted {
@@ -750,7 +751,7 @@ func TestAuthModeSwitchConvergesMethodKeyAndPlan(t *testing.T) {
 		t.Error("key or plan left behind")
 	}
 	st, _ = LoadState(h.statePath)
-	if st.Auth != AuthNone || st.APIKeyID != "" {
+	if st.Auth != wire.AuthNone || st.APIKeyID != "" {
 		t.Errorf("state = %+v", st)
 	}
 }
@@ -900,7 +901,7 @@ func TestStateFileNeverHoldsTheAPIKeyValue(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	spec := testSpec()
-	spec.Auth = AuthAPIKey
+	spec.Auth = wire.AuthAPIKey
 	h.mustSetup(spec)
 	b, err := LoadState(h.statePath)
 	if err != nil {
@@ -930,7 +931,7 @@ func TestStageSettingsLostInADeploymentAreRestored(t *testing.T) {
 		t.Errorf("mutating calls %v", m)
 	}
 	// setup deploying after an API change re-checks the stage too.
-	spec.Auth = AuthNone
+	spec.Auth = wire.AuthNone
 	res = h.mustSetup(spec)
 	if got := actions(res.Changes); got[KindDeployment] != Created || got[KindStage] != Updated {
 		t.Errorf("setup: %v", got)

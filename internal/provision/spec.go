@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // TagKey is the tag every resource of a stack carries; its value is the
@@ -16,13 +18,6 @@ const TagKey = "ddbops:stack"
 // PermissionStatementID is the fixed statement id of the lambda:InvokeFunction
 // permission granted to API Gateway, so re-runs find (and converge) it.
 const PermissionStatementID = "ddbops-apigateway-invoke"
-
-// Auth modes of the API's POST method.
-const (
-	AuthIAM    = "iam"
-	AuthAPIKey = "apikey"
-	AuthNone   = "none"
-)
 
 // Function shape that is not configurable (DESIGN §4).
 const (
@@ -110,7 +105,7 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("arch %q: want arm64 or x86_64", s.Arch)
 	}
 	switch s.Auth {
-	case AuthIAM, AuthAPIKey, AuthNone:
+	case wire.AuthIAM, wire.AuthAPIKey, wire.AuthNone:
 	default:
 		return fmt.Errorf("auth %q: want iam, apikey or none", s.Auth)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 func (h *harness) teardown(spec Spec, opts TeardownOptions) (*TeardownPlan, *Result, error) {
@@ -36,7 +37,7 @@ func emptyInventory(inv map[string]int) bool {
 
 func TestTeardownDeletesEverythingInReverseOrderThenFindsNothing(t *testing.T) {
 	t.Parallel()
-	for _, auth := range []string{AuthIAM, AuthAPIKey} {
+	for _, auth := range []string{wire.AuthIAM, wire.AuthAPIKey} {
 		t.Run(auth, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
@@ -58,7 +59,7 @@ func TestTeardownDeletesEverythingInReverseOrderThenFindsNothing(t *testing.T) {
 				}
 			}
 			want := []string{KindRestAPI, KindFunction, KindLogGroup, KindRole, KindPolicy, KindTable}
-			if auth == AuthAPIKey {
+			if auth == wire.AuthAPIKey {
 				want = append([]string{KindUsagePlan, KindAPIKey}, want...)
 			}
 			if !slices.Equal(order, want) {

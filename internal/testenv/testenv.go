@@ -102,7 +102,7 @@ func StartMoto(t testing.TB) *Moto {
 		addr := FreeAddr(t)
 		host, port, _ := net.SplitHostPort(addr)
 		cmd := exec.Command(bin, "-H", host, "-p", port)
-		out := &syncWriter{w: &bytes.Buffer{}}
+		out := &SyncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
 		p, err := startProc(cmd)
@@ -242,7 +242,7 @@ type RIE struct {
 	// InvokeURL is the emulator's invoke endpoint
 	// (/2015-03-31/functions/function/invocations).
 	InvokeURL string
-	logs      *syncWriter
+	logs      *SyncBuffer
 }
 
 // StartRIE runs bootstrap under the emulator on free loopback ports for
@@ -252,7 +252,7 @@ func StartRIE(t testing.TB, bootstrap string, env ...string) *RIE {
 	t.Helper()
 	rie := BuildRIE(t)
 	emuAddr, apiAddr := FreeAddr(t), FreeAddr(t)
-	logs := &syncWriter{w: &bytes.Buffer{}}
+	logs := &SyncBuffer{}
 	cmd := exec.Command(rie,
 		"--runtime-interface-emulator-address", emuAddr,
 		"--runtime-api-address", apiAddr,
@@ -281,20 +281,3 @@ func StartRIE(t testing.TB, bootstrap string, env ...string) *RIE {
 
 // Logs returns what the emulator and the function printed so far.
 func (r *RIE) Logs() string { return r.logs.String() }
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
-}

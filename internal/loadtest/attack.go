@@ -1,9 +1,9 @@
-// Package bench is ddbops' load generator and Lambda memory sweep: an
+// Package loadtest is ddbops' load generator and Lambda memory sweep: an
 // open-loop constant-rate attacker that measures latency from each
 // request's intended send time, the summary and HTML report built from its
 // results, the parser of Lambda REPORT log lines, and the price table that
 // turns billed duration into cost per million requests.
-package bench
+package loadtest
 
 import (
 	"cmp"

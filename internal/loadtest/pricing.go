@@ -1,4 +1,4 @@
-package bench
+package loadtest
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ddbops/ddbops/configs"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // Prices is the price table of configs/prices.yaml: public on-demand list
@@ -116,9 +117,9 @@ type RequestUnits struct {
 // echo and ping never reach DynamoDB.
 func OpRequestUnits(op string) RequestUnits {
 	switch op {
-	case OpRead, OpList:
+	case wire.OpRead, wire.OpList:
 		return RequestUnits{Read: 0.5}
-	case OpCreate, OpUpdate:
+	case wire.OpCreate, wire.OpUpdate:
 		return RequestUnits{Write: 1}
 	}
 	return RequestUnits{}

@@ -1,4 +1,4 @@
-package bench
+package loadtest
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 func TestWorkloadBodies(t *testing.T) {
@@ -22,13 +24,13 @@ func TestWorkloadBodies(t *testing.T) {
 		check  func(t *testing.T, i int, req map[string]any)
 		seed   bool
 	}{
-		{op: OpRead, keys: 3, bodies: 3, seed: true, check: func(t *testing.T, i int, req map[string]any) {
+		{op: wire.OpRead, keys: 3, bodies: 3, seed: true, check: func(t *testing.T, i int, req map[string]any) {
 			key := req["payload"].(map[string]any)["Key"].(map[string]any)
 			if key["id"] != KeyID(i+1) {
 				t.Errorf("read %d: Key = %v", i, key)
 			}
 		}},
-		{op: OpCreate, keys: 2, bodies: 2, check: func(t *testing.T, i int, req map[string]any) {
+		{op: wire.OpCreate, keys: 2, bodies: 2, check: func(t *testing.T, i int, req map[string]any) {
 			p := req["payload"].(map[string]any)
 			if p["Item"].(map[string]any)["id"] != KeyID(i+1) {
 				t.Errorf("create %d: Item = %v", i, p["Item"])
@@ -37,19 +39,19 @@ func TestWorkloadBodies(t *testing.T) {
 				t.Errorf("create must overwrite (no condition), got %v", p)
 			}
 		}},
-		{op: OpUpdate, keys: 2, bodies: 2, seed: true, check: func(t *testing.T, i int, req map[string]any) {
+		{op: wire.OpUpdate, keys: 2, bodies: 2, seed: true, check: func(t *testing.T, i int, req map[string]any) {
 			p := req["payload"].(map[string]any)
 			if p["Key"].(map[string]any)["id"] != KeyID(i+1) || p["UpdateExpression"] == nil {
 				t.Errorf("update %d: %v", i, p)
 			}
 		}},
-		{op: OpList, keys: 5, bodies: 1, seed: true, check: func(t *testing.T, i int, req map[string]any) {
+		{op: wire.OpList, keys: 5, bodies: 1, seed: true, check: func(t *testing.T, i int, req map[string]any) {
 			if req["payload"].(map[string]any)["Limit"] != float64(10) {
 				t.Errorf("list: %v", req)
 			}
 		}},
-		{op: OpEcho, keys: 2, bodies: 2},
-		{op: OpPing, keys: 9, bodies: 1, check: func(t *testing.T, i int, req map[string]any) {
+		{op: wire.OpEcho, keys: 2, bodies: 2},
+		{op: wire.OpPing, keys: 9, bodies: 1, check: func(t *testing.T, i int, req map[string]any) {
 			if _, ok := req["payload"]; ok {
 				t.Errorf("ping takes no payload: %v", req)
 			}
@@ -71,7 +73,7 @@ func TestWorkloadBodies(t *testing.T) {
 			if req["operation"] != tc.op {
 				t.Errorf("%s body %d: operation %v", tc.op, i, req["operation"])
 			}
-			wantTable := tc.op != OpEcho && tc.op != OpPing
+			wantTable := tc.op != wire.OpEcho && tc.op != wire.OpPing
 			if _, ok := req["tableName"]; ok != wantTable {
 				t.Errorf("%s body %d: tableName present = %v, want %v", tc.op, i, ok, wantTable)
 			}
@@ -83,7 +85,7 @@ func TestWorkloadBodies(t *testing.T) {
 			t.Errorf("%s: NeedsSeed() = %v", tc.op, w.NeedsSeed())
 		}
 	}
-	for _, w := range []Workload{{Op: "delete", Keys: 1}, {Op: "", Keys: 1}, {Op: OpRead, Keys: 0}} {
+	for _, w := range []Workload{{Op: "delete", Keys: 1}, {Op: "", Keys: 1}, {Op: wire.OpRead, Keys: 0}} {
 		if _, err := w.Bodies(); err == nil {
 			t.Errorf("%+v: no error", w)
 		}
@@ -102,7 +104,7 @@ func TestSeed(t *testing.T) {
 			} `json:"payload"`
 		}
 		b, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(b, &req); err != nil || req.Operation != OpCreate {
+		if err := json.Unmarshal(b, &req); err != nil || req.Operation != wire.OpCreate {
 			w.WriteHeader(400)
 			return
 		}
@@ -119,7 +121,7 @@ func TestSeed(t *testing.T) {
 	}))
 	defer srv.Close()
 	doer := NewHTTPClient(nil, 4, 5*time.Second)
-	w := Workload{Op: OpRead, Keys: 25}
+	w := Workload{Op: wire.OpRead, Keys: 25}
 	if err := Seed(context.Background(), plainRequester{url: srv.URL}, doer, w.SeedBodies(), 4); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package bench
+package loadtest
 
 import (
 	_ "embed"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/wire"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/lttb"
 )
@@ -142,7 +143,7 @@ func WriteHTML(w io.Writer, in ReportInput) error {
 	case in.Run != nil:
 		s := Summarize(in.Run)
 		keys := ""
-		if in.Keys > 0 && in.Op != OpPing && in.Op != OpList {
+		if in.Keys > 0 && in.Op != wire.OpPing && in.Op != wire.OpList {
 			keys = fmt.Sprintf(" over %d ids", in.Keys)
 		}
 		pv.Title = fmt.Sprintf("ddbops bench — %s at %d req/s", in.Op, in.Run.Rate)

@@ -1,4 +1,4 @@
-package bench
+package loadtest
 
 import (
 	"context"
@@ -10,21 +10,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
-// The operations bench can send (DESIGN §5; delete is left out: it would
-// empty the ids the other operations need).
-const (
-	OpRead   = "read"
-	OpCreate = "create"
-	OpUpdate = "update"
-	OpList   = "list"
-	OpEcho   = "echo"
-	OpPing   = "ping"
-)
-
-// Ops lists the operations in the order help text shows them.
-var Ops = []string{OpRead, OpCreate, OpUpdate, OpList, OpEcho, OpPing}
+// Ops lists the operations bench can send, in the order help text shows
+// them (delete is left out: it would empty the ids the other operations
+// need).
+var Ops = []string{wire.OpRead, wire.OpCreate, wire.OpUpdate, wire.OpList, wire.OpEcho, wire.OpPing}
 
 // KeyPrefix starts every id bench reads or writes, so its items are easy to
 // tell from real data.
@@ -68,32 +61,32 @@ func (w Workload) Bodies() ([][]byte, error) {
 		return nil, err
 	}
 	switch w.Op {
-	case OpList:
-		return [][]byte{mustJSON(request{Operation: OpList, TableName: w.Table, Payload: map[string]any{"Limit": 10}})}, nil
-	case OpPing:
-		return [][]byte{mustJSON(request{Operation: OpPing})}, nil
+	case wire.OpList:
+		return [][]byte{mustJSON(wire.Request{Operation: wire.OpList, TableName: w.Table, Payload: map[string]any{wire.KeyLimit: 10}})}, nil
+	case wire.OpPing:
+		return [][]byte{mustJSON(wire.Request{Operation: wire.OpPing})}, nil
 	}
 	out := make([][]byte, w.Keys)
 	for i := range out {
 		id := KeyID(i + 1)
 		var p map[string]any
 		switch w.Op {
-		case OpRead:
-			p = map[string]any{"Key": map[string]any{"id": id}}
-		case OpCreate:
-			p = map[string]any{"Item": benchItem(id)}
-		case OpUpdate:
+		case wire.OpRead:
+			p = map[string]any{wire.KeyKey: map[string]any{wire.KeyAttribute: id}}
+		case wire.OpCreate:
+			p = map[string]any{wire.KeyItem: benchItem(id)}
+		case wire.OpUpdate:
 			p = map[string]any{
-				"Key":                       map[string]any{"id": id},
-				"UpdateExpression":          "SET #n = :n",
-				"ExpressionAttributeNames":  map[string]string{"#n": "name"},
-				"ExpressionAttributeValues": map[string]any{":n": "ddbops bench (updated)"},
+				"Key":                             map[string]any{"id": id},
+				wire.KeyUpdateExpression:          "SET #n = :n",
+				wire.KeyExpressionAttributeNames:  map[string]string{"#n": "name"},
+				wire.KeyExpressionAttributeValues: map[string]any{":n": "ddbops bench (updated)"},
 			}
-		case OpEcho:
+		case wire.OpEcho:
 			p = benchItem(id)
 		}
-		req := request{Operation: w.Op, Payload: p}
-		if w.Op != OpEcho {
+		req := wire.Request{Operation: w.Op, Payload: p}
+		if w.Op != wire.OpEcho {
 			req.TableName = w.Table
 		}
 		out[i] = mustJSON(req)
@@ -104,30 +97,24 @@ func (w Workload) Bodies() ([][]byte, error) {
 // NeedsSeed reports whether the ids must exist before the run: a read or
 // update of a missing id answers 404, and list should return items.
 func (w Workload) NeedsSeed() bool {
-	return w.Op == OpRead || w.Op == OpUpdate || w.Op == OpList
+	return w.Op == wire.OpRead || w.Op == wire.OpUpdate || w.Op == wire.OpList
 }
 
 // SeedBodies are the create requests that make bench-1 … bench-N exist.
 func (w Workload) SeedBodies() [][]byte {
 	out := make([][]byte, w.Keys)
 	for i := range out {
-		out[i] = mustJSON(request{Operation: OpCreate, TableName: w.Table, Payload: map[string]any{"Item": benchItem(KeyID(i + 1))}})
+		out[i] = mustJSON(wire.Request{Operation: wire.OpCreate, TableName: w.Table, Payload: map[string]any{wire.KeyItem: benchItem(KeyID(i + 1))}})
 	}
 	return out
 }
 
 func benchItem(id string) map[string]any {
-	return map[string]any{"id": id, "name": "ddbops bench", "source": "ddbops bench"}
+	return map[string]any{wire.KeyAttribute: id, "name": "ddbops bench", "source": "ddbops bench"}
 }
 
-type request struct {
-	Operation string         `json:"operation"`
-	TableName string         `json:"tableName,omitempty"`
-	Payload   map[string]any `json:"payload,omitempty"`
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
+func mustJSON(r wire.Request) []byte {
+	b, err := wire.Encode(r)
 	if err != nil {
 		panic(err) // only static values are encoded here
 	}

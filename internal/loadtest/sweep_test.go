@@ -1,4 +1,4 @@
-package bench
+package loadtest
 
 import (
 	"archive/zip"
@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // recordingLambda records UpdateFunctionConfiguration calls and can fail
@@ -185,7 +186,7 @@ func (e *sweepEnv) sweep(t *testing.T, rec *recordingLambda, sizes ...int) *Swee
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := Workload{Op: OpRead, Keys: 10}
+	w := Workload{Op: wire.OpRead, Keys: 10}
 	bodies, err := w.Bodies()
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +278,7 @@ func TestSweepAgainstMoto(t *testing.T) {
 		if l.BilledMeanMS != wantBilled || l.MaxMemoryUsedMB != 30+sr.MemoryMB/64 {
 			t.Errorf("%d MB: billed mean %v (want %v), max used %d", sr.MemoryMB, l.BilledMeanMS, wantBilled, l.MaxMemoryUsedMB)
 		}
-		want, _ := s.Prices.PerMillion("arm64", sr.MemoryMB, wantBilled, OpRead)
+		want, _ := s.Prices.PerMillion("arm64", sr.MemoryMB, wantBilled, wire.OpRead)
 		if sr.Cost == nil || *sr.Cost != want {
 			t.Errorf("%d MB: cost %+v, want %+v", sr.MemoryMB, sr.Cost, want)
 		}

@@ -1,4 +1,4 @@
-package bench
+package loadtest
 
 import (
 	"math"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 func TestEmbeddedPrices(t *testing.T) {
@@ -44,20 +46,20 @@ func TestPerMillion(t *testing.T) {
 	}{
 		{
 			// 128 MB × 3 ms = 0.000375 GB-s a request, 375 GB-s a million.
-			arch: "arm64", memory: 128, billedMS: 3, op: OpRead,
+			arch: "arm64", memory: 128, billedMS: 3, op: wire.OpRead,
 			want: Cost{LambdaCompute: 375 * 0.0000133334, LambdaRequests: 0.20, APIGateway: 3.50, DynamoDB: 0.0625},
 		},
 		{
 			// 1 GB × 10 ms = 0.01 GB-s a request, 10 000 GB-s a million.
-			arch: "x86_64", memory: 1024, billedMS: 10, op: OpCreate,
+			arch: "x86_64", memory: 1024, billedMS: 10, op: wire.OpCreate,
 			want: Cost{LambdaCompute: 10000 * 0.0000166667, LambdaRequests: 0.20, APIGateway: 3.50, DynamoDB: 0.625},
 		},
 		{
-			arch: "arm64", memory: 512, billedMS: 1, op: OpPing,
+			arch: "arm64", memory: 512, billedMS: 1, op: wire.OpPing,
 			want: Cost{LambdaCompute: 500 * 0.0000133334, LambdaRequests: 0.20, APIGateway: 3.50},
 		},
 		{
-			arch: "arm64", memory: 256, billedMS: 2, op: OpUpdate,
+			arch: "arm64", memory: 256, billedMS: 2, op: wire.OpUpdate,
 			want: Cost{LambdaCompute: 500 * 0.0000133334, LambdaRequests: 0.20, APIGateway: 3.50, DynamoDB: 0.625},
 		},
 	} {
@@ -78,7 +80,7 @@ func TestPerMillion(t *testing.T) {
 			}
 		}
 	}
-	if _, err := p.PerMillion("riscv", 128, 1, OpRead); err == nil || !strings.Contains(err.Error(), "riscv") {
+	if _, err := p.PerMillion("riscv", 128, 1, wire.OpRead); err == nil || !strings.Contains(err.Error(), "riscv") {
 		t.Errorf("unknown architecture: err = %v", err)
 	}
 }

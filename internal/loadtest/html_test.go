@@ -1,4 +1,4 @@
-package bench
+package loadtest
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // syntheticRun is a deterministic 10 s run at rate req/s: log-normal
@@ -55,7 +56,7 @@ func syntheticSweep(t *testing.T) *SweepResult {
 		t.Fatal(err)
 	}
 	sw := &SweepResult{Function: "LambdaFunctionOverHttps", Architecture: "arm64", LogGroup: "/aws/lambda/LambdaFunctionOverHttps",
-		Op: OpRead, RequestedRate: 50, DurationS: 10, OriginalMemoryMB: 128, Restored: true, Prices: prices}
+		Op: wire.OpRead, RequestedRate: 50, DurationS: 10, OriginalMemoryMB: 128, Restored: true, Prices: prices}
 	for i, m := range []int{128, 512, 1024} {
 		r := syntheticRun(uint64(i+1), 50, 60/math.Sqrt(float64(m)/128)+18, false)
 		for j := range r.Hits { // no errors in a sweep run
@@ -66,7 +67,7 @@ func syntheticSweep(t *testing.T) *SweepResult {
 		billed := 24 / math.Sqrt(float64(m)/128)
 		sr.Lambda = &LambdaStats{Invocations: sr.Requests, Expected: sr.Requests, ColdStarts: 1, InitMeanMS: 90 - float64(i)*10,
 			InitMaxMS: 90, BilledMeanMS: billed, BilledP99MS: billed * 2, MaxMemoryUsedMB: 38}
-		c, err := prices.PerMillion("arm64", m, billed, OpRead)
+		c, err := prices.PerMillion("arm64", m, billed, wire.OpRead)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +118,7 @@ func assertSelfContained(t *testing.T, page string) {
 func TestHTMLReportSingleRun(t *testing.T) {
 	t.Parallel()
 	run := syntheticRun(7, 200, 12, true)
-	page := renderReport(t, ReportInput{Target: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: "iam", Op: OpRead, Keys: 100, Run: run, Version: "test"})
+	page := renderReport(t, ReportInput{Target: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: "iam", Op: wire.OpRead, Keys: 100, Run: run, Version: "test"})
 	assertSelfContained(t, page)
 	s := Summarize(run)
 	for _, want := range []string{
@@ -147,7 +148,7 @@ func TestHTMLReportSingleRun(t *testing.T) {
 func TestHTMLReportDownsamplesLargeRuns(t *testing.T) {
 	t.Parallel()
 	run := syntheticRun(3, 2000, 5, true) // 20 000 hits
-	page := renderReport(t, ReportInput{Target: "http://127.0.0.1:3000/prod/DynamoDBManager", Op: OpPing, Run: run})
+	page := renderReport(t, ReportInput{Target: "http://127.0.0.1:3000/prod/DynamoDBManager", Op: wire.OpPing, Run: run})
 	if got := strings.Count(page, `r="1.8"`); got != maxScatter {
 		t.Errorf("%d points drawn, want %d", got, maxScatter)
 	}
@@ -159,7 +160,7 @@ func TestHTMLReportDownsamplesLargeRuns(t *testing.T) {
 func TestHTMLReportSweep(t *testing.T) {
 	t.Parallel()
 	sw := syntheticSweep(t)
-	page := renderReport(t, ReportInput{Target: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: "iam", Op: OpRead, Sweep: sw})
+	page := renderReport(t, ReportInput{Target: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: "iam", Op: wire.OpRead, Sweep: sw})
 	assertSelfContained(t, page)
 	for _, want := range []string{`id="sweep-latency"`, `id="sweep-cost"`, `id="sweep-table"`, `id="mem-128-latency"`, `id="mem-1024-status"`,
 		"128 MB", "512 MB", "1024 MB", `class="rec"`, sw.Recommendation.Explanation, "as of " + sw.Prices.AsOf, "restored to 128 MB"} {
@@ -181,7 +182,7 @@ func TestHTMLReportSweep(t *testing.T) {
 func TestHTMLReportEmptyRun(t *testing.T) {
 	t.Parallel()
 	r := &Result{Rate: 10, Duration: time.Second, Workers: 1, Interrupted: true}
-	page := renderReport(t, ReportInput{Target: "http://x", Op: OpPing, Run: r})
+	page := renderReport(t, ReportInput{Target: "http://x", Op: wire.OpPing, Run: r})
 	if !strings.Contains(page, "no requests were sent") {
 		t.Error("empty run has no explanation")
 	}
@@ -242,13 +243,13 @@ func TestHTMLReportRendersInChromium(t *testing.T) {
 	}{
 		{
 			name:  "single",
-			in:    ReportInput{Target: "http://127.0.0.1:3000/prod/DynamoDBManager", Auth: "apikey", Op: OpRead, Keys: 100, Run: syntheticRun(11, 200, 9, true)},
+			in:    ReportInput{Target: "http://127.0.0.1:3000/prod/DynamoDBManager", Auth: "apikey", Op: wire.OpRead, Keys: 100, Run: syntheticRun(11, 200, 9, true)},
 			svgs:  []string{"run-latency", "run-histogram", "run-percentiles", "run-status"},
 			texts: []string{"Latency over time", "Status codes over time"},
 		},
 		{
 			name:  "sweep",
-			in:    ReportInput{Target: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: "iam", Op: OpRead, Sweep: syntheticSweep(t)},
+			in:    ReportInput{Target: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/DynamoDBManager", Auth: "iam", Op: wire.OpRead, Sweep: syntheticSweep(t)},
 			svgs:  []string{"sweep-latency", "sweep-cost", "mem-128-latency", "mem-512-histogram", "mem-1024-status"},
 			texts: []string{"Cost per million requests", "Recommended", "is the cheapest size"},
 		},
