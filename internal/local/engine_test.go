@@ -17,6 +17,7 @@ import (
 	mserver "github.com/truora/minidyn/server"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/local/engine"
 	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -86,8 +87,8 @@ func sdkClient(endpoint string) *dynamodb.Client {
 // (PutItem returns no Attributes, Scan reports ScannedCount).
 func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
 	t.Parallel()
-	emb := newEmbeddedEngine()
-	if err := emb.createTable(context.Background(), DefaultTable); err != nil {
+	emb := engine.New()
+	if err := emb.CreateTable(context.Background(), DefaultTable); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(mserver.NewServer())
@@ -125,8 +126,8 @@ func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
 func TestEmbeddedMatchesMoto(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
-	emb := newEmbeddedEngine()
-	if err := emb.createTable(context.Background(), DefaultTable); err != nil {
+	emb := engine.New()
+	if err := emb.CreateTable(context.Background(), DefaultTable); err != nil {
 		t.Fatal(err)
 	}
 	sdk := sdkClient(moto.URL)

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,11 +20,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/local/engine"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -261,15 +259,15 @@ func (s *Stack) openEmbedded(ctx context.Context) (*journaledDB, error) {
 		return nil, err
 	}
 	s.recovery = rec
-	eng := newEmbeddedEngine()
-	if err := eng.createTable(ctx, o.TableName); err != nil {
+	eng := engine.New()
+	if err := eng.CreateTable(ctx, o.TableName); err != nil {
 		return nil, fmt.Errorf("embedded dynamodb: create table %s: %w", o.TableName, err)
 	}
 	items := make([]map[string]types.AttributeValue, 0, len(state))
 	for _, e := range state {
 		items = append(items, e.item)
 	}
-	if err := eng.load(items); err != nil {
+	if err := eng.Load(items); err != nil {
 		return nil, fmt.Errorf("load data dir %s: %w", o.DataDir, err)
 	}
 	j, err := openJournal(filepath.Join(o.DataDir, journalFile), datasync)
@@ -287,34 +285,6 @@ func handlerLogger(w io.Writer) *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-func newExternalEngine(o *Options) (engine, error) {
-	u, err := url.Parse(o.DynamoDBEndpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("invalid dynamodb endpoint %q: want http(s)://host:port", o.DynamoDBEndpoint)
-	}
-	creds := o.Credentials
-	if creds == nil {
-		if !isLoopbackHost(u.Hostname()) {
-			return nil, fmt.Errorf("dynamodb endpoint %s: AWS credentials are needed for an endpoint that is not on loopback", o.DynamoDBEndpoint)
-		}
-		// Emulators on loopback accept any credentials.
-		creds = credentials.NewStaticCredentialsProvider("ddbopslocal", "ddbopslocal", "")
-	}
-	return dynamodb.New(dynamodb.Options{
-		Region:       o.Region,
-		BaseEndpoint: aws.String(o.DynamoDBEndpoint),
-		Credentials:  creds,
-	}), nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Handler returns the gateway (auth included).

@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -14,58 +13,6 @@ import (
 	"github.com/ddbops/ddbops/internal/handler"
 	"github.com/ddbops/ddbops/internal/wire"
 )
-
-// engine is what the local stack needs from a DynamoDB: the handler's
-// operations plus table management.
-type engine interface {
-	handler.DynamoDB
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-}
-
-// ensureTable creates table (key id S, on-demand) unless it exists.
-func ensureTable(ctx context.Context, db engine, table string, wait bool) error {
-	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	if err == nil {
-		return nil
-	}
-	var nf *types.ResourceNotFoundException
-	if !errors.As(err, &nf) && !isNotFound(err) {
-		return fmt.Errorf("describe table %s: %w", table, err)
-	}
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(wire.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(wire.KeyAttribute), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	if !wait {
-		return nil
-	}
-	client, ok := db.(dynamodb.DescribeTableAPIClient)
-	if !ok {
-		return nil
-	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = waiterMinDelay
-		o.MaxDelay = waiterMaxDelay
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, tableWaitTimeout); err != nil {
-		return fmt.Errorf("wait for table %s: %w", table, err)
-	}
-	return nil
-}
-
-// isNotFound matches endpoints that report a missing table with a generic
-// API error code (some emulators do).
-func isNotFound(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
-}
 
 // journaledDB makes the embedded engine durable. Every successful
 // PutItem, UpdateItem and DeleteItem appends the item's after-image (or a
