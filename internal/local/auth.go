@@ -9,11 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -265,47 +262,4 @@ func validAPIKey(k string) error {
 		}
 	}
 	return nil
-}
-
-// loadOrCreateAPIKey reads <dir>/api-key, or generates a key and saves it
-// there (0600) so that restarts and `call --local` keep using it. It
-// reports whether the key was generated now.
-func loadOrCreateAPIKey(dir string) (string, bool, error) {
-	path := filepath.Join(dir, apiKeyFile)
-	for {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			k := strings.TrimSpace(string(b))
-			if err := validAPIKey(k); err != nil {
-				return "", false, fmt.Errorf("api key file %s: %w", path, err)
-			}
-			return k, false, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return "", false, fmt.Errorf("read api key: %w", err)
-		}
-		k := generateAPIKey()
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			continue // created meanwhile: read it
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("save api key: %w", err)
-		}
-		_, werr := f.WriteString(k + "\n")
-		if werr == nil {
-			werr = f.Sync()
-		}
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			_ = os.Remove(path)
-			return "", false, fmt.Errorf("save api key %s: %w", path, werr)
-		}
-		if err := syncDir(dir); err != nil {
-			return "", false, err
-		}
-		return k, true, nil
-	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/handler"
 	"github.com/ddbops/ddbops/internal/local/engine"
+	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -198,7 +199,7 @@ func TestExternalEndpoint(t *testing.T) {
 	if normalize(r.body) != `{"Item":{"id":"1","name":"Bob"},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"RID"}}` {
 		t.Errorf("read: %s", r.body)
 	}
-	if _, err := os.Stat(filepath.Join(dir, journalFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, store.JournalFile)); !os.IsNotExist(err) {
 		t.Errorf("a journal was written with an external endpoint: %v", err)
 	}
 	_ = srv.stop()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +16,9 @@ import (
 	"time"
 )
 
+// testTable is the table the tests' stacks serve (the tutorial's).
+const testTable = "lambda-apigateway"
+
 // Bodies of the tutorial, byte for byte.
 const (
 	tutorialCreate = `{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"}}}`
@@ -21,6 +26,13 @@ const (
 	tutorialList   = `{"operation":"list","tableName":"lambda-apigateway","payload":{}}`
 	tutorialEcho   = `{"operation":"echo","payload":{"somekey1":"somevalue1","somekey2":"somevalue2"}}`
 )
+
+// frame is one record of a journal or snapshot file as the store frames
+// it: the payload's CRC-32C in 8 hex digits, a space, the payload, a
+// newline.
+func frame(payload string) []byte {
+	return fmt.Appendf(nil, "%08x %s\n", crc32.Checksum([]byte(payload), crc32.MakeTable(crc32.Castagnoli)), payload)
+}
 
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer struct {

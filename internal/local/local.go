@@ -20,31 +20,27 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbops/ddbops/internal/handler"
 	"github.com/ddbops/ddbops/internal/local/engine"
+	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // ErrLocked is returned by Open when another process holds the data dir.
-var ErrLocked = errors.New("data dir is in use by another ddbops process")
+var ErrLocked = store.ErrLocked
 
 // LockedError is the ErrLocked that Open returns: it names the data dir
 // and, when known, the PID of the process holding it.
-type LockedError struct {
-	Dir string
-	PID int
-}
+type LockedError = store.LockedError
 
-func (e *LockedError) Error() string {
-	if e.PID > 0 {
-		return fmt.Sprintf("%s: %v (pid %d)", e.Dir, ErrLocked, e.PID)
-	}
-	return fmt.Sprintf("%s: %v", e.Dir, ErrLocked)
-}
+// CorruptJournalError is a damaged journal record before the last one,
+// which Open refuses to start over: the records before Offset are intact
+// and nothing was changed.
+type CorruptJournalError = store.CorruptJournalError
 
-func (e *LockedError) Unwrap() error { return ErrLocked }
+// Recovery describes what Open found in the data dir.
+type Recovery = store.Recovery
 
 // Defaults of Options.
 const (
@@ -126,8 +122,8 @@ func (o *Options) setDefaults() error {
 // Stack is an open local stack.
 type Stack struct {
 	opts        Options
-	lock        *dirLock
-	journal     *journal // nil with an external endpoint
+	lock        *store.DirLock
+	journal     *store.Journal // nil with an external endpoint
 	gw          *gateway
 	apiKey      string
 	keyCreated  bool
@@ -135,6 +131,7 @@ type Stack struct {
 	closeOnce   sync.Once
 	closeErr    error
 	serveCalled bool
+	syncFile    func(*os.File) error // the journal's sync; guarded by mu
 	mu          sync.Mutex
 }
 
@@ -162,7 +159,7 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		if s.journal != nil {
 			_ = s.journal.Close()
 		}
-		_ = lk.release()
+		_ = lk.Release()
 		return nil, err
 	}
 	return s, nil
@@ -170,10 +167,10 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 
 // acquire takes the data dir lock, waiting up to wait while the holder is
 // not a server.
-func acquire(ctx context.Context, dir string, wait time.Duration) (*dirLock, error) {
+func acquire(ctx context.Context, dir string, wait time.Duration) (*store.DirLock, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		lk, err := lockDir(dir)
+		lk, err := store.LockDir(dir)
 		var le *LockedError
 		if err == nil || !errors.As(err, &le) || time.Now().After(deadline) {
 			return lk, err
@@ -250,11 +247,11 @@ func (s *Stack) open(ctx context.Context) error {
 	return nil
 }
 
-// openEmbedded recovers the data dir into a fresh minidyn and starts the
+// openEmbedded recovers the data dir into a fresh engine and starts the
 // journal.
-func (s *Stack) openEmbedded(ctx context.Context) (*journaledDB, error) {
+func (s *Stack) openEmbedded(ctx context.Context) (*store.DB, error) {
 	o := &s.opts
-	state, rec, err := recoverDir(o.DataDir, o.TableName, o.Log)
+	items, rec, err := store.Recover(o.DataDir, o.TableName, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -263,19 +260,25 @@ func (s *Stack) openEmbedded(ctx context.Context) (*journaledDB, error) {
 	if err := eng.CreateTable(ctx, o.TableName); err != nil {
 		return nil, fmt.Errorf("embedded dynamodb: create table %s: %w", o.TableName, err)
 	}
-	items := make([]map[string]types.AttributeValue, 0, len(state))
-	for _, e := range state {
-		items = append(items, e.item)
-	}
 	if err := eng.Load(items); err != nil {
 		return nil, fmt.Errorf("load data dir %s: %w", o.DataDir, err)
 	}
-	j, err := openJournal(filepath.Join(o.DataDir, journalFile), datasync)
+	s.syncFile = store.Datasync
+	j, err := store.OpenJournal(o.DataDir, s.syncJournal)
 	if err != nil {
 		return nil, fmt.Errorf("open data dir %s: %w", o.DataDir, err)
 	}
 	s.journal = j
-	return newJournaledDB(eng, j, o.TableName), nil
+	return store.NewDB(eng, j), nil
+}
+
+// syncJournal makes the journal's appends durable with s.syncFile, which
+// tests replace to make the disk fail.
+func (s *Stack) syncJournal(f *os.File) error {
+	s.mu.Lock()
+	sync := s.syncFile
+	s.mu.Unlock()
+	return sync(f)
 }
 
 // handlerLogger sends the handler's records of failed requests (request
@@ -349,7 +352,7 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 
 	var failed <-chan struct{}
 	if s.journal != nil {
-		failed = s.journal.failed
+		failed = s.journal.Failed()
 	}
 	var result error
 	select {
@@ -383,7 +386,7 @@ func (s *Stack) Close() error {
 		if s.journal != nil {
 			s.closeErr = s.journal.Close()
 		}
-		if err := s.lock.release(); err != nil && s.closeErr == nil {
+		if err := s.lock.Release(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("release data dir %s: %w", s.opts.DataDir, err)
 		}
 	})
@@ -409,22 +412,6 @@ type ServerInfo struct {
 	APIKey string `json:"apiKey,omitempty"`
 	PID    int    `json:"pid"`
 	Region string `json:"region,omitempty"`
-}
-
-func writeServerInfo(path string, info ServerInfo) error {
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write server info: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write server info: %w", err)
-	}
-	return nil
 }
 
 // Discover returns the server serving dataDir, or (nil, nil) when none is.
@@ -456,23 +443,12 @@ func Discover(dataDir string) (*ServerInfo, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		return nil, fmt.Errorf("discover local server in %s: %s: %w", dataDir, serverFile, err)
 	}
-	held, err := lockHeld(dataDir)
+	held, err := store.LockHeld(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("discover local server in %s: %w", dataDir, err)
 	}
-	if !held || info.PID <= 0 || readPID(filepath.Join(dataDir, lockFile)) != info.PID || !processAlive(info.PID) {
+	if !held || info.PID <= 0 || store.LockHolder(dataDir) != info.PID || !store.ProcessAlive(info.PID) {
 		return nil, nil
 	}
 	return &info, nil
-}
-
-// ensureGitignore keeps the data dir (which holds the API key) out of git
-// by accident: it writes a .gitignore ignoring everything, once. Failing to
-// write it is not an error (a read-only dir fails later with a clear one).
-func ensureGitignore(dir string) {
-	p := filepath.Join(dir, ".gitignore")
-	if _, err := os.Stat(p); err == nil {
-		return
-	}
-	_ = os.WriteFile(p, []byte("# written by ddbops: local data and API key, never commit\n*\n"), 0o644)
 }

@@ -1,8 +1,7 @@
-package local
+package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -33,14 +32,14 @@ func (panicky) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*d
 // hang.
 func TestJournaledLocksSurvivePanics(t *testing.T) {
 	t.Parallel()
-	j, err := openJournal(filepath.Join(t.TempDir(), "j"), datasync)
+	j, err := OpenJournal(t.TempDir(), Datasync)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
 	const table = "lambda-apigateway"
 	key := map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "a"}}
-	s := newJournaledDB(panicky{}, j, table)
+	s := NewDB(panicky{}, j)
 	for _, read := range []func(){
 		func() {
 			_, _ = s.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: key})
