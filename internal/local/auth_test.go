@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ddbops/ddbops/internal/local/gateway"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -26,7 +27,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	dir := t.TempDir()
 	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthAPIKey})
 	key := srv.stack.APIKey()
-	if err := validAPIKey(key); err != nil || !srv.stack.APIKeyGenerated() {
+	if err := gateway.ValidAPIKey(key); err != nil || !srv.stack.APIKeyGenerated() {
 		t.Fatalf("generated key %q: %v (generated=%v)", key, err, srv.stack.APIKeyGenerated())
 	}
 	st, err := os.Stat(filepath.Join(dir, apiKeyFile))

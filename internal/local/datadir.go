@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/local/gateway"
 )
 
 // Files of a data dir the wiring owns (the store owns the others).
@@ -27,7 +28,7 @@ func loadOrCreateAPIKey(dir string) (string, bool, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		k := strings.TrimSpace(string(b))
-		if err := validAPIKey(k); err != nil {
+		if err := gateway.ValidAPIKey(k); err != nil {
 			return "", false, fmt.Errorf("api key file %s: %w", path, err)
 		}
 		return k, false, nil
@@ -35,7 +36,7 @@ func loadOrCreateAPIKey(dir string) (string, bool, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, fmt.Errorf("read api key: %w", err)
 	}
-	k := generateAPIKey()
+	k := gateway.GenerateAPIKey()
 	if err := cmdutil.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
 		return "", false, fmt.Errorf("save api key: %w", err)
 	}

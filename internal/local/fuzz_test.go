@@ -165,7 +165,7 @@ func allItems(t *testing.T, st *Stack) map[string]string {
 	body := `{"operation":"list","payload":{}}`
 	for {
 		ev := &events.APIGatewayProxyRequest{HTTPMethod: http.MethodPost, Body: body}
-		resp := st.gw.h.HandleProxy(context.Background(), ev)
+		resp := st.h.HandleProxy(context.Background(), ev)
 		if resp.StatusCode != 200 {
 			t.Fatalf("list: %d %s", resp.StatusCode, resp.Body)
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/handler"
 	"github.com/ddbops/ddbops/internal/local/engine"
+	"github.com/ddbops/ddbops/internal/local/gateway"
 	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -112,7 +113,7 @@ func (o *Options) setDefaults() error {
 		}
 	}
 	if o.APIKey != "" {
-		if err := validAPIKey(o.APIKey); err != nil {
+		if err := gateway.ValidAPIKey(o.APIKey); err != nil {
 			return fmt.Errorf("invalid API key: %w", err)
 		}
 	}
@@ -124,7 +125,8 @@ type Stack struct {
 	opts        Options
 	lock        *store.DirLock
 	journal     *store.Journal // nil with an external endpoint
-	gw          *gateway
+	h           *handler.Handler
+	gw          *gateway.Gateway
 	apiKey      string
 	keyCreated  bool
 	recovery    Recovery
@@ -205,13 +207,18 @@ func (s *Stack) open(ctx context.Context) error {
 			s.apiKey, s.keyCreated = k, created
 		}
 	}
-	var verifier *sigV4Verifier
+	var creds aws.CredentialsProvider
 	if o.Auth == wire.AuthIAM {
 		if o.Credentials == nil {
 			return errors.New("local stack: iam auth needs AWS credentials to verify signatures, and none were found")
 		}
-		verifier = newSigV4Verifier(o.Credentials, o.Region)
-		if _, err := verifier.creds.Retrieve(ctx); err != nil {
+		// The gateway asks for them on every signed request: the same
+		// cache serves this check and those.
+		creds = o.Credentials
+		if _, ok := creds.(*aws.CredentialsCache); !ok {
+			creds = aws.NewCredentialsCache(creds)
+		}
+		if _, err := creds.Retrieve(ctx); err != nil {
 			return fmt.Errorf("local stack: iam auth needs AWS credentials to verify signatures: %w", err)
 		}
 	}
@@ -234,16 +241,17 @@ func (s *Stack) open(ctx context.Context) error {
 		db = jdb
 	}
 
-	s.gw = &gateway{
-		h:        handler.New(db, handler.Config{TableName: o.TableName, Logger: handlerLogger(o.Log)}),
-		stage:    o.Stage,
-		resource: o.Resource,
-		path:     "/" + o.Stage + "/" + o.Resource,
-		auth:     o.Auth,
-		apiKey:   s.apiKey,
-		sigv4:    verifier,
-		log:      o.Log,
-	}
+	s.h = handler.New(db, handler.Config{TableName: o.TableName, Logger: handlerLogger(o.Log)})
+	s.gw = gateway.New(gateway.Config{
+		Handler:     s.h,
+		Stage:       o.Stage,
+		Resource:    o.Resource,
+		Auth:        o.Auth,
+		APIKey:      s.apiKey,
+		Credentials: creds,
+		Region:      o.Region,
+		Log:         o.Log,
+	})
 	return nil
 }
 
@@ -328,7 +336,7 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 	s.serveCalled = true
 	s.mu.Unlock()
 
-	srv := s.gw.newFastServer(context.Background())
+	srv := s.gw.NewServer(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

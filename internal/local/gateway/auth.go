@@ -1,4 +1,4 @@
-package local
+package gateway
 
 import (
 	"context"
@@ -232,8 +232,8 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *inbound) (string, *gwErro
 // apiKeyAlphabet is what API Gateway's generated keys are made of.
 const apiKeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-// generateAPIKey returns 40 random alphanumerics (about 238 bits).
-func generateAPIKey() string {
+// GenerateAPIKey returns 40 random alphanumerics (about 238 bits).
+func GenerateAPIKey() string {
 	const n = 40
 	out := make([]byte, 0, n)
 	var buf [64]byte
@@ -250,9 +250,10 @@ func generateAPIKey() string {
 	return string(out)
 }
 
-// validAPIKey is what a header value can carry: 20 to 128 visible ASCII
-// characters (API Gateway accepts keys of at least 20 characters).
-func validAPIKey(k string) error {
+// ValidAPIKey checks that k is what a header value can carry: 20 to 128
+// visible ASCII characters (API Gateway accepts keys of at least 20
+// characters).
+func ValidAPIKey(k string) error {
 	if len(k) < 20 || len(k) > 128 {
 		return fmt.Errorf("must be 20 to 128 characters, got %d", len(k))
 	}
