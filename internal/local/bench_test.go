@@ -19,7 +19,7 @@ import (
 // the network: the part of a request that `ddbops local` adds on top of
 // net/http.
 func BenchmarkGatewayRead(b *testing.B) {
-	s, err := Open(context.Background(), Options{DataDir: b.TempDir(), Auth: wire.AuthNone})
+	s, err := Open(context.Background(), withNames(Options{DataDir: b.TempDir(), Auth: wire.AuthNone}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func BenchmarkOpen(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		s, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+		s, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 		if err != nil {
 			b.Fatal(err)
 		}

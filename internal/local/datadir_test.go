@@ -26,7 +26,7 @@ func openDir(t *testing.T, dir string, logw *syncBuffer) *Stack {
 	if logw != nil {
 		opts.Log = logw
 	}
-	st, err := Open(context.Background(), opts)
+	st, err := Open(context.Background(), withNames(opts))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestJournalRecovery(t *testing.T) {
 		lines := strings.SplitAfter(string(b), "\n")
 		lines[1] = strings.Replace(lines[1], `"v"`, `"w"`, 1) // checksum no longer matches
 		os.WriteFile(journal(dir), []byte(strings.Join(lines, "")), 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+		_, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 		want := fmt.Sprintf("replay journal %s: record 2 (byte offset %d): bad checksum", journal(dir), len(lines[0]))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Open = %v, want %q", err, want)
@@ -156,7 +156,7 @@ func TestJournalRecovery(t *testing.T) {
 		st := openDir(t, dir, nil)
 		st.Close()
 		os.WriteFile(journal(dir), frame(`{"put":{"name":{"S":"no id"}}}`), 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+		_, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 		if err == nil || !strings.Contains(err.Error(), `record 1 (byte offset 0): item has no string attribute "id"`) {
 			t.Fatalf("Open = %v", err)
 		}
@@ -170,14 +170,14 @@ func TestJournalRecovery(t *testing.T) {
 		st.Close()
 		st = openDir(t, dir, nil) // compacts
 		st.Close()
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, TableName: "other", LockWait: 10 * time.Second}); err == nil ||
+		if _, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, TableName: "other", LockWait: 10 * time.Second})); err == nil ||
 			!strings.Contains(err.Error(), `the data dir holds table "lambda-apigateway", not "other"`) {
 			t.Errorf("table mismatch: %v", err)
 		}
 		snap := filepath.Join(dir, store.SnapshotFile)
 		b, _ := os.ReadFile(snap)
 		os.WriteFile(snap, b[:len(b)-5], 0o600) // a snapshot is never torn: it is renamed into place
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}); err == nil ||
+		if _, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})); err == nil ||
 			!strings.Contains(err.Error(), "read snapshot "+snap+": record 3") {
 			t.Errorf("torn snapshot: %v", err)
 		}
@@ -216,7 +216,7 @@ func TestJournalRecovery(t *testing.T) {
 func TestJournalFailureStopsAcknowledging(t *testing.T) {
 	t.Parallel()
 	var logw syncBuffer
-	st, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthNone, Log: &logw})
+	st, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthNone, Log: &logw}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestUnwritableDataDir(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	_, err := Open(context.Background(), Options{DataDir: filepath.Join(file, "sub"), Auth: wire.AuthNone})
+	_, err := Open(context.Background(), withNames(Options{DataDir: filepath.Join(file, "sub"), Auth: wire.AuthNone}))
 	if err == nil || !strings.Contains(err.Error(), "open data dir "+filepath.Join(file, "sub")) {
 		t.Errorf("data dir under a file: %v", err)
 	}
@@ -264,7 +264,7 @@ func TestUnwritableDataDir(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o500)
 	defer os.Chmod(dir, 0o700)
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+	_, err = Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("read-only data dir: %v", err)
 	}

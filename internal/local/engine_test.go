@@ -60,7 +60,7 @@ var scannedCount = regexp.MustCompile(`"ScannedCount":\d+,`)
 
 func runConformance(t *testing.T, db handler.DynamoDB, reqs []string) []string {
 	t.Helper()
-	h := handler.New(db, handler.Config{TableName: DefaultTable})
+	h := handler.New(db, handler.Config{TableName: testTable})
 	out := make([]string, len(reqs))
 	for i, body := range reqs {
 		status, b := h.Do(context.Background(), []byte(body), "RID")
@@ -89,13 +89,13 @@ func sdkClient(endpoint string) *dynamodb.Client {
 func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
 	t.Parallel()
 	emb := engine.New()
-	if err := emb.CreateTable(context.Background(), DefaultTable); err != nil {
+	if err := emb.CreateTable(context.Background(), testTable); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(mserver.NewServer())
 	defer hs.Close()
 	sdk := sdkClient(hs.URL)
-	if err := ensureTable(context.Background(), sdk, DefaultTable, false); err != nil {
+	if err := ensureTable(context.Background(), sdk, testTable, false); err != nil {
 		t.Fatal(err)
 	}
 	// minidyn keeps top-level attributes that REMOVE names (the embedded
@@ -128,11 +128,11 @@ func TestEmbeddedMatchesMoto(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
 	emb := engine.New()
-	if err := emb.CreateTable(context.Background(), DefaultTable); err != nil {
+	if err := emb.CreateTable(context.Background(), testTable); err != nil {
 		t.Fatal(err)
 	}
 	sdk := sdkClient(moto.URL)
-	if err := ensureTable(context.Background(), sdk, DefaultTable, true); err != nil {
+	if err := ensureTable(context.Background(), sdk, testTable, true); err != nil {
 		t.Fatal(err)
 	}
 	reqs := append(slices.Clone(conformance), expressionConformance...)
@@ -187,7 +187,7 @@ func TestExternalEndpoint(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
 	dir := t.TempDir()
-	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL})
+	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL, Region: "us-east-1"})
 	for _, body := range []string{tutorialCreate, tutorialRead, tutorialList} {
 		r := post(t, srv.info.URL, body)
 		checkCommon(t, r)
@@ -204,14 +204,14 @@ func TestExternalEndpoint(t *testing.T) {
 	}
 	_ = srv.stop()
 	// A second start finds the table and the item.
-	srv2 := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL})
+	srv2 := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL, Region: "us-east-1"})
 	if r := post(t, srv2.info.URL, tutorialRead); r.status != 200 {
 		t.Errorf("after restart: %d %s", r.status, r.body)
 	}
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), DynamoDBEndpoint: "ftp://x"}); err == nil {
+	if _, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthNone, DynamoDBEndpoint: "ftp://x"})); err == nil {
 		t.Error("an ftp endpoint was accepted")
 	}
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), DynamoDBEndpoint: "https://dynamodb.example.com"}); err == nil {
+	if _, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthNone, DynamoDBEndpoint: "https://dynamodb.example.com"})); err == nil {
 		t.Error("a remote endpoint without credentials was accepted")
 	}
 }
@@ -224,7 +224,7 @@ func TestBackendErrorsThroughGateway(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
 	proxy := testenv.NewFaultProxy(t, moto.URL)
-	srv := serve(t, Options{Auth: wire.AuthNone, DynamoDBEndpoint: proxy.URL})
+	srv := serve(t, Options{Auth: wire.AuthNone, DynamoDBEndpoint: proxy.URL, Region: "us-east-1"})
 	if r := post(t, srv.info.URL, tutorialCreate); r.status != 200 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}

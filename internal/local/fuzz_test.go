@@ -80,9 +80,9 @@ func openFuzzStacks(f *testing.F) *fuzzStacks {
 	fs := &fuzzStacks{}
 	creds := credentials.NewStaticCredentialsProvider(testAKID, testSecret, "")
 	for i, mode := range fuzzModes {
-		st, err := Open(context.Background(), Options{
+		st, err := Open(context.Background(), withNames(Options{
 			DataDir: f.TempDir(), Auth: mode, APIKey: fuzzAPIKey, Region: testRegion, Credentials: creds,
-		})
+		}))
 		if err != nil {
 			f.Fatalf("Open %s: %v", mode, err)
 		}
@@ -133,7 +133,7 @@ func checkRecovers(t *testing.T, st *Stack) {
 			t.Fatal(err)
 		}
 	}
-	re, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+	re, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 	if err != nil {
 		t.Fatalf("%s stack: its data dir does not recover: %v", st.opts.Auth, err)
 	}

@@ -52,6 +52,21 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// withNames completes o with the tutorial's table, stage and resource,
+// which Open needs and most tests do not vary.
+func withNames(o Options) Options {
+	if o.TableName == "" {
+		o.TableName = testTable
+	}
+	if o.Stage == "" {
+		o.Stage = "prod"
+	}
+	if o.Resource == "" {
+		o.Resource = "DynamoDBManager"
+	}
+	return o
+}
+
 // server is a stack serving on a free loopback port.
 type server struct {
 	stack *Stack
@@ -66,7 +81,7 @@ func serve(t *testing.T, opts Options) *server {
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
-	s, err := Open(context.Background(), opts)
+	s, err := Open(context.Background(), withNames(opts))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

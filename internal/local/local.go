@@ -43,15 +43,6 @@ type CorruptJournalError = store.CorruptJournalError
 // Recovery describes what Open found in the data dir.
 type Recovery = store.Recovery
 
-// Defaults of Options.
-const (
-	DefaultDataDir  = ".ddbops/local"
-	DefaultTable    = "lambda-apigateway"
-	DefaultStage    = "prod"
-	DefaultResource = "DynamoDBManager"
-	DefaultRegion   = "us-east-1"
-)
-
 const (
 	shutdownTimeout  = 10 * time.Second
 	tableWaitTimeout = 30 * time.Second
@@ -60,20 +51,24 @@ const (
 	lockRetryEvery   = 20 * time.Millisecond
 )
 
-// Options configures a local stack.
+// Options configures a local stack. Open refuses an empty DataDir, Auth,
+// TableName, Stage or Resource, and an empty Region under iam auth: the
+// defaults are the CLI's (configs/ddbops.yaml), not this package's.
 type Options struct {
-	DataDir string // default .ddbops/local
-	Auth    string // none | apikey | iam (default apikey)
+	DataDir string
+	Auth    string // none | apikey | iam
 	APIKey  string // apikey auth; "" loads <data-dir>/api-key or generates one
-	Region  string // iam auth: region in the credential scope (default us-east-1)
+	// Region is the region of the credential scope under iam auth, and of
+	// the client of an external endpoint ("" leaves it to the endpoint).
+	Region string
 	// Credentials verify SigV4 signatures under iam auth.
 	Credentials aws.CredentialsProvider
 	// DynamoDBEndpoint uses an external DynamoDB-compatible endpoint
 	// instead of the embedded engine (no journal then).
 	DynamoDBEndpoint string
-	TableName        string // default lambda-apigateway
-	Stage            string // default prod
-	Resource         string // default DynamoDBManager
+	TableName        string
+	Stage            string
+	Resource         string
 	Log              io.Writer
 
 	// LockWait makes Open wait up to this long for a data dir held by a
@@ -83,33 +78,26 @@ type Options struct {
 	LockWait time.Duration
 }
 
-func (o *Options) setDefaults() error {
+// validate refuses options Open cannot serve, before anything is touched.
+func (o *Options) validate() error {
 	if o.DataDir == "" {
-		o.DataDir = DefaultDataDir
-	}
-	if o.Auth == "" {
-		o.Auth = wire.AuthAPIKey
+		return errors.New("no data dir given")
 	}
 	if o.TableName == "" {
-		o.TableName = DefaultTable
+		return errors.New("no table name given")
 	}
-	if o.Stage == "" {
-		o.Stage = DefaultStage
-	}
-	if o.Resource == "" {
-		o.Resource = DefaultResource
-	}
-	if o.Region == "" {
-		o.Region = DefaultRegion
-	}
-	switch o.Auth {
-	case wire.AuthNone, wire.AuthAPIKey, wire.AuthIAM:
-	default:
+	if !wire.ValidAuth(o.Auth) {
 		return fmt.Errorf("invalid auth %q: want none, apikey or iam", o.Auth)
 	}
-	for name, v := range map[string]string{"stage": o.Stage, "resource": o.Resource} {
-		if strings.ContainsAny(v, "/?#% ") {
-			return fmt.Errorf("invalid %s %q: must be one path segment", name, v)
+	if o.Auth == wire.AuthIAM && o.Region == "" {
+		return errors.New("iam auth needs a region (the credential scope's)")
+	}
+	for _, seg := range []struct{ name, value string }{{"stage", o.Stage}, {"resource", o.Resource}} {
+		if seg.value == "" {
+			return fmt.Errorf("no %s given", seg.name)
+		}
+		if strings.ContainsAny(seg.value, "/?#% ") {
+			return fmt.Errorf("invalid %s %q: must be one path segment", seg.name, seg.value)
 		}
 	}
 	if o.APIKey != "" {
@@ -140,7 +128,7 @@ type Stack struct {
 // Open locks the data dir, replays and compacts the journal, and creates
 // the table if missing.
 func Open(ctx context.Context, opts Options) (*Stack, error) {
-	if err := opts.setDefaults(); err != nil {
+	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	dir := opts.DataDir
@@ -312,7 +300,7 @@ func (s *Stack) APIKeyGenerated() bool { return s.keyCreated }
 // external endpoint).
 func (s *Stack) Recovery() Recovery { return s.recovery }
 
-// Options returns the options in force, defaults applied.
+// Options returns the options Open was given.
 func (s *Stack) Options() Options { return s.opts }
 
 // Serve serves the gateway on ln until ctx is done, then shuts down
@@ -438,7 +426,7 @@ type ServerInfo struct {
 // then gets a connection error and can Discover again.
 func Discover(dataDir string) (*ServerInfo, error) {
 	if dataDir == "" {
-		dataDir = DefaultDataDir
+		return nil, errors.New("discover local server: no data dir given")
 	}
 	b, err := os.ReadFile(filepath.Join(dataDir, serverFile))
 	if errors.Is(err, fs.ErrNotExist) {
