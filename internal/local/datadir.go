@@ -43,17 +43,14 @@ func loadOrCreateAPIKey(dir string) (string, bool, error) {
 	return k, true, nil
 }
 
+// writeServerInfo replaces path with info, atomically: Discover reads
+// either the old file or the new one.
 func writeServerInfo(path string, info ServerInfo) error {
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write server info: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
+	if err := cmdutil.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write server info: %w", err)
 	}
 	return nil
@@ -67,5 +64,5 @@ func ensureGitignore(dir string) {
 	if _, err := os.Stat(p); err == nil {
 		return
 	}
-	_ = os.WriteFile(p, []byte("# written by ddbops: local data and API key, never commit\n*\n"), 0o644)
+	_ = cmdutil.WriteFile(p, []byte("# written by ddbops: local data and API key, never commit\n*\n"), 0o644)
 }
