@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/ddbops/ddbops/internal/local/store"
+	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // writeItems opens dir, writes n items through the journaled engine and
 // closes it.
-func openDir(t *testing.T, dir string, logw *syncBuffer) *Stack {
+func openDir(t *testing.T, dir string, logw *testenv.SyncBuffer) *Stack {
 	t.Helper()
 	// LockWait: a subprocess forked by a parallel test holds a copy of
 	// the lock's descriptor until it execs.
@@ -110,7 +111,7 @@ func TestJournalRecovery(t *testing.T) {
 			f, _ := os.OpenFile(journal(dir), os.O_APPEND|os.O_WRONLY, 0)
 			f.WriteString(tail)
 			f.Close()
-			var logw syncBuffer
+			var logw testenv.SyncBuffer
 			st = openDir(t, dir, &logw)
 			if rec := st.Recovery(); !rec.TornTail || rec.Items != 2 {
 				t.Errorf("tail %q: recovery %+v", tail, rec)
@@ -215,7 +216,7 @@ func TestJournalRecovery(t *testing.T) {
 // Serve return the error.
 func TestJournalFailureStopsAcknowledging(t *testing.T) {
 	t.Parallel()
-	var logw syncBuffer
+	var logw testenv.SyncBuffer
 	st, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthNone, Log: &logw}))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 package local
 
 // The local stack under faults, with the real `ddbops local` binary as a
-// subprocess (issue 6 item 3): kill -9 during concurrent writes, a
+// subprocess: kill -9 during concurrent writes, a
 // read-only data dir, a disk that fills up while serving or before a
 // start, and a torn or corrupted journal.
 //
@@ -94,7 +94,7 @@ type readyDoc struct {
 type proc struct {
 	cmd    *exec.Cmd
 	doc    readyDoc
-	stderr *syncBuffer
+	stderr *testenv.SyncBuffer
 	ready  chan readyDoc
 	done   chan struct{} // closed once the process has exited
 	code   int           // exit code, valid after done
@@ -118,7 +118,7 @@ func startProc(t *testing.T, argv []string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, ready: make(chan readyDoc, 1), done: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: &testenv.SyncBuffer{}, ready: make(chan readyDoc, 1), done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -669,7 +669,7 @@ func newTmpfsNS(t *testing.T, size string) *tmpfsNS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errb syncBuffer
+	var errb testenv.SyncBuffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

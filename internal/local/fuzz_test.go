@@ -1,6 +1,6 @@
 package local
 
-// Fuzz targets for the local gateway's HTTP input (issue 6 item 4).
+// Fuzz targets for the local gateway's HTTP input.
 //
 // FuzzGateway builds a request from a method, a request target, a block
 // of header lines and a body, parses it with net/http's own request
