@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -17,6 +18,13 @@ import (
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
+const (
+	tableWaitTimeout = 30 * time.Second
+	waiterMinDelay   = 100 * time.Millisecond
+	waiterMaxDelay   = 2 * time.Second
+)
+
+// newExternalEngine returns the SDK client of o's DynamoDB endpoint.
 func newExternalEngine(o *Options) (tableDB, error) {
 	u, err := url.Parse(o.DynamoDBEndpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

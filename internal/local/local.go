@@ -1,6 +1,8 @@
-// Package local is the local stack: an HTTP gateway that turns requests
-// into API Gateway proxy events for the in-process handler, backed by an
-// embedded DynamoDB (minidyn) made durable by a journal in the data dir.
+// Package local wires the local stack (docs/local.md): the HTTP gateway
+// (local/gateway) in front of the in-process handler, over the embedded
+// DynamoDB engine (local/engine) made durable by the store (local/store)
+// in the data dir, or over an external DynamoDB-compatible endpoint. It
+// owns the data dir's life: lock, API key, server.json and Discover.
 package local
 
 import (
@@ -44,11 +46,8 @@ type CorruptJournalError = store.CorruptJournalError
 type Recovery = store.Recovery
 
 const (
-	shutdownTimeout  = 10 * time.Second
-	tableWaitTimeout = 30 * time.Second
-	waiterMinDelay   = 100 * time.Millisecond
-	waiterMaxDelay   = 2 * time.Second
-	lockRetryEvery   = 20 * time.Millisecond
+	shutdownTimeout = 10 * time.Second
+	lockRetryEvery  = 20 * time.Millisecond
 )
 
 // Options configures a local stack. Open refuses an empty DataDir, Auth,

@@ -9,8 +9,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ddbops/ddbops/internal/wire"
 	"github.com/valyala/fasthttp"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // The fasthttp adapter: NewServer.

@@ -53,9 +53,9 @@ type Recovery struct {
 	Compacted       bool // a new snapshot was written and the journal emptied
 }
 
-// Recover reads the data dir dir of table and returns every item it
-// holds (in no order) and what it found; see recoverDir. It holds the
-// items the caller loads into the engine before it opens the journal.
+// Recover recovers the data dir dir of table (see recoverDir) and returns
+// every item it holds, in no order, for the caller to load into its engine
+// before it opens the journal, and what it found.
 func Recover(dir, table string, logw io.Writer) ([]map[string]types.AttributeValue, Recovery, error) {
 	state, rec, err := recoverDir(dir, table, logw)
 	if err != nil {

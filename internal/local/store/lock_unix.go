@@ -14,8 +14,8 @@ import (
 
 // DirLock is an exclusive flock(2) on <data-dir>/lock. The kernel drops it
 // when the holder exits, however it exits (kill -9 included), so a stale
-// lock can never block a restart. Each Open uses its own open file
-// description, so two Opens in one process exclude each other too.
+// lock can never block a restart. Each LockDir uses its own open file
+// description, so two LockDirs in one process exclude each other too.
 type DirLock struct {
 	f *os.File
 }
