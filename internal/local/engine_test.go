@@ -149,9 +149,9 @@ func TestEmbeddedMatchesMoto(t *testing.T) {
 // Python's exact decimals, answers as DynamoDB does. (Where moto does not
 // — several list indexes in one projection, overlapping projection paths,
 // nested UPDATED_OLD/UPDATED_NEW, SET of several indexes past the end,
-// :a + :b + :c — the engine follows DynamoDB; update_test.go and
-// projection_test.go hold those cases.) Numbers are written canonically:
-// moto keeps other spellings as written.
+// :a + :b + :c — the engine follows DynamoDB; engine/update_test.go and
+// engine/projection_test.go hold those cases.) Numbers are written
+// canonically: moto keeps other spellings as written.
 var expressionConformance = []string{
 	`{"operation":"create","payload":{"Item":{"id":"x","n":1,"big":12345678901234567890,"t":0.1,"tags":["a","b","c","d"],"m":{"x":{"y":[1,2,3]},"z":1},"s":"str","nul":null}}}`,
 	`{"operation":"update","payload":{"Key":{"id":"x"},"UpdateExpression":"SET big = big + :one, t = t + :t","ExpressionAttributeValues":{":one":1,":t":0.2},"ReturnValues":"UPDATED_NEW"}}`,

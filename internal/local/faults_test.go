@@ -1,9 +1,9 @@
 package local
 
 // The local stack under faults, with the real `ddbops local` binary as a
-// subprocess: kill -9 during concurrent writes, a
-// read-only data dir, a disk that fills up while serving or before a
-// start, and a torn or corrupted journal.
+// subprocess: kill -9 during concurrent writes, a read-only data dir, a
+// disk that fills up while serving or before a start, and a torn or
+// corrupted journal.
 //
 // The read-only and disk-full scenarios need what stops root too: a
 // read-only bind mount and a small tmpfs, each in a private mount
