@@ -60,8 +60,24 @@ type apiServer struct {
 	headers []http.Header
 }
 
+// withLocalNames completes o with the tutorial's table, stage and
+// resource, which local.Open needs (the defaults are the configuration's).
+func withLocalNames(o local.Options) local.Options {
+	if o.TableName == "" {
+		o.TableName = "lambda-apigateway"
+	}
+	if o.Stage == "" {
+		o.Stage = "prod"
+	}
+	if o.Resource == "" {
+		o.Resource = "DynamoDBManager"
+	}
+	return o
+}
+
 func newAPIServer(t *testing.T, opts local.Options) *apiServer {
 	t.Helper()
+	opts = withLocalNames(opts)
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
@@ -601,7 +617,7 @@ func TestCallLocalInProcess(t *testing.T) {
 		t.Error("in-process call published a server")
 	}
 	// The lock is free again: a stack opens at once.
-	s, err := local.Open(context.Background(), local.Options{DataDir: dataDir, Auth: wire.AuthNone, Log: io.Discard})
+	s, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dataDir, Auth: wire.AuthNone, Log: io.Discard}))
 	if err != nil {
 		t.Fatalf("data dir still locked after call: %v", err)
 	}
@@ -676,7 +692,7 @@ func TestCallLocalPrintCurlWithoutServer(t *testing.T) {
 func serveLocal(t *testing.T, opts local.Options) local.ServerInfo {
 	t.Helper()
 	opts.Log = io.Discard
-	s, err := local.Open(context.Background(), opts)
+	s, err := local.Open(context.Background(), withLocalNames(opts))
 	if err != nil {
 		t.Fatal(err)
 	}

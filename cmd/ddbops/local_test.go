@@ -162,7 +162,7 @@ func TestRunLocal(t *testing.T) {
 	if !strings.Contains(errOut.String(), "stopped; journal flushed, data dir released") {
 		t.Errorf("stderr: %s", errOut.String())
 	}
-	st, err := local.Open(context.Background(), local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second})
+	st, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("data dir not released: %v", err)
 	}
@@ -177,12 +177,12 @@ func TestRunLocal(t *testing.T) {
 func TestRunLocalErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	holder, err := local.Open(context.Background(), local.Options{DataDir: dir, Auth: "none"})
+	holder, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dir, Auth: "none"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ios, _, errOut := testIO()
-	opts := &localOptions{IO: ios, Addr: "127.0.0.1:0", DataDir: dir, Auth: "none", Getenv: func(string) string { return "" }}
+	opts := &localOptions{IO: ios, Addr: "127.0.0.1:0", DataDir: dir, Auth: "none", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Getenv: func(string) string { return "" }}
 	err = runLocal(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "data dir is in use by another ddbops process (pid ") {
 		t.Errorf("busy data dir: %v", err)
@@ -195,7 +195,7 @@ func TestRunLocalErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	opts = &localOptions{IO: ios, Addr: busy, DataDir: t.TempDir(), Auth: "none", Getenv: func(string) string { return "" }}
+	opts = &localOptions{IO: ios, Addr: busy, DataDir: t.TempDir(), Auth: "none", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Getenv: func(string) string { return "" }}
 	err = runLocal(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "listen on "+busy) {
 		t.Errorf("busy port: %v (%s)", err, errOut)
@@ -445,7 +445,7 @@ func TestLocalGracefulShutdown(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "stopped; journal flushed, data dir released") {
 		t.Errorf("stderr: %s", p.stderr)
 	}
-	st, err := local.Open(context.Background(), local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second})
+	st, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("data dir after SIGTERM: %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ddbops/ddbops/internal/local/gateway"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -26,7 +27,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	dir := t.TempDir()
 	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthAPIKey})
 	key := srv.stack.APIKey()
-	if err := validAPIKey(key); err != nil || !srv.stack.APIKeyGenerated() {
+	if err := gateway.ValidAPIKey(key); err != nil || !srv.stack.APIKeyGenerated() {
 		t.Fatalf("generated key %q: %v (generated=%v)", key, err, srv.stack.APIKeyGenerated())
 	}
 	st, err := os.Stat(filepath.Join(dir, apiKeyFile))
@@ -66,7 +67,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	}
 
 	// The same key after a restart; an explicit key wins and is not saved.
-	s, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthAPIKey, LockWait: 10 * time.Second})
+	s, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthAPIKey, LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	}
 	s.Close()
 	const explicit = "my-explicit-key-0123456789"
-	s, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthAPIKey, APIKey: explicit, LockWait: 10 * time.Second})
+	s, err = Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthAPIKey, APIKey: explicit, LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestAPIKeyAuth(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, apiKeyFile)); strings.TrimSpace(string(b)) != key {
 		t.Errorf("the explicit key overwrote the saved one")
 	}
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthAPIKey, APIKey: "short"}); err == nil {
+	if _, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthAPIKey, APIKey: "short"})); err == nil {
 		t.Error("a 5-character API key was accepted")
 	}
 }
@@ -275,14 +276,14 @@ func TestIAMSessionToken(t *testing.T) {
 // TestIAMNeedsCredentials: iam auth without credentials fails at Open.
 func TestIAMNeedsCredentials(t *testing.T) {
 	t.Parallel()
-	_, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthIAM})
+	_, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthIAM, Region: testRegion}))
 	if err == nil || !strings.Contains(err.Error(), "credentials") {
 		t.Fatalf("Open without credentials: %v", err)
 	}
 	bad := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, os.ErrNotExist
 	})
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthIAM, Credentials: bad}); err == nil {
+	if _, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthIAM, Region: testRegion, Credentials: bad})); err == nil {
 		t.Fatal("Open with failing credentials succeeded")
 	}
 }

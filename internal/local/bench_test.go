@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -17,7 +19,7 @@ import (
 // the network: the part of a request that `ddbops local` adds on top of
 // net/http.
 func BenchmarkGatewayRead(b *testing.B) {
-	s, err := Open(context.Background(), Options{DataDir: b.TempDir(), Auth: wire.AuthNone})
+	s, err := Open(context.Background(), withNames(Options{DataDir: b.TempDir(), Auth: wire.AuthNone}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,22 +49,16 @@ func BenchmarkGatewayRead(b *testing.B) {
 // of a data dir holding 10 000 items.
 func BenchmarkOpen(b *testing.B) {
 	dir := b.TempDir()
-	state := map[string]*entry{}
+	snap := frame(`{"format":"ddbops-local","version":1,"table":"` + testTable + `"}`)
 	for i := range 10000 {
 		id := fmt.Sprint(i)
-		item := map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id},
-			"name": &types.AttributeValueMemberS{Value: "user " + id}, "n": &types.AttributeValueMemberN{Value: id}}
-		raw, err := appendItem(nil, item)
-		if err != nil {
-			b.Fatal(err)
-		}
-		state[id] = &entry{raw: raw, item: item}
+		snap = append(snap, frame(`{"put":{"id":{"S":"`+id+`"},"n":{"N":"`+id+`"},"name":{"S":"user `+id+`"}}}`)...)
 	}
-	if err := writeSnapshot(dir, DefaultTable, state); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, store.SnapshotFile), snap, 0o600); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		s, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+		s, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 		if err != nil {
 			b.Fatal(err)
 		}

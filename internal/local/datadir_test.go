@@ -8,76 +8,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/local/store"
+	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-// TestCodecRoundTrip: every DynamoDB type survives the journal encoding
-// exactly, and equal items encode to equal bytes.
-func TestCodecRoundTrip(t *testing.T) {
-	t.Parallel()
-	item := map[string]types.AttributeValue{
-		"id":    s("k\"ey\\\n\t\x01é😀"),
-		"n":     &types.AttributeValueMemberN{Value: "-12345678901234567890.000001e-3"},
-		"b":     &types.AttributeValueMemberB{Value: []byte{0, 1, 2, 255}},
-		"empty": &types.AttributeValueMemberB{Value: []byte{}},
-		"t":     &types.AttributeValueMemberBOOL{Value: true},
-		"f":     &types.AttributeValueMemberBOOL{Value: false},
-		"null":  &types.AttributeValueMemberNULL{Value: true},
-		"m":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": s("y"), "inner": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}}},
-		"l":     &types.AttributeValueMemberL{Value: []types.AttributeValue{s("a"), &types.AttributeValueMemberN{Value: "1"}, &types.AttributeValueMemberL{Value: []types.AttributeValue{}}}},
-		"ss":    &types.AttributeValueMemberSS{Value: []string{"b", "a"}},
-		"ns":    &types.AttributeValueMemberNS{Value: []string{"1", "2.5"}},
-		"bs":    &types.AttributeValueMemberBS{Value: [][]byte{{1}, {2, 3}}},
-		"":      s("empty attribute name"),
-	}
-	enc, err := appendItem(nil, item)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := parseItem(enc)
-	if err != nil {
-		t.Fatalf("parse %s: %v", enc, err)
-	}
-	enc2, _ := appendItem(nil, got)
-	if !bytes.Equal(enc, enc2) {
-		t.Fatalf("round trip changed the item:\n%s\n%s", enc, enc2)
-	}
-	if fmt.Sprint(got["ss"]) != fmt.Sprint(item["ss"]) || fmt.Sprint(got["b"]) != fmt.Sprint(item["b"]) {
-		t.Errorf("values differ: %v %v", got["ss"], got["b"])
-	}
-	if _, err := appendItem(nil, map[string]types.AttributeValue{"id": s("bad\xff")}); err == nil {
-		t.Error("invalid UTF-8 was encoded")
-	}
-	// Any JSON spelling of the same item parses to it.
-	spelled := "{ \"id\" : { \"S\" :\"\\u00e9\\/\\b\\f\\ud83d\\ude00\\\"\" } ,\n\t\"l\":{\"L\":[ ]},\"m\":{\"M\":{}} }"
-	it, err := parseItem([]byte(spelled))
-	if err != nil {
-		t.Fatalf("parse %s: %v", spelled, err)
-	}
-	if got := it["id"].(*types.AttributeValueMemberS).Value; got != "é/\b\f😀\"" {
-		t.Errorf("escapes: %q", got)
-	}
-	if l := it["l"].(*types.AttributeValueMemberL).Value; l == nil || len(l) != 0 {
-		t.Errorf("empty list: %#v", l)
-	}
-	for _, bad := range []string{`{"a":{"S":"\ud800"}}`, `{"a":{"S":"x"},"a":{"S":"y"}}`, `{"a":{"BOOL":1}}`, `{"a":{"S":"` + "\x01" + `"}}`, `{"a":{"L":[{"S":"x"},]}}`, `{"a":{"S":"x","N":"1"}}`, `{"a":{}}`, `{"a":{"Q":"x"}}`, `{"a":null}`, `null`, `{"a":{"B":"!!"}}`, `{"a":{"S":"x"}} x`} {
-		if _, err := parseItem([]byte(bad)); err == nil {
-			t.Errorf("parseItem(%s) accepted", bad)
-		}
-	}
-}
-
 // writeItems opens dir, writes n items through the journaled engine and
 // closes it.
-func openDir(t *testing.T, dir string, logw *syncBuffer) *Stack {
+func openDir(t *testing.T, dir string, logw *testenv.SyncBuffer) *Stack {
 	t.Helper()
 	// LockWait: a subprocess forked by a parallel test holds a copy of
 	// the lock's descriptor until it execs.
@@ -85,7 +27,7 @@ func openDir(t *testing.T, dir string, logw *syncBuffer) *Stack {
 	if logw != nil {
 		opts.Log = logw
 	}
-	st, err := Open(context.Background(), opts)
+	st, err := Open(context.Background(), withNames(opts))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -126,7 +68,7 @@ func ids(t *testing.T, st *Stack) string {
 // corruption rules.
 func TestJournalRecovery(t *testing.T) {
 	t.Parallel()
-	journal := func(dir string) string { return filepath.Join(dir, journalFile) }
+	journal := func(dir string) string { return filepath.Join(dir, store.JournalFile) }
 
 	t.Run("replay and compact", func(t *testing.T) {
 		t.Parallel()
@@ -145,7 +87,7 @@ func TestJournalRecovery(t *testing.T) {
 		if b, _ := os.ReadFile(journal(dir)); len(b) != 0 {
 			t.Errorf("journal not emptied after compaction: %q", b)
 		}
-		snap, _ := os.ReadFile(filepath.Join(dir, snapshotFile))
+		snap, _ := os.ReadFile(filepath.Join(dir, store.SnapshotFile))
 		if bytes.Count(snap, []byte("\n")) != 4 || !bytes.Contains(snap, []byte(`{"format":"ddbops-local","version":1,"table":"lambda-apigateway"}`)) {
 			t.Errorf("snapshot:\n%s", snap)
 		}
@@ -169,7 +111,7 @@ func TestJournalRecovery(t *testing.T) {
 			f, _ := os.OpenFile(journal(dir), os.O_APPEND|os.O_WRONLY, 0)
 			f.WriteString(tail)
 			f.Close()
-			var logw syncBuffer
+			var logw testenv.SyncBuffer
 			st = openDir(t, dir, &logw)
 			if rec := st.Recovery(); !rec.TornTail || rec.Items != 2 {
 				t.Errorf("tail %q: recovery %+v", tail, rec)
@@ -194,7 +136,7 @@ func TestJournalRecovery(t *testing.T) {
 		lines := strings.SplitAfter(string(b), "\n")
 		lines[1] = strings.Replace(lines[1], `"v"`, `"w"`, 1) // checksum no longer matches
 		os.WriteFile(journal(dir), []byte(strings.Join(lines, "")), 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+		_, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 		want := fmt.Sprintf("replay journal %s: record 2 (byte offset %d): bad checksum", journal(dir), len(lines[0]))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Open = %v, want %q", err, want)
@@ -214,10 +156,8 @@ func TestJournalRecovery(t *testing.T) {
 		dir := t.TempDir()
 		st := openDir(t, dir, nil)
 		st.Close()
-		rec, start := beginFrame(nil)
-		rec = finishFrame(append(rec, `{"put":{"name":{"S":"no id"}}}`...), start)
-		os.WriteFile(journal(dir), rec, 0o600)
-		_, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+		os.WriteFile(journal(dir), frame(`{"put":{"name":{"S":"no id"}}}`), 0o600)
+		_, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 		if err == nil || !strings.Contains(err.Error(), `record 1 (byte offset 0): item has no string attribute "id"`) {
 			t.Fatalf("Open = %v", err)
 		}
@@ -231,14 +171,14 @@ func TestJournalRecovery(t *testing.T) {
 		st.Close()
 		st = openDir(t, dir, nil) // compacts
 		st.Close()
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, TableName: "other", LockWait: 10 * time.Second}); err == nil ||
+		if _, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, TableName: "other", LockWait: 10 * time.Second})); err == nil ||
 			!strings.Contains(err.Error(), `the data dir holds table "lambda-apigateway", not "other"`) {
 			t.Errorf("table mismatch: %v", err)
 		}
-		snap := filepath.Join(dir, snapshotFile)
+		snap := filepath.Join(dir, store.SnapshotFile)
 		b, _ := os.ReadFile(snap)
 		os.WriteFile(snap, b[:len(b)-5], 0o600) // a snapshot is never torn: it is renamed into place
-		if _, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}); err == nil ||
+		if _, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})); err == nil ||
 			!strings.Contains(err.Error(), "read snapshot "+snap+": record 3") {
 			t.Errorf("torn snapshot: %v", err)
 		}
@@ -258,7 +198,7 @@ func TestJournalRecovery(t *testing.T) {
 		// Put the old journal back: as if the crash came between rename
 		// and truncate. Replaying it over the new snapshot is idempotent.
 		os.WriteFile(journal(dir), old, 0o600)
-		os.WriteFile(filepath.Join(dir, snapshotFile+".tmp"), []byte("half-written garbage"), 0o600)
+		os.WriteFile(filepath.Join(dir, store.SnapshotFile+".tmp"), []byte("half-written garbage"), 0o600)
 		st = openDir(t, dir, nil)
 		defer st.Close()
 		if got := ids(t, st); got != "0,2" {
@@ -271,66 +211,13 @@ func TestJournalRecovery(t *testing.T) {
 	})
 }
 
-// TestGroupCommit: concurrent appends all become durable, in one file, in
-// fewer syncs than records.
-func TestGroupCommit(t *testing.T) {
-	t.Parallel()
-	var syncs sync.Map
-	var n int64
-	var mu sync.Mutex
-	j, err := openJournal(filepath.Join(t.TempDir(), "j"), func(f *os.File) error {
-		mu.Lock()
-		n++
-		mu.Unlock()
-		syncs.Store(n, true)
-		return datasync(f)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const writers, each = 16, 50
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := range each {
-				rec, _ := encodePut(nil, map[string]types.AttributeValue{"id": s(fmt.Sprintf("%d-%d", w, i))})
-				b, err := j.append(rec)
-				if err == nil {
-					err = waitBatch(b, nil)
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if j.durable.Load() != writers*each {
-		t.Errorf("durable %d, want %d", j.durable.Load(), writers*each)
-	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(j.path)
-	count := 0
-	if _, err := readRecords(b, false, func([]byte) error { count++; return nil }); err != nil || count != writers*each {
-		t.Fatalf("file: %d records, %v", count, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if n >= writers*each {
-		t.Logf("no batching happened (%d syncs for %d records)", n, writers*each)
-	}
-}
-
 // TestJournalFailureStopsAcknowledging: a failed write or sync fails the
 // request in flight with a 500, fails everything after it, and makes
 // Serve return the error.
 func TestJournalFailureStopsAcknowledging(t *testing.T) {
 	t.Parallel()
-	var logw syncBuffer
-	st, err := Open(context.Background(), Options{DataDir: t.TempDir(), Auth: wire.AuthNone, Log: &logw})
+	var logw testenv.SyncBuffer
+	st, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthNone, Log: &logw}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,9 +226,9 @@ func TestJournalFailureStopsAcknowledging(t *testing.T) {
 		t.Fatalf("create: %d", r.status)
 	}
 	// The disk fills up.
-	st.journal.mu.Lock()
-	st.journal.sync = func(*os.File) error { return syscall.ENOSPC }
-	st.journal.mu.Unlock()
+	st.mu.Lock()
+	st.syncFile = func(*os.File) error { return syscall.ENOSPC }
+	st.mu.Unlock()
 	r := post(t, srv.info.URL, `{"operation":"create","payload":{"Item":{"id":"2"}}}`)
 	if r.status != 500 || strings.Contains(string(r.body), "no space") {
 		t.Fatalf("write on a full disk: %d %s", r.status, r.body)
@@ -368,7 +255,7 @@ func TestUnwritableDataDir(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	_, err := Open(context.Background(), Options{DataDir: filepath.Join(file, "sub"), Auth: wire.AuthNone})
+	_, err := Open(context.Background(), withNames(Options{DataDir: filepath.Join(file, "sub"), Auth: wire.AuthNone}))
 	if err == nil || !strings.Contains(err.Error(), "open data dir "+filepath.Join(file, "sub")) {
 		t.Errorf("data dir under a file: %v", err)
 	}
@@ -378,7 +265,7 @@ func TestUnwritableDataDir(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o500)
 	defer os.Chmod(dir, 0o700)
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+	_, err = Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("read-only data dir: %v", err)
 	}

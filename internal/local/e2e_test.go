@@ -219,7 +219,7 @@ func TestRestartKeepsData(t *testing.T) {
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+	s, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}

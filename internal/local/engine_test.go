@@ -17,6 +17,8 @@ import (
 	mserver "github.com/truora/minidyn/server"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/local/engine"
+	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -58,7 +60,7 @@ var scannedCount = regexp.MustCompile(`"ScannedCount":\d+,`)
 
 func runConformance(t *testing.T, db handler.DynamoDB, reqs []string) []string {
 	t.Helper()
-	h := handler.New(db, handler.Config{TableName: DefaultTable})
+	h := handler.New(db, handler.Config{TableName: testTable})
 	out := make([]string, len(reqs))
 	for i, body := range reqs {
 		status, b := h.Do(context.Background(), []byte(body), "RID")
@@ -86,14 +88,14 @@ func sdkClient(endpoint string) *dynamodb.Client {
 // (PutItem returns no Attributes, Scan reports ScannedCount).
 func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
 	t.Parallel()
-	emb := newEmbeddedEngine()
-	if err := emb.createTable(context.Background(), DefaultTable); err != nil {
+	emb := engine.New()
+	if err := emb.CreateTable(context.Background(), testTable); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(mserver.NewServer())
 	defer hs.Close()
 	sdk := sdkClient(hs.URL)
-	if err := ensureTable(context.Background(), sdk, DefaultTable, false); err != nil {
+	if err := ensureTable(context.Background(), sdk, testTable, false); err != nil {
 		t.Fatal(err)
 	}
 	// minidyn keeps top-level attributes that REMOVE names (the embedded
@@ -125,12 +127,12 @@ func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
 func TestEmbeddedMatchesMoto(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
-	emb := newEmbeddedEngine()
-	if err := emb.createTable(context.Background(), DefaultTable); err != nil {
+	emb := engine.New()
+	if err := emb.CreateTable(context.Background(), testTable); err != nil {
 		t.Fatal(err)
 	}
 	sdk := sdkClient(moto.URL)
-	if err := ensureTable(context.Background(), sdk, DefaultTable, true); err != nil {
+	if err := ensureTable(context.Background(), sdk, testTable, true); err != nil {
 		t.Fatal(err)
 	}
 	reqs := append(slices.Clone(conformance), expressionConformance...)
@@ -147,9 +149,9 @@ func TestEmbeddedMatchesMoto(t *testing.T) {
 // Python's exact decimals, answers as DynamoDB does. (Where moto does not
 // — several list indexes in one projection, overlapping projection paths,
 // nested UPDATED_OLD/UPDATED_NEW, SET of several indexes past the end,
-// :a + :b + :c — the engine follows DynamoDB; update_test.go and
-// projection_test.go hold those cases.) Numbers are written canonically:
-// moto keeps other spellings as written.
+// :a + :b + :c — the engine follows DynamoDB; engine/update_test.go and
+// engine/projection_test.go hold those cases.) Numbers are written
+// canonically: moto keeps other spellings as written.
 var expressionConformance = []string{
 	`{"operation":"create","payload":{"Item":{"id":"x","n":1,"big":12345678901234567890,"t":0.1,"tags":["a","b","c","d"],"m":{"x":{"y":[1,2,3]},"z":1},"s":"str","nul":null}}}`,
 	`{"operation":"update","payload":{"Key":{"id":"x"},"UpdateExpression":"SET big = big + :one, t = t + :t","ExpressionAttributeValues":{":one":1,":t":0.2},"ReturnValues":"UPDATED_NEW"}}`,
@@ -185,7 +187,7 @@ func TestExternalEndpoint(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
 	dir := t.TempDir()
-	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL})
+	srv := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL, Region: "us-east-1"})
 	for _, body := range []string{tutorialCreate, tutorialRead, tutorialList} {
 		r := post(t, srv.info.URL, body)
 		checkCommon(t, r)
@@ -197,19 +199,19 @@ func TestExternalEndpoint(t *testing.T) {
 	if normalize(r.body) != `{"Item":{"id":"1","name":"Bob"},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"RID"}}` {
 		t.Errorf("read: %s", r.body)
 	}
-	if _, err := os.Stat(filepath.Join(dir, journalFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, store.JournalFile)); !os.IsNotExist(err) {
 		t.Errorf("a journal was written with an external endpoint: %v", err)
 	}
 	_ = srv.stop()
 	// A second start finds the table and the item.
-	srv2 := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL})
+	srv2 := serve(t, Options{DataDir: dir, Auth: wire.AuthNone, DynamoDBEndpoint: moto.URL, Region: "us-east-1"})
 	if r := post(t, srv2.info.URL, tutorialRead); r.status != 200 {
 		t.Errorf("after restart: %d %s", r.status, r.body)
 	}
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), DynamoDBEndpoint: "ftp://x"}); err == nil {
+	if _, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthNone, DynamoDBEndpoint: "ftp://x"})); err == nil {
 		t.Error("an ftp endpoint was accepted")
 	}
-	if _, err := Open(context.Background(), Options{DataDir: t.TempDir(), DynamoDBEndpoint: "https://dynamodb.example.com"}); err == nil {
+	if _, err := Open(context.Background(), withNames(Options{DataDir: t.TempDir(), Auth: wire.AuthNone, DynamoDBEndpoint: "https://dynamodb.example.com"})); err == nil {
 		t.Error("a remote endpoint without credentials was accepted")
 	}
 }
@@ -222,7 +224,7 @@ func TestBackendErrorsThroughGateway(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
 	proxy := testenv.NewFaultProxy(t, moto.URL)
-	srv := serve(t, Options{Auth: wire.AuthNone, DynamoDBEndpoint: proxy.URL})
+	srv := serve(t, Options{Auth: wire.AuthNone, DynamoDBEndpoint: proxy.URL, Region: "us-east-1"})
 	if r := post(t, srv.info.URL, tutorialCreate); r.status != 200 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}

@@ -1,9 +1,9 @@
 package local
 
 // The local stack under faults, with the real `ddbops local` binary as a
-// subprocess (issue 6 item 3): kill -9 during concurrent writes, a
-// read-only data dir, a disk that fills up while serving or before a
-// start, and a torn or corrupted journal.
+// subprocess: kill -9 during concurrent writes, a read-only data dir, a
+// disk that fills up while serving or before a start, and a torn or
+// corrupted journal.
 //
 // The read-only and disk-full scenarios need what stops root too: a
 // read-only bind mount and a small tmpfs, each in a private mount
@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/testenv"
 )
 
@@ -93,7 +94,7 @@ type readyDoc struct {
 type proc struct {
 	cmd    *exec.Cmd
 	doc    readyDoc
-	stderr *syncBuffer
+	stderr *testenv.SyncBuffer
 	ready  chan readyDoc
 	done   chan struct{} // closed once the process has exited
 	code   int           // exit code, valid after done
@@ -117,7 +118,7 @@ func startProc(t *testing.T, argv []string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, ready: make(chan readyDoc, 1), done: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: &testenv.SyncBuffer{}, ready: make(chan readyDoc, 1), done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -587,7 +588,7 @@ func TestFaultReadOnlyDataDir(t *testing.T) {
 	t.Run("journal path is a directory", func(t *testing.T) {
 		t.Parallel()
 		dir := populated(t, bin)
-		journal := filepath.Join(dir, journalFile)
+		journal := filepath.Join(dir, store.JournalFile)
 		if err := os.Remove(journal); err != nil {
 			t.Fatal(err)
 		}
@@ -598,7 +599,7 @@ func TestFaultReadOnlyDataDir(t *testing.T) {
 		code, stderr := runFailing(t, localArgs(bin, dir))
 		checkOneLineError(t, code, stderr, "read journal", journal, "is a directory")
 		t.Logf("journal path is a directory: %s", strings.SplitN(stderr, "\n", 2)[0])
-		if after := dirFiles(t, dir); !mapsEqualExcept(before, after, "/"+lockFile) {
+		if after := dirFiles(t, dir); !mapsEqualExcept(before, after, "/"+store.LockFile) {
 			t.Errorf("the failed start changed the data dir:\nbefore %q\nafter  %q", before, after)
 		}
 	})
@@ -668,7 +669,7 @@ func newTmpfsNS(t *testing.T, size string) *tmpfsNS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errb syncBuffer
+	var errb testenv.SyncBuffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -757,7 +758,7 @@ func TestFaultDiskFull(t *testing.T) {
 		t.Fatalf("no write failed in 2 minutes on a 256 KiB tmpfs:\n%s", p.stderr)
 	}
 	code := p.waitExit(t)
-	failLine := checkErrorExit(t, code, p.stderr.String(), "ddbops local: journal "+filepath.Join(data, journalFile)+": write: no space left on device")
+	failLine := checkErrorExit(t, code, p.stderr.String(), "ddbops local: journal "+filepath.Join(data, store.JournalFile)+": write: no space left on device")
 	l.mu.Lock()
 	acked, failed := len(l.acked), len(l.unknown)
 	for c := range clients {
@@ -803,7 +804,7 @@ func TestFaultDiskFull(t *testing.T) {
 	ns.fill(t)
 	code, stderr := runFailing(t, argv)
 	checkOneLineError(t, code, stderr, "no space left on device")
-	if after := dirFiles(t, ns.path("data")); !mapsEqualExcept(before, after, "/"+lockFile) {
+	if after := dirFiles(t, ns.path("data")); !mapsEqualExcept(before, after, "/"+store.LockFile) {
 		t.Errorf("a start on a full disk changed the data dir:\nbefore %q\nafter  %q", before, after)
 	}
 	if err := os.Remove(ns.path("filler")); err != nil {
@@ -849,7 +850,7 @@ func TestFaultTornJournal(t *testing.T) {
 		}
 	}
 	stopProc(t, p)
-	journal, err := os.ReadFile(filepath.Join(orig, journalFile))
+	journal, err := os.ReadFile(filepath.Join(orig, store.JournalFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -895,19 +896,19 @@ func TestFaultTornJournal(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			for name, content := range dirFiles(t, orig) {
-				if name == "/"+journalFile {
+				if name == "/"+store.JournalFile {
 					content = tt.journal
 				}
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
-			jpath := filepath.Join(dir, journalFile)
+			jpath := filepath.Join(dir, store.JournalFile)
 			if tt.errLine != "" {
 				before := dirFiles(t, dir)
 				code, stderr := runFailing(t, localArgs(bin, dir))
 				checkOneLineError(t, code, stderr, "ddbops local: replay journal "+jpath+": "+tt.errLine)
-				if after := dirFiles(t, dir); !mapsEqualExcept(before, after, "/"+lockFile) {
+				if after := dirFiles(t, dir); !mapsEqualExcept(before, after, "/"+store.LockFile) {
 					t.Errorf("a failed start changed the data dir")
 				}
 				t.Logf("%s: %s", tt.name, strings.SplitN(stderr, "\n", 2)[0])

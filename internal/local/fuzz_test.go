@@ -1,6 +1,6 @@
 package local
 
-// Fuzz targets for the local gateway's HTTP input (issue 6 item 4).
+// Fuzz targets for the local gateway's HTTP input.
 //
 // FuzzGateway builds a request from a method, a request target, a block
 // of header lines and a body, parses it with net/http's own request
@@ -54,6 +54,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -79,9 +80,9 @@ func openFuzzStacks(f *testing.F) *fuzzStacks {
 	fs := &fuzzStacks{}
 	creds := credentials.NewStaticCredentialsProvider(testAKID, testSecret, "")
 	for i, mode := range fuzzModes {
-		st, err := Open(context.Background(), Options{
+		st, err := Open(context.Background(), withNames(Options{
 			DataDir: f.TempDir(), Auth: mode, APIKey: fuzzAPIKey, Region: testRegion, Credentials: creds,
-		})
+		}))
 		if err != nil {
 			f.Fatalf("Open %s: %v", mode, err)
 		}
@@ -113,8 +114,8 @@ func checkDurable(t *testing.T, st *Stack) {
 	if err := j.Err(); err != nil {
 		t.Fatalf("%s stack: journal failed: %v", st.opts.Auth, err)
 	}
-	if d, l := j.durable.Load(), j.lastSeq.Load(); d != l {
-		t.Fatalf("%s stack: journal durable up to %d of %d records after the answer", st.opts.Auth, d, l)
+	if !j.Synced() {
+		t.Fatalf("%s stack: journal records not yet durable after the answer", st.opts.Auth)
 	}
 }
 
@@ -123,7 +124,7 @@ func checkDurable(t *testing.T, st *Stack) {
 func checkRecovers(t *testing.T, st *Stack) {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{snapshotFile, journalFile} {
+	for _, name := range []string{store.SnapshotFile, store.JournalFile} {
 		b, err := os.ReadFile(filepath.Join(st.opts.DataDir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -132,7 +133,7 @@ func checkRecovers(t *testing.T, st *Stack) {
 			t.Fatal(err)
 		}
 	}
-	re, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+	re, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 	if err != nil {
 		t.Fatalf("%s stack: its data dir does not recover: %v", st.opts.Auth, err)
 	}
@@ -164,7 +165,7 @@ func allItems(t *testing.T, st *Stack) map[string]string {
 	body := `{"operation":"list","payload":{}}`
 	for {
 		ev := &events.APIGatewayProxyRequest{HTTPMethod: http.MethodPost, Body: body}
-		resp := st.gw.h.HandleProxy(context.Background(), ev)
+		resp := st.h.HandleProxy(context.Background(), ev)
 		if resp.StatusCode != 200 {
 			t.Fatalf("list: %d %s", resp.StatusCode, resp.Body)
 		}

@@ -1,9 +1,10 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,9 @@ import (
 	"time"
 )
 
+// testTable is the table the tests' stacks serve (the tutorial's).
+const testTable = "lambda-apigateway"
+
 // Bodies of the tutorial, byte for byte.
 const (
 	tutorialCreate = `{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"}}}`
@@ -22,22 +26,26 @@ const (
 	tutorialEcho   = `{"operation":"echo","payload":{"somekey1":"somevalue1","somekey2":"somevalue2"}}`
 )
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// frame is one record of a journal or snapshot file as the store frames
+// it: the payload's CRC-32C in 8 hex digits, a space, the payload, a
+// newline.
+func frame(payload string) []byte {
+	return fmt.Appendf(nil, "%08x %s\n", crc32.Checksum([]byte(payload), crc32.MakeTable(crc32.Castagnoli)), payload)
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// withNames completes o with the tutorial's table, stage and resource,
+// which Open needs and most tests do not vary.
+func withNames(o Options) Options {
+	if o.TableName == "" {
+		o.TableName = testTable
+	}
+	if o.Stage == "" {
+		o.Stage = "prod"
+	}
+	if o.Resource == "" {
+		o.Resource = "DynamoDBManager"
+	}
+	return o
 }
 
 // server is a stack serving on a free loopback port.
@@ -54,7 +62,7 @@ func serve(t *testing.T, opts Options) *server {
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
-	s, err := Open(context.Background(), opts)
+	s, err := Open(context.Background(), withNames(opts))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

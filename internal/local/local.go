@@ -1,6 +1,8 @@
-// Package local is the local stack: an HTTP gateway that turns requests
-// into API Gateway proxy events for the in-process handler, backed by an
-// embedded DynamoDB (minidyn) made durable by a journal in the data dir.
+// Package local wires the local stack (docs/local.md): the HTTP gateway
+// (local/gateway) in front of the in-process handler, over the embedded
+// DynamoDB engine (local/engine) made durable by the store (local/store)
+// in the data dir, or over an external DynamoDB-compatible endpoint. It
+// owns the data dir's life: lock, API key, server.json and Discover.
 package local
 
 import (
@@ -13,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,64 +22,52 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/local/engine"
+	"github.com/ddbops/ddbops/internal/local/gateway"
+	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // ErrLocked is returned by Open when another process holds the data dir.
-var ErrLocked = errors.New("data dir is in use by another ddbops process")
+var ErrLocked = store.ErrLocked
 
 // LockedError is the ErrLocked that Open returns: it names the data dir
 // and, when known, the PID of the process holding it.
-type LockedError struct {
-	Dir string
-	PID int
-}
+type LockedError = store.LockedError
 
-func (e *LockedError) Error() string {
-	if e.PID > 0 {
-		return fmt.Sprintf("%s: %v (pid %d)", e.Dir, ErrLocked, e.PID)
-	}
-	return fmt.Sprintf("%s: %v", e.Dir, ErrLocked)
-}
+// CorruptJournalError is a damaged journal record before the last one,
+// which Open refuses to start over: the records before Offset are intact
+// and nothing was changed.
+type CorruptJournalError = store.CorruptJournalError
 
-func (e *LockedError) Unwrap() error { return ErrLocked }
-
-// Defaults of Options.
-const (
-	DefaultDataDir  = ".ddbops/local"
-	DefaultTable    = "lambda-apigateway"
-	DefaultStage    = "prod"
-	DefaultResource = "DynamoDBManager"
-	DefaultRegion   = "us-east-1"
-)
+// Recovery describes what Open found in the data dir.
+type Recovery = store.Recovery
 
 const (
-	shutdownTimeout  = 10 * time.Second
-	tableWaitTimeout = 30 * time.Second
-	waiterMinDelay   = 100 * time.Millisecond
-	waiterMaxDelay   = 2 * time.Second
-	lockRetryEvery   = 20 * time.Millisecond
+	shutdownTimeout = 10 * time.Second
+	lockRetryEvery  = 20 * time.Millisecond
 )
 
-// Options configures a local stack.
+// Options configures a local stack. Open refuses an empty DataDir, Auth,
+// TableName, Stage or Resource, and an empty Region under iam auth: the
+// defaults are the CLI's (configs/ddbops.yaml), not this package's.
 type Options struct {
-	DataDir string // default .ddbops/local
-	Auth    string // none | apikey | iam (default apikey)
+	DataDir string
+	Auth    string // none | apikey | iam
 	APIKey  string // apikey auth; "" loads <data-dir>/api-key or generates one
-	Region  string // iam auth: region in the credential scope (default us-east-1)
+	// Region is the region of the credential scope under iam auth, and of
+	// the client of an external endpoint ("" leaves it to the endpoint).
+	Region string
 	// Credentials verify SigV4 signatures under iam auth.
 	Credentials aws.CredentialsProvider
 	// DynamoDBEndpoint uses an external DynamoDB-compatible endpoint
 	// instead of the embedded engine (no journal then).
 	DynamoDBEndpoint string
-	TableName        string // default lambda-apigateway
-	Stage            string // default prod
-	Resource         string // default DynamoDBManager
+	TableName        string
+	Stage            string
+	Resource         string
 	Log              io.Writer
 
 	// LockWait makes Open wait up to this long for a data dir held by a
@@ -88,37 +77,30 @@ type Options struct {
 	LockWait time.Duration
 }
 
-func (o *Options) setDefaults() error {
+// validate refuses options Open cannot serve, before anything is touched.
+func (o *Options) validate() error {
 	if o.DataDir == "" {
-		o.DataDir = DefaultDataDir
-	}
-	if o.Auth == "" {
-		o.Auth = wire.AuthAPIKey
+		return errors.New("no data dir given")
 	}
 	if o.TableName == "" {
-		o.TableName = DefaultTable
+		return errors.New("no table name given")
 	}
-	if o.Stage == "" {
-		o.Stage = DefaultStage
-	}
-	if o.Resource == "" {
-		o.Resource = DefaultResource
-	}
-	if o.Region == "" {
-		o.Region = DefaultRegion
-	}
-	switch o.Auth {
-	case wire.AuthNone, wire.AuthAPIKey, wire.AuthIAM:
-	default:
+	if !wire.ValidAuth(o.Auth) {
 		return fmt.Errorf("invalid auth %q: want none, apikey or iam", o.Auth)
 	}
-	for name, v := range map[string]string{"stage": o.Stage, "resource": o.Resource} {
-		if strings.ContainsAny(v, "/?#% ") {
-			return fmt.Errorf("invalid %s %q: must be one path segment", name, v)
+	if o.Auth == wire.AuthIAM && o.Region == "" {
+		return errors.New("iam auth needs a region (the credential scope's)")
+	}
+	for _, seg := range []struct{ name, value string }{{"stage", o.Stage}, {"resource", o.Resource}} {
+		if seg.value == "" {
+			return fmt.Errorf("no %s given", seg.name)
+		}
+		if strings.ContainsAny(seg.value, "/?#% ") {
+			return fmt.Errorf("invalid %s %q: must be one path segment", seg.name, seg.value)
 		}
 	}
 	if o.APIKey != "" {
-		if err := validAPIKey(o.APIKey); err != nil {
+		if err := gateway.ValidAPIKey(o.APIKey); err != nil {
 			return fmt.Errorf("invalid API key: %w", err)
 		}
 	}
@@ -128,22 +110,24 @@ func (o *Options) setDefaults() error {
 // Stack is an open local stack.
 type Stack struct {
 	opts        Options
-	lock        *dirLock
-	journal     *journal // nil with an external endpoint
-	gw          *gateway
+	lock        *store.DirLock
+	journal     *store.Journal // nil with an external endpoint
+	h           *handler.Handler
+	gw          *gateway.Gateway
 	apiKey      string
 	keyCreated  bool
 	recovery    Recovery
 	closeOnce   sync.Once
 	closeErr    error
 	serveCalled bool
+	syncFile    func(*os.File) error // the journal's sync; guarded by mu
 	mu          sync.Mutex
 }
 
 // Open locks the data dir, replays and compacts the journal, and creates
 // the table if missing.
 func Open(ctx context.Context, opts Options) (*Stack, error) {
-	if err := opts.setDefaults(); err != nil {
+	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	dir := opts.DataDir
@@ -164,7 +148,7 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		if s.journal != nil {
 			_ = s.journal.Close()
 		}
-		_ = lk.release()
+		_ = lk.Release()
 		return nil, err
 	}
 	return s, nil
@@ -172,10 +156,10 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 
 // acquire takes the data dir lock, waiting up to wait while the holder is
 // not a server.
-func acquire(ctx context.Context, dir string, wait time.Duration) (*dirLock, error) {
+func acquire(ctx context.Context, dir string, wait time.Duration) (*store.DirLock, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		lk, err := lockDir(dir)
+		lk, err := store.LockDir(dir)
 		var le *LockedError
 		if err == nil || !errors.As(err, &le) || time.Now().After(deadline) {
 			return lk, err
@@ -210,13 +194,18 @@ func (s *Stack) open(ctx context.Context) error {
 			s.apiKey, s.keyCreated = k, created
 		}
 	}
-	var verifier *sigV4Verifier
+	var creds aws.CredentialsProvider
 	if o.Auth == wire.AuthIAM {
 		if o.Credentials == nil {
 			return errors.New("local stack: iam auth needs AWS credentials to verify signatures, and none were found")
 		}
-		verifier = newSigV4Verifier(o.Credentials, o.Region)
-		if _, err := verifier.creds.Retrieve(ctx); err != nil {
+		// The gateway asks for them on every signed request: the same
+		// cache serves this check and those.
+		creds = o.Credentials
+		if _, ok := creds.(*aws.CredentialsCache); !ok {
+			creds = aws.NewCredentialsCache(creds)
+		}
+		if _, err := creds.Retrieve(ctx); err != nil {
 			return fmt.Errorf("local stack: iam auth needs AWS credentials to verify signatures: %w", err)
 		}
 	}
@@ -239,45 +228,52 @@ func (s *Stack) open(ctx context.Context) error {
 		db = jdb
 	}
 
-	s.gw = &gateway{
-		h:        handler.New(db, handler.Config{TableName: o.TableName, Logger: handlerLogger(o.Log)}),
-		stage:    o.Stage,
-		resource: o.Resource,
-		path:     "/" + o.Stage + "/" + o.Resource,
-		auth:     o.Auth,
-		apiKey:   s.apiKey,
-		sigv4:    verifier,
-		log:      o.Log,
-	}
+	s.h = handler.New(db, handler.Config{TableName: o.TableName, Logger: handlerLogger(o.Log)})
+	s.gw = gateway.New(gateway.Config{
+		Handler:     s.h,
+		Stage:       o.Stage,
+		Resource:    o.Resource,
+		Auth:        o.Auth,
+		APIKey:      s.apiKey,
+		Credentials: creds,
+		Region:      o.Region,
+		Log:         o.Log,
+	})
 	return nil
 }
 
-// openEmbedded recovers the data dir into a fresh minidyn and starts the
+// openEmbedded recovers the data dir into a fresh engine and starts the
 // journal.
-func (s *Stack) openEmbedded(ctx context.Context) (*journaledDB, error) {
+func (s *Stack) openEmbedded(ctx context.Context) (*store.DB, error) {
 	o := &s.opts
-	state, rec, err := recoverDir(o.DataDir, o.TableName, o.Log)
+	items, rec, err := store.Recover(o.DataDir, o.TableName, o.Log)
 	if err != nil {
 		return nil, err
 	}
 	s.recovery = rec
-	eng := newEmbeddedEngine()
-	if err := eng.createTable(ctx, o.TableName); err != nil {
+	eng := engine.New()
+	if err := eng.CreateTable(ctx, o.TableName); err != nil {
 		return nil, fmt.Errorf("embedded dynamodb: create table %s: %w", o.TableName, err)
 	}
-	items := make([]map[string]types.AttributeValue, 0, len(state))
-	for _, e := range state {
-		items = append(items, e.item)
-	}
-	if err := eng.load(items); err != nil {
+	if err := eng.Load(items); err != nil {
 		return nil, fmt.Errorf("load data dir %s: %w", o.DataDir, err)
 	}
-	j, err := openJournal(filepath.Join(o.DataDir, journalFile), datasync)
+	s.syncFile = store.Datasync
+	j, err := store.OpenJournal(o.DataDir, s.syncJournal)
 	if err != nil {
 		return nil, fmt.Errorf("open data dir %s: %w", o.DataDir, err)
 	}
 	s.journal = j
-	return newJournaledDB(eng, j, o.TableName), nil
+	return store.NewDB(eng, j), nil
+}
+
+// syncJournal makes the journal's appends durable with s.syncFile, which
+// tests replace to make the disk fail.
+func (s *Stack) syncJournal(f *os.File) error {
+	s.mu.Lock()
+	sync := s.syncFile
+	s.mu.Unlock()
+	return sync(f)
 }
 
 // handlerLogger sends the handler's records of failed requests (request
@@ -287,34 +283,6 @@ func handlerLogger(w io.Writer) *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-func newExternalEngine(o *Options) (engine, error) {
-	u, err := url.Parse(o.DynamoDBEndpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("invalid dynamodb endpoint %q: want http(s)://host:port", o.DynamoDBEndpoint)
-	}
-	creds := o.Credentials
-	if creds == nil {
-		if !isLoopbackHost(u.Hostname()) {
-			return nil, fmt.Errorf("dynamodb endpoint %s: AWS credentials are needed for an endpoint that is not on loopback", o.DynamoDBEndpoint)
-		}
-		// Emulators on loopback accept any credentials.
-		creds = credentials.NewStaticCredentialsProvider("ddbopslocal", "ddbopslocal", "")
-	}
-	return dynamodb.New(dynamodb.Options{
-		Region:       o.Region,
-		BaseEndpoint: aws.String(o.DynamoDBEndpoint),
-		Credentials:  creds,
-	}), nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Handler returns the gateway (auth included).
@@ -331,7 +299,7 @@ func (s *Stack) APIKeyGenerated() bool { return s.keyCreated }
 // external endpoint).
 func (s *Stack) Recovery() Recovery { return s.recovery }
 
-// Options returns the options in force, defaults applied.
+// Options returns the options Open was given.
 func (s *Stack) Options() Options { return s.opts }
 
 // Serve serves the gateway on ln until ctx is done, then shuts down
@@ -355,7 +323,7 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 	s.serveCalled = true
 	s.mu.Unlock()
 
-	srv := s.gw.newFastServer(context.Background())
+	srv := s.gw.NewServer(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
@@ -379,7 +347,7 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 
 	var failed <-chan struct{}
 	if s.journal != nil {
-		failed = s.journal.failed
+		failed = s.journal.Failed()
 	}
 	var result error
 	select {
@@ -413,7 +381,7 @@ func (s *Stack) Close() error {
 		if s.journal != nil {
 			s.closeErr = s.journal.Close()
 		}
-		if err := s.lock.release(); err != nil && s.closeErr == nil {
+		if err := s.lock.Release(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("release data dir %s: %w", s.opts.DataDir, err)
 		}
 	})
@@ -441,22 +409,6 @@ type ServerInfo struct {
 	Region string `json:"region,omitempty"`
 }
 
-func writeServerInfo(path string, info ServerInfo) error {
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write server info: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write server info: %w", err)
-	}
-	return nil
-}
-
 // Discover returns the server serving dataDir, or (nil, nil) when none is.
 //
 // A server is reported only when all of these hold, so a file left by a
@@ -473,7 +425,7 @@ func writeServerInfo(path string, info ServerInfo) error {
 // then gets a connection error and can Discover again.
 func Discover(dataDir string) (*ServerInfo, error) {
 	if dataDir == "" {
-		dataDir = DefaultDataDir
+		return nil, errors.New("discover local server: no data dir given")
 	}
 	b, err := os.ReadFile(filepath.Join(dataDir, serverFile))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -486,23 +438,12 @@ func Discover(dataDir string) (*ServerInfo, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		return nil, fmt.Errorf("discover local server in %s: %s: %w", dataDir, serverFile, err)
 	}
-	held, err := lockHeld(dataDir)
+	held, err := store.LockHeld(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("discover local server in %s: %w", dataDir, err)
 	}
-	if !held || info.PID <= 0 || readPID(filepath.Join(dataDir, lockFile)) != info.PID || !processAlive(info.PID) {
+	if !held || info.PID <= 0 || store.LockHolder(dataDir) != info.PID || !store.ProcessAlive(info.PID) {
 		return nil, nil
 	}
 	return &info, nil
-}
-
-// ensureGitignore keeps the data dir (which holds the API key) out of git
-// by accident: it writes a .gitignore ignoring everything, once. Failing to
-// write it is not an error (a read-only dir fails later with a clear one).
-func ensureGitignore(dir string) {
-	p := filepath.Join(dir, ".gitignore")
-	if _, err := os.Stat(p); err == nil {
-		return
-	}
-	_ = os.WriteFile(p, []byte("# written by ddbops: local data and API key, never commit\n*\n"), 0o644)
 }

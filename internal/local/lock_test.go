@@ -19,11 +19,11 @@ import (
 func TestLockExcludesSecondOpen(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	a, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+	a, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+	_, err = Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 	var le *LockedError
 	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.PID != os.Getpid() {
 		t.Fatalf("second Open = %v, want ErrLocked naming pid %d", err, os.Getpid())
@@ -34,7 +34,7 @@ func TestLockExcludesSecondOpen(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+	b, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestLockExcludesSecondOpen(t *testing.T) {
 func TestLockWait(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	a, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+	a, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestLockWait(t *testing.T) {
 		closing.Store(true)
 		a.Close()
 	}()
-	b, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+	b, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("Open with LockWait: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestLockWait(t *testing.T) {
 	}
 	srv := serveStack(t, b)
 	start := time.Now()
-	_, err = Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: time.Minute})
+	_, err = Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: time.Minute}))
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open while served: %v", err)
 	}
@@ -83,7 +83,7 @@ func TestDiscover(t *testing.T) {
 	if info, err := Discover(dir); info != nil || err != nil {
 		t.Fatalf("empty dir: %+v %v", info, err)
 	}
-	st, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone})
+	st, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestDiscover(t *testing.T) {
 		t.Fatalf("stale file, no lock holder: %+v %v", info, err)
 	}
 	// The next holder removes it on Open.
-	st2, err := Open(context.Background(), Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second})
+	st2, err := Open(context.Background(), withNames(Options{DataDir: dir, Auth: wire.AuthNone, LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,5 +125,39 @@ func TestDiscover(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, serverFile), other, 0o600)
 	if info, err := Discover(dir); info != nil || err != nil {
 		t.Fatalf("pid mismatch: %+v %v", info, err)
+	}
+}
+
+// TestOpenNeedsOptions: Open has no defaults of its own (they are the
+// CLI's): an option left empty is a clear error, and nothing is created.
+func TestOpenNeedsOptions(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "data")
+	full := withNames(Options{DataDir: dir, Auth: wire.AuthNone})
+	tests := []struct {
+		name  string
+		clear func(*Options)
+		want  string
+	}{
+		{"data dir", func(o *Options) { o.DataDir = "" }, "local stack: no data dir given"},
+		{"auth", func(o *Options) { o.Auth = "" }, `local stack: invalid auth "": want none, apikey or iam`},
+		{"table", func(o *Options) { o.TableName = "" }, "local stack: no table name given"},
+		{"stage", func(o *Options) { o.Stage = "" }, "local stack: no stage given"},
+		{"resource", func(o *Options) { o.Resource = "" }, "local stack: no resource given"},
+		{"iam region", func(o *Options) { o.Auth = wire.AuthIAM }, "local stack: iam auth needs a region"},
+	}
+	for _, tt := range tests {
+		o := full
+		tt.clear(&o)
+		if _, err := Open(context.Background(), o); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%s: Open = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused Open created the data dir: %v", err)
+	}
+	if _, err := Discover(""); err == nil {
+		t.Error(`Discover("") found something`)
 	}
 }

@@ -191,8 +191,8 @@ type exception struct {
 
 // The exceptions. None concerns the local stack: where minidyn, its
 // embedded engine, differs from DynamoDB, the engine's adapter answers as
-// DynamoDB does (internal/local/minidyn.go). The rie+minidyn target talks
-// to minidyn's own HTTP server and keeps minidyn's differences.
+// DynamoDB does (internal/local/engine/minidyn.go). The rie+minidyn target
+// talks to minidyn's own HTTP server and keeps minidyn's differences.
 var exceptions = []exception{
 	{
 		name: "minidyn-http-scannedcount",

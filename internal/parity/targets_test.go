@@ -77,9 +77,12 @@ func startLocal(t *testing.T) sender {
 	t.Helper()
 	logs := &syncBuffer{}
 	st, err := local.Open(context.Background(), local.Options{
-		DataDir: t.TempDir(),
-		Auth:    wire.AuthNone,
-		Log:     logs,
+		DataDir:   t.TempDir(),
+		Auth:      wire.AuthNone,
+		TableName: "lambda-apigateway",
+		Stage:     "prod",
+		Resource:  "DynamoDBManager",
+		Log:       logs,
 	})
 	if err != nil {
 		t.Fatalf("open the local stack: %v", err)

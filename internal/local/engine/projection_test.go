@@ -1,4 +1,4 @@
-package local
+package engine
 
 import (
 	"context"
@@ -145,7 +145,7 @@ func TestProjection(t *testing.T) {
 		{proj: "#x", wantErr: "An expression attribute name used in the document path is not defined; attribute name: #x"},
 	}
 	for _, tt := range tests {
-		out, err := e.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(DefaultTable), Key: idKey("p"),
+		out, err := e.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(testTable), Key: idKey("p"),
 			ProjectionExpression: aws.String(tt.proj), ExpressionAttributeNames: tt.names})
 		if tt.wantErr != "" {
 			if msg := apiMessage(err); !strings.HasPrefix(msg, "Invalid ProjectionExpression: ") ||
@@ -163,7 +163,7 @@ func TestProjection(t *testing.T) {
 		}
 	}
 	// A missing item stays missing, whatever the projection.
-	out, err := e.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(DefaultTable), Key: idKey("nope"), ProjectionExpression: aws.String("x")})
+	out, err := e.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(testTable), Key: idKey("nope"), ProjectionExpression: aws.String("x")})
 	if err != nil || out.Item != nil {
 		t.Errorf("missing item with a projection: %v, %v", out.Item, err)
 	}
@@ -179,7 +179,7 @@ func TestScanProjection(t *testing.T) {
 	e.mustPut(t, `{"id":"3","n":3}`)
 	scan := func(in *dynamodb.ScanInput) *dynamodb.ScanOutput {
 		t.Helper()
-		in.TableName = aws.String(DefaultTable)
+		in.TableName = aws.String(testTable)
 		out, err := e.Scan(context.Background(), in)
 		if err != nil {
 			t.Fatalf("scan: %v", err)

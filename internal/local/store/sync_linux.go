@@ -1,14 +1,14 @@
-package local
+package store
 
 import (
 	"os"
 	"syscall"
 )
 
-// datasync makes appended data durable. fdatasync also persists the new
+// Datasync makes appended data durable. fdatasync also persists the new
 // file size, which is all an append needs, without an inode timestamp
 // write.
-func datasync(f *os.File) error {
+func Datasync(f *os.File) error {
 	for {
 		err := syscall.Fdatasync(int(f.Fd()))
 		if err != syscall.EINTR {

@@ -1,40 +1,63 @@
-package local
+// Package gateway is the local stack's HTTP front: it plays API Gateway
+// (routing, API key and SigV4 auth, the Lambda proxy event) in front of an
+// in-process handler, over fasthttp or net/http. It knows neither the
+// engine nor the store: it gets the handler and the auth settings as values.
+package gateway
 
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ddbops/ddbops/internal/handler"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
-// proxyHandler is the integration behind the gateway: the Lambda
-// handler's API Gateway proxy entry point.
-type proxyHandler interface {
+// Handler is the integration behind the gateway: the Lambda handler's API
+// Gateway proxy entry point.
+type Handler interface {
 	HandleProxy(ctx context.Context, req *events.APIGatewayProxyRequest) events.APIGatewayProxyResponse
 }
 
-// gateway plays API Gateway (REST API, one resource with POST, Lambda
+// Config is what a Gateway serves and how it authenticates. The wiring
+// validates it (Auth one of the wire's modes, Stage and Resource one path
+// segment each, APIKey by ValidAPIKey).
+type Config struct {
+	Handler  Handler
+	Stage    string
+	Resource string // without the leading slash
+	Auth     string // wire.AuthNone, wire.AuthAPIKey or wire.AuthIAM
+	APIKey   string // under apikey: the key x-api-key must carry
+	// Credentials and Region verify SigV4 signatures under iam: the
+	// credentials the client must have signed with (asked on every signed
+	// request; wrapped in an aws.CredentialsCache unless they are one) and
+	// the region of the credential scope.
+	Credentials aws.CredentialsProvider
+	Region      string
+	Log         io.Writer // where a panicking handler is reported; nil: nowhere
+}
+
+// Gateway plays API Gateway (REST API, one resource with POST, Lambda
 // proxy integration): it routes, authenticates, builds the proxy event the
 // cloud sends and runs the handler in-process. Its logic works on inbound
-// and outbound values so that two HTTP servers can carry it: fasthttp for
-// `ddbops local` (about half of net/http's CPU per request) and net/http
-// for Handler() (in-process transports, tests).
-type gateway struct {
-	h        proxyHandler
+// and outbound values so that two HTTP servers can carry it: fasthttp
+// (NewServer) for `ddbops local`, cheaper per request than net/http
+// (docs/benchmarks.md), and net/http (ServeHTTP) for in-process transports
+// and tests.
+type Gateway struct {
+	h        Handler
 	stage    string
 	resource string // without the leading slash
 	path     string // /<stage>/<resource>
@@ -42,6 +65,23 @@ type gateway struct {
 	apiKey   string
 	sigv4    *sigV4Verifier
 	log      io.Writer
+}
+
+// New returns the gateway c describes.
+func New(c Config) *Gateway {
+	g := &Gateway{
+		h:        c.Handler,
+		stage:    c.Stage,
+		resource: c.Resource,
+		path:     "/" + c.Stage + "/" + c.Resource,
+		auth:     c.Auth,
+		apiKey:   c.APIKey,
+		log:      c.Log,
+	}
+	if c.Auth == wire.AuthIAM {
+		g.sigv4 = newSigV4Verifier(c.Credentials, c.Region)
+	}
+	return g
 }
 
 // inbound is one request as the gateway sees it.
@@ -82,7 +122,7 @@ const (
 // route (REST APIs answer any undefined resource or method with 403
 // Missing Authentication Token, before authorization), then the API key
 // or the presence of a signature.
-func (g *gateway) precheck(method, path string, header func(string) string) *gwError {
+func (g *Gateway) precheck(method, path string, header func(string) string) *gwError {
 	if method != http.MethodPost || path != g.path {
 		return errMissingToken
 	}
@@ -98,7 +138,7 @@ func (g *gateway) precheck(method, path string, header func(string) string) *gwE
 }
 
 // handle runs a prechecked request whose body has been read.
-func (g *gateway) handle(ctx context.Context, in *inbound, reqID string) outbound {
+func (g *Gateway) handle(ctx context.Context, in *inbound, reqID string) outbound {
 	var accessKey string
 	if g.auth == wire.AuthIAM {
 		key, e := g.sigv4.verify(ctx, in)
@@ -130,7 +170,7 @@ func (g *gateway) handle(ctx context.Context, in *inbound, reqID string) outboun
 
 // invoke runs the handler; a panic is what a crashed function is to API
 // Gateway (502), not a crashed server.
-func (g *gateway) invoke(ctx context.Context, ev *events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, ok bool) {
+func (g *Gateway) invoke(ctx context.Context, ev *events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			if g.log != nil {
@@ -166,7 +206,7 @@ func tooLargeOut(reqID string) outbound {
 
 // event builds the proxy event API Gateway sends for a REST API resource
 // with a Lambda proxy integration.
-func (g *gateway) event(in *inbound, reqID string) events.APIGatewayProxyRequest {
+func (g *Gateway) event(in *inbound, reqID string) events.APIGatewayProxyRequest {
 	sourceIP, _, _ := net.SplitHostPort(in.remoteAddr)
 	multi := in.header
 	multi["Host"] = []string{in.host}
@@ -259,116 +299,35 @@ func newRequestID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte
-	j := 0
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
-		}
-		out[j] = hexDigits[c>>4]
-		out[j+1] = hexDigits[c&0xf]
-		j += 2
-	}
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
 	return string(out[:])
 }
 
-// ---- net/http adapter (Handler) ----
-
-// Header values shared by every response (never mutated).
-var hdrJSON = []string{"application/json"}
-
-func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := newRequestID()
-	if e := g.precheck(r.Method, r.URL.Path, r.Header.Get); e != nil {
-		writeHTTP(w, reqID, errorOut(e))
-		return
-	}
-	body, tooLarge, err := readBody(w, r)
-	if tooLarge {
-		writeHTTP(w, reqID, tooLargeOut(reqID))
-		return
-	}
-	if err != nil {
-		writeHTTP(w, reqID, errorOut(errBadBody))
-		return
-	}
-	header := make(http.Header, len(r.Header)+4)
-	for k, v := range r.Header {
-		header[k] = v
-	}
-	in := &inbound{
-		method:     r.Method,
-		path:       r.URL.Path,
-		rawPath:    r.URL.RawPath,
-		rawQuery:   r.URL.RawQuery,
-		host:       r.Host,
-		proto:      r.Proto,
-		remoteAddr: r.RemoteAddr,
-		localPort:  localPort(r),
-		userAgent:  r.UserAgent(),
-		header:     header,
-		body:       body,
-	}
-	if r.ContentLength >= 0 {
-		header["Content-Length"] = []string{strconv.FormatInt(r.ContentLength, 10)}
-	}
-	writeHTTP(w, reqID, g.handle(r.Context(), in, reqID))
+// headerWriter is what the response headers of both servers offer.
+type headerWriter interface {
+	Set(key, value string)
+	Add(key, value string)
+	Del(key string)
 }
 
-func writeHTTP(w http.ResponseWriter, reqID string, out outbound) {
-	hdr := w.Header()
-	hdr["Content-Type"] = hdrJSON
-	for k, v := range out.headers {
-		hdr.Set(k, v)
+// writeHeaders sets the function's headers on h: the single-value ones,
+// then the multi-value ones, which replace them.
+func (o *outbound) writeHeaders(h headerWriter) {
+	for k, v := range o.headers {
+		h.Set(k, v)
 	}
-	for k, vs := range out.multi {
-		hdr.Del(k)
+	for k, vs := range o.multi {
+		h.Del(k)
 		for _, v := range vs {
-			hdr.Add(k, v)
+			h.Add(k, v)
 		}
 	}
-	// API Gateway spells it this way on the wire; clients match it
-	// case-insensitively.
-	hdr["x-amzn-RequestId"] = []string{reqID}
-	if out.errType != "" {
-		hdr["x-amzn-ErrorType"] = []string{out.errType}
-	}
-	hdr["Content-Length"] = []string{strconv.Itoa(len(out.body))}
-	w.WriteHeader(out.status)
-	_, _ = w.Write(out.body)
-}
-
-// errBadBody answers a body that could not be read (client gone,
-// malformed chunking).
-var errBadBody = &gwError{http.StatusBadRequest, "BadRequestException", "Could not read the request body"}
-
-// readBody reads at most wire.MaxBodyBytes; a longer body is refused
-// without reading it all.
-func readBody(w http.ResponseWriter, r *http.Request) (body []byte, tooLarge bool, err error) {
-	if r.ContentLength > wire.MaxBodyBytes {
-		return nil, true, nil
-	}
-	rd := http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes)
-	if r.ContentLength >= 0 {
-		body = make([]byte, r.ContentLength)
-		if _, err = io.ReadFull(rd, body); err != nil {
-			return nil, false, err
-		}
-		return body, false, nil
-	}
-	body, err = io.ReadAll(rd)
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, true, nil
-	}
-	return body, false, err
-}
-
-func localPort(r *http.Request) string {
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, p, err := net.SplitHostPort(a.String()); err == nil {
-			return p
-		}
-	}
-	return ""
 }

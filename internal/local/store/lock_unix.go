@@ -1,6 +1,6 @@
 //go:build unix
 
-package local
+package store
 
 import (
 	"errors"
@@ -12,16 +12,18 @@ import (
 	"syscall"
 )
 
-// dirLock is an exclusive flock(2) on <data-dir>/lock. The kernel drops it
+// DirLock is an exclusive flock(2) on <data-dir>/lock. The kernel drops it
 // when the holder exits, however it exits (kill -9 included), so a stale
-// lock can never block a restart. Each Open uses its own open file
-// description, so two Opens in one process exclude each other too.
-type dirLock struct {
+// lock can never block a restart. Each LockDir uses its own open file
+// description, so two LockDirs in one process exclude each other too.
+type DirLock struct {
 	f *os.File
 }
 
-func lockDir(dir string) (*dirLock, error) {
-	path := filepath.Join(dir, lockFile)
+// LockDir takes the lock of dir, or returns a *LockedError naming its
+// holder.
+func LockDir(dir string) (*DirLock, error) {
+	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create lock file: %w", err)
@@ -45,10 +47,11 @@ func lockDir(dir string) (*dirLock, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("write lock file %s: %w", path, err)
 	}
-	return &dirLock{f: f}, nil
+	return &DirLock{f: f}, nil
 }
 
-func (l *dirLock) release() error {
+// Release releases the lock; it is safe on a nil or released lock.
+func (l *DirLock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
@@ -57,10 +60,10 @@ func (l *dirLock) release() error {
 	return err
 }
 
-// lockHeld reports whether some process holds the lock of dir. It probes
+// LockHeld reports whether some process holds the lock of dir. It probes
 // with a shared non-blocking flock, released at once.
-func lockHeld(dir string) (bool, error) {
-	f, err := os.Open(filepath.Join(dir, lockFile))
+func LockHeld(dir string) (bool, error) {
+	f, err := os.Open(filepath.Join(dir, LockFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
@@ -79,6 +82,10 @@ func lockHeld(dir string) (bool, error) {
 	return false, nil
 }
 
+// LockHolder returns the PID recorded in the lock file of dir, 0 if
+// unknown.
+func LockHolder(dir string) int { return readPID(filepath.Join(dir, LockFile)) }
+
 // readPID returns the PID recorded in the lock file, 0 if unknown.
 func readPID(path string) int {
 	b, err := os.ReadFile(path)
@@ -92,8 +99,8 @@ func readPID(path string) int {
 	return pid
 }
 
-// processAlive reports whether pid names a running process.
-func processAlive(pid int) bool {
+// ProcessAlive reports whether pid names a running process.
+func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}

@@ -1,4 +1,4 @@
-package local
+package gateway
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -44,13 +45,13 @@ func (r *recorder) last(t *testing.T) events.APIGatewayProxyRequest {
 
 // adapters starts g behind both HTTP servers and returns their base URLs
 // (scheme://host:port): fasthttp (what Serve uses) and net/http (Handler).
-func adapters(t *testing.T, g *gateway) map[string]string {
+func adapters(t *testing.T, g *Gateway) map[string]string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := g.newFastServer(context.Background())
+	fs := g.NewServer(context.Background())
 	go func() { _ = fs.Serve(ln) }()
 	t.Cleanup(func() { _ = fs.Shutdown(); _ = ln.Close() })
 	hs := httptest.NewServer(g)
@@ -58,8 +59,8 @@ func adapters(t *testing.T, g *gateway) map[string]string {
 	return map[string]string{"fasthttp": "http://" + ln.Addr().String(), "net/http": hs.URL}
 }
 
-func testGateway(h proxyHandler, auth, key string) *gateway {
-	return &gateway{h: h, stage: "prod", resource: "DynamoDBManager", path: "/prod/DynamoDBManager", auth: auth, apiKey: key}
+func testGateway(h Handler, auth, key string) *Gateway {
+	return New(Config{Handler: h, Stage: "prod", Resource: "DynamoDBManager", Auth: auth, APIKey: key})
 }
 
 // TestUnknownRoutes: anything but POST /<stage>/<resource> gets API
@@ -245,5 +246,19 @@ func TestOversizedBodies(t *testing.T) {
 		if len(ev.Body) > 1<<20 {
 			t.Errorf("the integration got a %d-byte body", len(ev.Body))
 		}
+	}
+}
+
+// TestRequestIDs: request ids are random UUIDs in the version 4 layout.
+func TestRequestIDs(t *testing.T) {
+	t.Parallel()
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newRequestID()
+		if !uuid.MatchString(id) || seen[id] {
+			t.Fatalf("request id %q: not a fresh version 4 UUID", id)
+		}
+		seen[id] = true
 	}
 }

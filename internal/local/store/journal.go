@@ -1,4 +1,4 @@
-package local
+package store
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
@@ -44,13 +45,13 @@ func finishFrame(dst []byte, start int) []byte {
 // errJournalClosed is returned for writes after Close.
 var errJournalClosed = errors.New("journal is closed")
 
-// journal appends framed records to a file with group commit: concurrent
+// Journal appends framed records to a file with group commit: concurrent
 // appends accumulate in one batch that a single goroutine writes and
 // fdatasyncs; every appender waits for the batch holding its record.
 // After the first write or sync error the journal is failed for good
 // (fail-stop): what is in memory may be ahead of what is on disk, so
 // nothing more may be acknowledged until a restart replays the file.
-type journal struct {
+type Journal struct {
 	path string
 	f    *os.File
 	sync func(*os.File) error // fdatasync; replaceable in tests
@@ -81,13 +82,16 @@ func newBatch(buf []byte) *batch {
 	return &batch{buf: buf[:0], done: make(chan struct{})}
 }
 
-// openJournal opens path for appending and starts the writer.
-func openJournal(path string, sync func(*os.File) error) (*journal, error) {
+// OpenJournal opens the journal of the data dir dir for appending and
+// starts its writer; sync makes what was written durable (Datasync, or a
+// failing one in tests).
+func OpenJournal(dir string, sync func(*os.File) error) (*Journal, error) {
+	path := filepath.Join(dir, JournalFile)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	j := &journal{
+	j := &Journal{
 		path:   path,
 		f:      f,
 		sync:   sync,
@@ -102,7 +106,7 @@ func openJournal(path string, sync func(*os.File) error) (*journal, error) {
 }
 
 // append adds one framed record and returns the batch to wait on.
-func (j *journal) append(rec []byte) (*batch, error) {
+func (j *Journal) append(rec []byte) (*batch, error) {
 	j.mu.Lock()
 	if j.err != nil {
 		err := j.err
@@ -127,21 +131,28 @@ func (j *journal) append(rec []byte) (*batch, error) {
 
 // fail marks the journal failed (e.g. memory and disk diverged for a
 // reason other than I/O).
-func (j *journal) fail(err error) {
+func (j *Journal) fail(err error) {
 	j.mu.Lock()
 	j.setErrLocked(err)
 	j.mu.Unlock()
 }
 
-func (j *journal) setErrLocked(err error) {
+func (j *Journal) setErrLocked(err error) {
 	if j.err == nil {
 		j.err = fmt.Errorf("journal %s: %w", j.path, err)
 		close(j.failed)
 	}
 }
 
+// Failed is closed on the journal's first failure: from then on nothing
+// more can be acknowledged durably.
+func (j *Journal) Failed() <-chan struct{} { return j.failed }
+
+// Synced reports whether every record appended so far is on disk.
+func (j *Journal) Synced() bool { return j.durable.Load() == j.lastSeq.Load() }
+
 // Err returns the sticky failure, if any.
-func (j *journal) Err() error {
+func (j *Journal) Err() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.err
@@ -160,7 +171,7 @@ func waitBatch(b *batch, stop <-chan struct{}) error {
 // waitSeq blocks until every record up to seq is durable. It is the read
 // barrier: a read that may have seen a write not yet on disk waits for it,
 // so no response ever exposes data a crash could lose.
-func (j *journal) waitSeq(seq uint64, stop <-chan struct{}) error {
+func (j *Journal) waitSeq(seq uint64, stop <-chan struct{}) error {
 	if j.durable.Load() >= seq {
 		return nil
 	}
@@ -182,7 +193,7 @@ func (j *journal) waitSeq(seq uint64, stop <-chan struct{}) error {
 	return waitBatch(b, stop)
 }
 
-func (j *journal) run() {
+func (j *Journal) run() {
 	defer close(j.done)
 	for range j.kick {
 		for j.flushOne() {
@@ -193,7 +204,7 @@ func (j *journal) run() {
 }
 
 // flushOne writes the accumulated batch; it reports whether there was one.
-func (j *journal) flushOne() bool {
+func (j *Journal) flushOne() bool {
 	j.mu.Lock()
 	b := j.cur
 	if len(b.buf) == 0 {
@@ -241,7 +252,7 @@ func (j *journal) flushOne() bool {
 }
 
 // Close flushes what is pending, stops the writer and closes the file.
-func (j *journal) Close() error {
+func (j *Journal) Close() error {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()

@@ -1,4 +1,4 @@
-package local
+package gateway
 
 import (
 	"context"
@@ -9,11 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -235,8 +232,8 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *inbound) (string, *gwErro
 // apiKeyAlphabet is what API Gateway's generated keys are made of.
 const apiKeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-// generateAPIKey returns 40 random alphanumerics (about 238 bits).
-func generateAPIKey() string {
+// GenerateAPIKey returns 40 random alphanumerics (about 238 bits).
+func GenerateAPIKey() string {
 	const n = 40
 	out := make([]byte, 0, n)
 	var buf [64]byte
@@ -253,9 +250,10 @@ func generateAPIKey() string {
 	return string(out)
 }
 
-// validAPIKey is what a header value can carry: 20 to 128 visible ASCII
-// characters (API Gateway accepts keys of at least 20 characters).
-func validAPIKey(k string) error {
+// ValidAPIKey checks that k is what a header value can carry: 20 to 128
+// visible ASCII characters (API Gateway accepts keys of at least 20
+// characters).
+func ValidAPIKey(k string) error {
 	if len(k) < 20 || len(k) > 128 {
 		return fmt.Errorf("must be 20 to 128 characters, got %d", len(k))
 	}
@@ -265,47 +263,4 @@ func validAPIKey(k string) error {
 		}
 	}
 	return nil
-}
-
-// loadOrCreateAPIKey reads <dir>/api-key, or generates a key and saves it
-// there (0600) so that restarts and `call --local` keep using it. It
-// reports whether the key was generated now.
-func loadOrCreateAPIKey(dir string) (string, bool, error) {
-	path := filepath.Join(dir, apiKeyFile)
-	for {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			k := strings.TrimSpace(string(b))
-			if err := validAPIKey(k); err != nil {
-				return "", false, fmt.Errorf("api key file %s: %w", path, err)
-			}
-			return k, false, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return "", false, fmt.Errorf("read api key: %w", err)
-		}
-		k := generateAPIKey()
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			continue // created meanwhile: read it
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("save api key: %w", err)
-		}
-		_, werr := f.WriteString(k + "\n")
-		if werr == nil {
-			werr = f.Sync()
-		}
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			_ = os.Remove(path)
-			return "", false, fmt.Errorf("save api key %s: %w", path, werr)
-		}
-		if err := syncDir(dir); err != nil {
-			return "", false, err
-		}
-		return k, true, nil
-	}
 }

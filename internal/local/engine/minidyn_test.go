@@ -1,15 +1,13 @@
-package local
+package engine
 
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,11 +23,11 @@ import (
 func TestEngineKeysStayConsistent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEmbeddedEngine()
-	if err := e.createTable(ctx, DefaultTable); err != nil {
+	e := New()
+	if err := e.CreateTable(ctx, testTable); err != nil {
 		t.Fatal(err)
 	}
-	table := aws.String(DefaultTable)
+	table := aws.String(testTable)
 	put := func(id, cond string) error {
 		in := &dynamodb.PutItemInput{TableName: table, Item: map[string]types.AttributeValue{"id": s(id)}}
 		if cond != "" {
@@ -88,7 +86,7 @@ func TestPutItemNumbers(t *testing.T) {
 		{`{"id":"x","blob":"` + strings.Repeat("b", maxItemBytes) + `"}`, "Item size has exceeded the maximum allowed size"},
 	}
 	for _, tt := range tests {
-		_, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(DefaultTable), Item: doc(t, tt.item)})
+		_, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(testTable), Item: doc(t, tt.item)})
 		if !isValidation(err) || !strings.Contains(apiMessage(err), tt.want) {
 			t.Errorf("%.80s: %v, want ValidationException %q", tt.item, err, tt.want)
 		}
@@ -97,7 +95,7 @@ func TestPutItemNumbers(t *testing.T) {
 		t.Errorf("a refused put stored something: %v", e.table.SortedKeys)
 	}
 	// A number out of range in a condition's values is refused too.
-	_, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(DefaultTable), Item: doc(t, `{"id":"y"}`),
+	_, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(testTable), Item: doc(t, `{"id":"y"}`),
 		ConditionExpression: aws.String("attribute_not_exists(n) OR n < :v"), ExpressionAttributeValues: doc(t, `{":v":1e999}`)})
 	if !strings.Contains(apiMessage(err), "ExpressionAttributeValues contains invalid value: "+msgNumberOverflow+" for key :v") {
 		t.Errorf("condition value out of range: %v", err)
@@ -110,7 +108,7 @@ func TestPutItemNumbers(t *testing.T) {
 func TestLoadCanonicalizes(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
-	if err := e.load([]map[string]types.AttributeValue{doc(t, `{"id":"a","n":1.50,"l":[1e3],"huge":1e200}`)}); err != nil {
+	if err := e.Load([]map[string]types.AttributeValue{doc(t, `{"id":"a","n":1.50,"l":[1e3],"huge":1e200}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := e.stored(t, "a"), canon(t, `{"id":"a","n":1.5,"l":[1000],"huge":1e200}`); got != want {
@@ -125,7 +123,7 @@ func TestMinidynPanicsBecomeErrors(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
 	e.mustPut(t, `{"id":"a","tags":["x"]}`)
-	table := aws.String(DefaultTable)
+	table := aws.String(testTable)
 	vals := doc(t, `{":v":"x"}`)
 	cond := aws.String("tags[7] = :v")
 	calls := map[string]func() error{
@@ -158,61 +156,12 @@ func TestMinidynPanicsBecomeErrors(t *testing.T) {
 	}
 }
 
-// panicky is an engine whose reads panic.
-type panicky struct{ handler.DynamoDB }
-
-func (panicky) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	panic("engine bug")
-}
-
-func (panicky) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	panic("engine bug")
-}
-
-// TestJournaledLocksSurvivePanics: a panic inside the engine (which the
-// handler recovers from) releases the store's lock, so later writes do not
-// hang.
-func TestJournaledLocksSurvivePanics(t *testing.T) {
-	t.Parallel()
-	j, err := openJournal(filepath.Join(t.TempDir(), "j"), datasync)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	e := testEngine(t)
-	s := newJournaledDB(panicky{e}, j, DefaultTable)
-	for _, read := range []func(){
-		func() {
-			_, _ = s.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(DefaultTable), Key: idKey("a")})
-		},
-		func() { _, _ = s.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(DefaultTable)}) },
-	} {
-		func() {
-			defer func() { _ = recover() }()
-			read()
-		}()
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(DefaultTable), Key: idKey("a")})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a write after a panicking read did not complete: the read lock was not released")
-	}
-}
-
 // TestItemSizeAgreesWithHandler: the engine's item size (which refuses
 // an update past 400 KB) is the handler's (which refuses a create past
 // 400 KB and says by how many bytes): both count the same for every type.
 func TestItemSizeAgreesWithHandler(t *testing.T) {
 	t.Parallel()
-	h := handler.New(testEngine(t), handler.Config{TableName: DefaultTable})
+	h := handler.New(testEngine(t), handler.Config{TableName: testTable})
 	bytesRe := regexp.MustCompile(`item is (\d+) bytes`)
 	pad := strings.Repeat("x", maxItemBytes)
 	for _, js := range []string{

@@ -1,4 +1,7 @@
-package local
+// Package engine is the local stack's embedded DynamoDB: one table of
+// minidyn's core with DynamoDB's own expression, number and item semantics
+// on top. It implements handler.DynamoDB and knows no HTTP and no disk.
+package engine
 
 import (
 	"bytes"
@@ -20,7 +23,7 @@ import (
 	mtypes "github.com/truora/minidyn/types"
 )
 
-// minidynEngine is the embedded DynamoDB: a table of minidyn's core (the
+// DB is the embedded DynamoDB: a table of minidyn's core (the
 // engine behind both of minidyn's clients and its DynamoDB-compatible HTTP
 // server: key schema, expression interpreter, conditions, validation),
 // driven the way minidyn's server-side client drives it, with the SDK's
@@ -28,13 +31,13 @@ import (
 // (*types.ConditionalCheckFailedException, *types.ResourceNotFoundException,
 // smithy.APIError "ValidationException", as the SDK reports them).
 //
-// Why not the SDK client over minidyn's HTTP server: that path spent
-// ~85 µs and ~290 allocations per GetItem on JSON and the SDK's middleware
-// stack, ~95% of the call; the differential tests in engine_test.go run
-// both paths (and moto) side by side. Why not minidyn's clients as they
-// are: their tables are private, and minidyn re-sorts every key on each
-// insert, so loading N items one by one costs O(N² log N) (10 000 items
-// took 5 s); load inserts them in one pass instead.
+// Why not the SDK client over minidyn's HTTP server: most of each call
+// would go to JSON and the SDK's middleware stack (docs/benchmarks.md);
+// the differential tests in internal/local/engine_test.go run both paths
+// (and moto) side by side. Why not minidyn's clients as they are: their
+// tables are private, and minidyn re-sorts every key on each insert, so
+// loading N items one by one costs O(N² log N); Load inserts them in one
+// pass instead.
 //
 // Where minidyn (v0.8.2) differs from DynamoDB in ways the handler can
 // see, this engine answers as DynamoDB does:
@@ -55,16 +58,18 @@ import (
 // Conditions and filters remain minidyn's; they compare numbers as
 // float64, so two numbers that differ beyond ~15 significant digits
 // compare equal there.
-type minidynEngine struct {
+type DB struct {
 	mu    sync.Mutex // a core.Table is not safe for concurrent use
 	name  string
 	table *core.Table
 }
 
-func newEmbeddedEngine() *minidynEngine { return &minidynEngine{} }
+// New returns an engine without a table: CreateTable makes the one it
+// serves.
+func New() *DB { return &DB{} }
 
-// createTable creates the table: key id (S), on-demand.
-func (e *minidynEngine) createTable(_ context.Context, name string) error {
+// CreateTable creates the table: key id (S), on-demand.
+func (e *DB) CreateTable(_ context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.table != nil {
@@ -82,10 +87,10 @@ func (e *minidynEngine) createTable(_ context.Context, name string) error {
 	return nil
 }
 
-// load inserts items (already validated when they were journaled) in one
+// Load inserts items (already validated when they were journaled) in one
 // pass, sorting the keys once. Numbers are served in canonical spelling
 // even if an older version journaled them as written.
-func (e *minidynEngine) load(items []map[string]ddbtypes.AttributeValue) error {
+func (e *DB) Load(items []map[string]ddbtypes.AttributeValue) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := e.table
@@ -110,7 +115,7 @@ func (e *minidynEngine) load(items []map[string]ddbtypes.AttributeValue) error {
 	return nil
 }
 
-func (e *minidynEngine) getTable(name *string) (*core.Table, error) {
+func (e *DB) getTable(name *string) (*core.Table, error) {
 	if e.table == nil || aws.ToString(name) != e.name {
 		return nil, &ddbtypes.ResourceNotFoundException{Message: aws.String("Cannot do operations on a non-existent table")}
 	}
@@ -202,7 +207,7 @@ func tableKey(t *core.Table, k map[string]ddbtypes.AttributeValue) (map[string]*
 	return keyMap, key, nil
 }
 
-func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (e *DB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	switch in.ReturnValues {
 	case "", ddbtypes.ReturnValueNone, ddbtypes.ReturnValueAllOld:
 	default:
@@ -234,7 +239,7 @@ func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ 
 		old = fromItemMap(t.Data[key])
 	}
 	// minidyn re-sorts all keys whenever Put adds one (O(n log n) per new
-	// item: ~1 ms at 100 000 items). Placing the key first, with an empty
+	// item). Placing the key first, with an empty
 	// item standing for "absent" (what minidyn evaluates conditions on
 	// for a missing key), makes Put see an existing key; undone if Put
 	// fails.
@@ -268,7 +273,7 @@ func (e *minidynEngine) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ 
 	return &dynamodb.PutItemOutput{Attributes: old}, nil
 }
 
-func (e *minidynEngine) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (e *DB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	var pr *projection
 	if in.ProjectionExpression != nil {
 		var err error
@@ -304,7 +309,7 @@ func (e *minidynEngine) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ 
 
 // UpdateItem evaluates the update itself (see update.go) and leaves the
 // condition to minidyn's interpreter, on the stored item.
-func (e *minidynEngine) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (e *DB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	switch in.ReturnValues {
 	case "", ddbtypes.ReturnValueNone, ddbtypes.ReturnValueAllOld, ddbtypes.ReturnValueUpdatedOld, ddbtypes.ReturnValueAllNew, ddbtypes.ReturnValueUpdatedNew:
 	default:
@@ -400,7 +405,7 @@ func (e *minidynEngine) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInp
 	return &dynamodb.UpdateItemOutput{Attributes: fromItemMap(attrs)}, nil
 }
 
-func (e *minidynEngine) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (e *DB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	if err := checkPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues, expr{"ConditionExpression", in.ConditionExpression}); err != nil {
 		return nil, err
 	}
@@ -443,7 +448,7 @@ func (e *minidynEngine) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInp
 
 // Scan leaves the filter and the pages to minidyn and projects the items
 // itself.
-func (e *minidynEngine) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+func (e *DB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	var pr *projection
 	if in.ProjectionExpression != nil {
 		var err error

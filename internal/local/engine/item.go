@@ -1,12 +1,14 @@
-package local
+package engine
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	mtypes "github.com/truora/minidyn/types"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
-// maxItemBytes is DynamoDB's item size limit, wire.MaxItemBytes.
-const maxItemBytes = 400 * 1024
+// maxItemBytes is DynamoDB's item size limit.
+const maxItemBytes = wire.MaxItemBytes
 
 // avType is the DynamoDB type of a stored value, in the order in which
 // fromItem reads minidyn's fields.

@@ -1,4 +1,4 @@
-package local
+package engine
 
 import (
 	"bytes"
@@ -187,27 +187,32 @@ func canon(t testing.TB, js string) string {
 	return plain(doc(t, js))
 }
 
+// testTable is the table the tests create.
+const testTable = "lambda-apigateway"
+
+func s(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+
 // testEngine is an embedded engine with the table created.
-func testEngine(t testing.TB) *minidynEngine {
+func testEngine(t testing.TB) *DB {
 	t.Helper()
-	e := newEmbeddedEngine()
-	if err := e.createTable(context.Background(), DefaultTable); err != nil {
+	e := New()
+	if err := e.CreateTable(context.Background(), testTable); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func (e *minidynEngine) mustPut(t testing.TB, js string) {
+func (e *DB) mustPut(t testing.TB, js string) {
 	t.Helper()
-	if _, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(DefaultTable), Item: doc(t, js)}); err != nil {
+	if _, err := e.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(testTable), Item: doc(t, js)}); err != nil {
 		t.Fatalf("put %s: %v", js, err)
 	}
 }
 
 // stored is the item of id as plain JSON, "" for none.
-func (e *minidynEngine) stored(t testing.TB, id string) string {
+func (e *DB) stored(t testing.TB, id string) string {
 	t.Helper()
-	out, err := e.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(DefaultTable), Key: idKey(id)})
+	out, err := e.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(testTable), Key: idKey(id)})
 	if err != nil {
 		t.Fatalf("get %s: %v", id, err)
 	}

@@ -1,4 +1,4 @@
-package local
+package engine
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func (tt updateCase) run(t *testing.T) {
 	}
 	before := e.stored(t, "u")
 	in := &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(DefaultTable),
+		TableName:                 aws.String(testTable),
 		Key:                       idKey("u"),
 		UpdateExpression:          optString(tt.expr),
 		ConditionExpression:       optString(tt.cond),
@@ -364,7 +364,7 @@ func TestUpdateConditionFailureItem(t *testing.T) {
 	e := testEngine(t)
 	upd := func(id string) error {
 		_, err := e.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-			TableName: aws.String(DefaultTable), Key: idKey(id), UpdateExpression: aws.String("SET s = :v"),
+			TableName: aws.String(testTable), Key: idKey(id), UpdateExpression: aws.String("SET s = :v"),
 			ConditionExpression:                 aws.String("s = :o"),
 			ExpressionAttributeValues:           doc(t, `{":v":"cow",":o":"rat"}`),
 			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
@@ -395,7 +395,7 @@ func TestUpdateItemSize(t *testing.T) {
 	before := e.stored(t, "grow")
 	grow := func(id string, n int) error {
 		_, err := e.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-			TableName: aws.String(DefaultTable), Key: idKey(id), UpdateExpression: aws.String("SET more = :m"),
+			TableName: aws.String(testTable), Key: idKey(id), UpdateExpression: aws.String("SET more = :m"),
 			ExpressionAttributeValues: doc(t, fmt.Sprintf(`{":m":%q}`, strings.Repeat("z", n))),
 		})
 		return err

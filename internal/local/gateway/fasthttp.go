@@ -1,4 +1,4 @@
-package local
+package gateway
 
 import (
 	"context"
@@ -9,19 +9,20 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ddbops/ddbops/internal/wire"
 	"github.com/valyala/fasthttp"
+
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
-// ---- fasthttp adapter (Serve) ----
+// The fasthttp adapter: NewServer.
 
 // drainLimit is how much of a refused body is read and discarded.
 const drainLimit = 10 << 20
 
-// newFastServer returns the server `ddbops local` listens with. base is
-// the context handlers run under: it is not canceled at shutdown, so
+// NewServer returns the fasthttp server `ddbops local` listens with. base
+// is the context handlers run under: it is not canceled at shutdown, so
 // in-flight requests (and their journal waits) finish.
-func (g *gateway) newFastServer(base context.Context) *fasthttp.Server {
+func (g *Gateway) NewServer(base context.Context) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler: func(c *fasthttp.RequestCtx) { g.serveFast(base, c) },
 		// Bodies up to the limit arrive read; longer ones as a stream,
@@ -45,12 +46,11 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
 
-func (g *gateway) serveFast(base context.Context, c *fasthttp.RequestCtx) {
+func (g *Gateway) serveFast(base context.Context, c *fasthttp.RequestCtx) {
 	reqID := newRequestID()
 	rh := &c.Request.Header
-	get := func(k string) string { return string(rh.Peek(k)) }
 	path := string(c.Path())
-	if e := g.precheck(string(c.Method()), path, get); e != nil {
+	if e := g.precheckFast(c, path); e != nil {
 		writeFast(c, reqID, errorOut(e))
 		return
 	}
@@ -110,7 +110,7 @@ func (g *gateway) serveFast(base context.Context, c *fasthttp.RequestCtx) {
 // fastError answers what fasthttp could not parse or read. A body over
 // the limit gets the route and auth checks first, as API Gateway would
 // apply them, then the function's 413.
-func (g *gateway) fastError(c *fasthttp.RequestCtx, err error) {
+func (g *Gateway) fastError(c *fasthttp.RequestCtx, err error) {
 	reqID := newRequestID()
 	var tooLarge bool
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
@@ -121,9 +121,7 @@ func (g *gateway) fastError(c *fasthttp.RequestCtx, err error) {
 		c.SetConnectionClose()
 		return
 	}
-	rh := &c.Request.Header
-	get := func(k string) string { return string(rh.Peek(k)) }
-	if e := g.precheck(string(c.Method()), string(c.Path()), get); e != nil {
+	if e := g.precheckFast(c, string(c.Path())); e != nil {
 		writeFast(c, reqID, errorOut(e))
 	} else {
 		writeFast(c, reqID, tooLargeOut(reqID))
@@ -131,18 +129,16 @@ func (g *gateway) fastError(c *fasthttp.RequestCtx, err error) {
 	c.SetConnectionClose()
 }
 
+// precheckFast is precheck on a fasthttp request whose path is path.
+func (g *Gateway) precheckFast(c *fasthttp.RequestCtx, path string) *gwError {
+	rh := &c.Request.Header
+	return g.precheck(string(c.Method()), path, func(k string) string { return string(rh.Peek(k)) })
+}
+
 func writeFast(c *fasthttp.RequestCtx, reqID string, out outbound) {
 	h := &c.Response.Header
 	h.SetContentType("application/json")
-	for k, v := range out.headers {
-		h.Set(k, v)
-	}
-	for k, vs := range out.multi {
-		h.Del(k)
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
+	out.writeHeaders(h)
 	h.Set("x-amzn-RequestId", reqID)
 	if out.errType != "" {
 		h.Set("x-amzn-ErrorType", out.errType)

@@ -1,8 +1,12 @@
-package local
+// Package store is the local stack's durable store: the data dir's lock,
+// its journal (group commit, fail-stop) and snapshot, recovery and
+// compaction at start, the typed-JSON record codec, and DB, which makes an
+// engine's writes durable before they are acknowledged. It knows items,
+// keys and bytes, not expressions, and nothing of HTTP.
+package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -15,59 +19,7 @@ import (
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
-// engine is what the local stack needs from a DynamoDB: the handler's
-// operations plus table management.
-type engine interface {
-	handler.DynamoDB
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-}
-
-// ensureTable creates table (key id S, on-demand) unless it exists.
-func ensureTable(ctx context.Context, db engine, table string, wait bool) error {
-	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	if err == nil {
-		return nil
-	}
-	var nf *types.ResourceNotFoundException
-	if !errors.As(err, &nf) && !isNotFound(err) {
-		return fmt.Errorf("describe table %s: %w", table, err)
-	}
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(wire.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(wire.KeyAttribute), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	if !wait {
-		return nil
-	}
-	client, ok := db.(dynamodb.DescribeTableAPIClient)
-	if !ok {
-		return nil
-	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = waiterMinDelay
-		o.MaxDelay = waiterMaxDelay
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, tableWaitTimeout); err != nil {
-		return fmt.Errorf("wait for table %s: %w", table, err)
-	}
-	return nil
-}
-
-// isNotFound matches endpoints that report a missing table with a generic
-// API error code (some emulators do).
-func isNotFound(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
-}
-
-// journaledDB makes the embedded engine durable. Every successful
+// DB makes an engine durable. Every successful
 // PutItem, UpdateItem and DeleteItem appends the item's after-image (or a
 // tombstone) to the journal and returns only once it is on disk.
 //
@@ -81,20 +33,21 @@ func isNotFound(err error) bool {
 // Reads hold mu in read mode, note the last journal sequence number, and
 // wait until it is durable before returning (usually a single atomic
 // load): a reader never sees a write that a crash could still lose.
-type journaledDB struct {
-	db    handler.DynamoDB
-	j     *journal
-	table string
-	mu    sync.RWMutex
-	bufs  sync.Pool
+type DB struct {
+	db   handler.DynamoDB
+	j    *Journal
+	mu   sync.RWMutex
+	bufs sync.Pool
 }
 
-func newJournaledDB(db handler.DynamoDB, j *journal, table string) *journaledDB {
-	return &journaledDB{db: db, j: j, table: table, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}}
+// NewDB returns db made durable by j. db must hold what j's data dir
+// recovered to, and be used only through the returned DB from then on.
+func NewDB(db handler.DynamoDB, j *Journal) *DB {
+	return &DB{db: db, j: j, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}}
 }
 
-func (s *journaledDB) getBuf() *[]byte { return s.bufs.Get().(*[]byte) }
-func (s *journaledDB) putBuf(b *[]byte) {
+func (s *DB) getBuf() *[]byte { return s.bufs.Get().(*[]byte) }
+func (s *DB) putBuf(b *[]byte) {
 	if cap(*b) > 64<<10 {
 		return // do not pin the memory of one large item
 	}
@@ -113,7 +66,7 @@ func unencodable(err error) error {
 // record of the change (nil for none), and appends that record, all
 // under the write lock (released even if apply panics); it returns the
 // batch to wait for.
-func (s *journaledDB) write(apply func() ([]byte, error)) (*batch, error) {
+func (s *DB) write(apply func() ([]byte, error)) (*batch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.j.Err(); err != nil {
@@ -127,7 +80,7 @@ func (s *journaledDB) write(apply func() ([]byte, error)) (*batch, error) {
 }
 
 // commit runs write and returns once its record is durable.
-func (s *journaledDB) commit(ctx context.Context, apply func() ([]byte, error)) error {
+func (s *DB) commit(ctx context.Context, apply func() ([]byte, error)) error {
 	b, err := s.write(apply)
 	if err != nil || b == nil {
 		return err
@@ -135,7 +88,7 @@ func (s *journaledDB) commit(ctx context.Context, apply func() ([]byte, error)) 
 	return waitBatch(b, ctx.Done())
 }
 
-func (s *journaledDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (s *DB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	if _, err := encodePut((*bp)[:0], in.Item); err != nil {
@@ -153,7 +106,7 @@ func (s *journaledDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, op
 	return out, nil
 }
 
-func (s *journaledDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (s *DB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	// Everything that can end up in the item must be journal-encodable.
@@ -177,7 +130,7 @@ func (s *journaledDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 // withAfterImage turns apply, an engine write of key, into a write for
 // commit whose journal record is key's state after it, read back under
 // the same write lock and encoded into *bp.
-func (s *journaledDB) withAfterImage(ctx context.Context, what string, table *string, key map[string]types.AttributeValue, bp *[]byte, apply func() error) func() ([]byte, error) {
+func (s *DB) withAfterImage(ctx context.Context, what string, table *string, key map[string]types.AttributeValue, bp *[]byte, apply func() error) func() ([]byte, error) {
 	return func() ([]byte, error) {
 		if err := apply(); err != nil {
 			return nil, err
@@ -195,7 +148,7 @@ func (s *journaledDB) withAfterImage(ctx context.Context, what string, table *st
 
 // afterImage encodes the record of key's current state: the item, read
 // back while no other write can interleave, or a tombstone.
-func (s *journaledDB) afterImage(ctx context.Context, table *string, key map[string]types.AttributeValue, dst []byte) ([]byte, error) {
+func (s *DB) afterImage(ctx context.Context, table *string, key map[string]types.AttributeValue, dst []byte) ([]byte, error) {
 	after, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: key, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, err
@@ -206,7 +159,7 @@ func (s *journaledDB) afterImage(ctx context.Context, table *string, key map[str
 	return encodePut(dst, after.Item)
 }
 
-func (s *journaledDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (s *DB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	rec, err := encodeDel(*bp, in.Key)
@@ -228,8 +181,24 @@ func (s *journaledDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 	return out, nil
 }
 
-func (s *journaledDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	out, seq, err := s.getItem(ctx, in, optFns)
+func (s *DB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return durableRead(ctx, s, func() (*dynamodb.GetItemOutput, error) { return s.db.GetItem(ctx, in, optFns...) })
+}
+
+func (s *DB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return durableRead(ctx, s, func() (*dynamodb.ScanOutput, error) { return s.db.Scan(ctx, in, optFns...) })
+}
+
+// durableRead runs read under the read lock (released even if the engine
+// panics), then waits until the last journal record the read may have
+// seen is durable.
+func durableRead[O any](ctx context.Context, s *DB, read func() (*O, error)) (*O, error) {
+	out, seq, err := func() (*O, uint64, error) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		out, err := read()
+		return out, s.j.lastSeq.Load(), err
+	}()
 	if err != nil {
 		return out, err
 	}
@@ -237,34 +206,6 @@ func (s *journaledDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, op
 		return nil, err
 	}
 	return out, nil
-}
-
-// getItem reads under the read lock (released even if the engine panics)
-// and returns the last journal sequence number the read may have seen.
-func (s *journaledDB) getItem(ctx context.Context, in *dynamodb.GetItemInput, optFns []func(*dynamodb.Options)) (*dynamodb.GetItemOutput, uint64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out, err := s.db.GetItem(ctx, in, optFns...)
-	return out, s.j.lastSeq.Load(), err
-}
-
-func (s *journaledDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	out, seq, err := s.scan(ctx, in, optFns)
-	if err != nil {
-		return out, err
-	}
-	if err := s.j.waitSeq(seq, ctx.Done()); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// scan is getItem for Scan.
-func (s *journaledDB) scan(ctx context.Context, in *dynamodb.ScanInput, optFns []func(*dynamodb.Options)) (*dynamodb.ScanOutput, uint64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out, err := s.db.Scan(ctx, in, optFns...)
-	return out, s.j.lastSeq.Load(), err
 }
 
 // keyOnly is the key of an item of the table (key id).

@@ -1,4 +1,4 @@
-package local
+package engine
 
 import (
 	"context"
@@ -15,11 +15,11 @@ import (
 // request the engine's own expression handling can make slower.
 func BenchmarkEngine(b *testing.B) {
 	ctx := context.Background()
-	e := newEmbeddedEngine()
-	if err := e.createTable(ctx, DefaultTable); err != nil {
+	e := New()
+	if err := e.CreateTable(ctx, testTable); err != nil {
 		b.Fatal(err)
 	}
-	table := aws.String(DefaultTable)
+	table := aws.String(testTable)
 	str := func(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 	num := func(s string) types.AttributeValue { return &types.AttributeValueMemberN{Value: s} }
 	item := func(id string) map[string]types.AttributeValue {
