@@ -150,9 +150,9 @@ func start(cmd *exec.Cmd) (*Proc, error) {
 
 // run forks the child and reaps it on one locked OS thread (see Proc).
 func (p *Proc) run(started chan<- error) {
+	// Never unlocked: the runtime ends the thread when this goroutine
+	// returns, which is harmless once the child is reaped.
 	runtime.LockOSThread()
-	// The lock is never released: when this goroutine returns, the child
-	// is reaped and the runtime may end the thread.
 	if err := p.cmd.Start(); err != nil {
 		started <- err
 		return

@@ -213,7 +213,7 @@ func TestStartSurvivesTheStartingThreadsExit(t *testing.T) {
 	var p *Proc
 	var tid int
 	for p == nil {
-		started := make(chan *Proc)
+		started := make(chan error)
 		go func() {
 			runtime.LockOSThread()
 			if unix.Gettid() == os.Getpid() {
@@ -225,10 +225,15 @@ func TestStartSurvivesTheStartingThreadsExit(t *testing.T) {
 			}
 			tid = unix.Gettid()
 			// Never unlocked: the thread ends with this goroutine.
-			started <- Start(t, sleeper())
+			var err error
+			p, err = start(sleeper())
+			started <- err
 		}()
-		p = <-started
+		if err := <-started; err != nil {
+			t.Fatal(err)
+		}
 	}
+	t.Cleanup(p.Stop)
 	// The thread is gone once /proc no longer lists it among ours.
 	task := fmt.Sprintf("/proc/self/task/%d", tid)
 	for deadline := time.Now().Add(10 * time.Second); ; {
