@@ -45,6 +45,16 @@ func SkipOrFail(t testing.TB, format string, args ...any) {
 	t.Skip(reason)
 }
 
+// SkipShort skips t under `go test -short`, which leaves out the emulator,
+// runtime and fault layers (docs/testing.md#layers): every helper that
+// starts or builds a real component calls it first.
+func SkipShort(t testing.TB, layer string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: the %s layer is skipped", layer)
+	}
+}
+
 // FreeAddr returns a loopback address with a port that was free a moment ago.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
@@ -97,6 +107,7 @@ type Moto struct {
 // parent-death signal; TestChildrenDieWithTheTestBinary checks it.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
+	SkipShort(t, "emulator")
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		SkipOrFail(t, "moto_server is not on PATH (pip install 'moto[server]')")
@@ -198,6 +209,7 @@ var (
 // directory and later test processes reuse it.
 func BuildRIE(t testing.TB) string {
 	t.Helper()
+	SkipShort(t, "runtime")
 	rieOnce.Do(func() {
 		cmd := exec.Command(GoTool(t), "tool", "-n", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
 		cmd.Dir = ModuleRoot(t)

@@ -39,6 +39,7 @@ func init() { packaged.done = make(chan struct{}) }
 // half-way when the test process exits.
 func Prepare(t testing.TB) {
 	t.Helper()
+	testenv.SkipShort(t, "runtime")
 	root, goTool := testenv.ModuleRoot(t), testenv.GoTool(t)
 	go pack(root, goTool)
 	t.Cleanup(func() { <-packaged.done })
