@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	)
+)
 
 // updateCase is one UpdateItem on item "u" of a fresh table holding item
 // (none when ""), with what DynamoDB leaves stored and answers. Unless a
