@@ -242,7 +242,7 @@ func (d *decoder) readValue(level int) (types.AttributeValue, error) {
 		case tagS:
 			return &types.AttributeValueMemberS{Value: s}, nil
 		case tagN:
-			return &types.AttributeValueMemberN{Value: s}, nil
+			return &types.AttributeValueMemberN{Value: storedNumber(s)}, nil
 		}
 		return &types.AttributeValueMemberB{Value: []byte(s)}, nil
 	case tagTrue, tagFalse:
@@ -298,7 +298,24 @@ func (d *decoder) readValue(level int) (types.AttributeValue, error) {
 		if tag == tagSS {
 			return &types.AttributeValueMemberSS{Value: ss}, nil
 		}
+		for j, n := range ss {
+			ss[j] = storedNumber(n)
+		}
 		return &types.AttributeValueMemberNS{Value: ss}, nil
 	}
 	return nil, d.fail(fmt.Sprintf("unknown type tag %q", tag))
+}
+
+// storedNumber serves a stored number in canonical spelling. The engine
+// only stores canonical numbers, but a store may hold items written
+// before it did (imported from an older data dir); a number DynamoDB
+// would refuse is served as stored rather than dropped.
+func storedNumber(s string) string {
+	if isCanonical(s) {
+		return s
+	}
+	if c, err := canonicalNumber(s); err == nil {
+		return c
+	}
+	return s
 }

@@ -252,3 +252,5 @@ func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

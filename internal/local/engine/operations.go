@@ -129,11 +129,11 @@ func (e *Engine) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...fu
 	var old map[string]types.AttributeValue
 	err = e.st.Update(ctx, []byte(id), func(b []byte) ([]byte, error) {
 		old = nil
-		if b == nil || c == nil && !returnOld {
+		if c == nil && !returnOld {
 			return enc, nil
 		}
 		var err error
-		if old, err = DecodeItem(b); err != nil {
+		if old, err = decodeStored(b); err != nil {
 			return nil, err
 		}
 		if c != nil && !c.eval(old) {
@@ -334,11 +334,11 @@ func (e *Engine) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _
 	var old map[string]types.AttributeValue
 	err = e.st.Update(ctx, []byte(id), func(b []byte) ([]byte, error) {
 		old = nil
-		if b == nil || c == nil && !returnOld {
+		if c == nil && !returnOld {
 			return nil, nil
 		}
 		var err error
-		if old, err = DecodeItem(b); err != nil {
+		if old, err = decodeStored(b); err != nil {
 			return nil, err
 		}
 		if c != nil && !c.eval(old) {
