@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
@@ -297,6 +298,15 @@ var arithmetic = apd.BaseContext.WithPrecision(400)
 // result of more than 38 significant digits is reported as an overflow, as
 // DynamoDB reports 1E+50 + 1 (docs/engine.md#numbers).
 func addNumbers(a, b string, sub bool) (string, error) {
+	// Counters: integers of up to 18 digits add exactly in an int64.
+	if x, ok := smallInt(a); ok {
+		if y, ok := smallInt(b); ok {
+			if sub {
+				y = -y
+			}
+			return strconv.FormatInt(x+y, 10), nil
+		}
+	}
 	x, err := toApd(a)
 	if err != nil {
 		return "", err
@@ -328,6 +338,17 @@ func addNumbers(a, b string, sub bool) (string, error) {
 		return "", validation(msgNumberUnderflow)
 	}
 	return r.Text('f'), nil
+}
+
+// smallInt parses s when it is an integer of at most 18 digits in
+// canonical spelling.
+func smallInt(s string) (int64, bool) {
+	digits := strings.TrimPrefix(s, "-")
+	if len(digits) == 0 || len(digits) > 18 || strings.IndexByte(digits, '.') >= 0 || !isCanonical(s) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // toApd converts a stored (valid) number for arithmetic.

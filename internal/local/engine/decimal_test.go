@@ -116,6 +116,12 @@ func TestAddNumbers(t *testing.T) {
 		{a: "1e125", b: "1", wantErr: msgNumberOverflow},
 		{a: "2e-130", b: "1.5e-130", negate: true, wantErr: msgNumberUnderflow},
 		{a: "x", b: "1", wantErr: msgNumberSyntax},
+		// The int64 path of counters, at its edges.
+		{a: "9", b: "-10", want: "-1"},
+		{a: "999999999999999999", b: "999999999999999999", want: "1999999999999999998"},
+		{a: "-999999999999999999", b: "999999999999999999", negate: true, want: "-1999999999999999998"},
+		{a: "-5", b: "-5", negate: true, want: "0"},
+		{a: "9999999999999999999", b: "1", want: "10000000000000000000"},
 	}
 	for _, tt := range tests {
 		got, err := addNumbers(tt.a, tt.b, tt.negate)
