@@ -1,6 +1,8 @@
 package difftest
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -120,5 +122,40 @@ func TestNormalize(t *testing.T) {
 		if got := normalize(t, 200, []byte(tt.body), tt.mode); got.Body != tt.want {
 			t.Errorf("normalize(%s)\n got %s\nwant %s", tt.body, got.Body, tt.want)
 		}
+	}
+}
+
+// TestExceptionsDocumented: docs/testing-emulator-exceptions.md names
+// every exception, with its emulator and link, on one table row.
+func TestExceptionsDocumented(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "testing-emulator-exceptions.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "| `") {
+			name := strings.SplitN(strings.TrimPrefix(line, "| `"), "`", 2)[0]
+			rows[name] = line
+		}
+	}
+	for _, ex := range exceptions {
+		row, ok := rows[ex.name]
+		switch {
+		case !ok:
+			t.Errorf("exception %s is not in the doc", ex.name)
+		case !strings.Contains(row, "| "+ex.target+" |") || !strings.Contains(row, "("+ex.doc+")"):
+			t.Errorf("exception %s: the doc's row does not name %s and %s", ex.name, ex.target, ex.doc)
+		}
+		for _, s := range ex.steps {
+			if !strings.Contains(row, s) {
+				t.Errorf("exception %s: the doc's row does not list step %s", ex.name, s)
+			}
+		}
+		delete(rows, ex.name)
+	}
+	for name := range rows {
+		t.Errorf("the doc names %s, which is no exception", name)
 	}
 }

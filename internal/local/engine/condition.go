@@ -96,17 +96,13 @@ const (
 // condArity is the number of operands of each condition function.
 var condArity = map[string]int{fnAttributeExists: 1, fnAttributeNotExists: 1, fnAttributeType: 2, fnBeginsWith: 2, fnContains: 2}
 
-// Limits of condition expressions.
-const (
-	maxOperators  = 300 // comparators, BETWEEN, IN, AND, OR, NOT
-	maxInOperands = 100 // values in an IN list
-)
+// maxInOperands is the most values an IN list takes.
+const maxInOperands = 100
 
-// condParser parses one condition expression.
-type condParser struct {
-	*parser
-	operators int
-}
+// condParser parses one condition expression. Its operators are the
+// comparators, BETWEEN, IN, AND, OR and NOT (DynamoDB does not count the
+// functions of a condition).
+type condParser struct{ *parser }
 
 // parseCondition parses and statically checks a ConditionExpression or
 // FilterExpression (label).
@@ -124,14 +120,6 @@ func parseCondition(label, s string, ph *placeholders) (*cond, error) {
 		return nil, cp.syntaxError()
 	}
 	return c, nil
-}
-
-func (p *condParser) operator() error {
-	p.operators++
-	if p.operators > maxOperators {
-		return p.errorf("The expression contains too many operators; operator count: %d", p.operators)
-	}
-	return nil
 }
 
 func (p *condParser) parseOr() (*cond, error) {

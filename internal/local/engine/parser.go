@@ -121,10 +121,24 @@ func markUsed(used *[]string, k string) {
 // parser is a one-token-lookahead parser over an expression, with
 // DynamoDB's error wording for the parameter it parses.
 type parser struct {
-	label string
-	lex   lexer
-	tok   token
-	ph    *placeholders
+	label     string
+	lex       lexer
+	tok       token
+	ph        *placeholders
+	operators int // operators and functions so far, against maxOperators
+}
+
+// maxOperators is DynamoDB's limit on the operators (and, in an
+// UpdateExpression, functions) of one expression.
+const maxOperators = 300
+
+// operator counts one operator or function.
+func (p *parser) operator() error {
+	p.operators++
+	if p.operators > maxOperators {
+		return p.errorf("The expression contains too many operators; operator count: %d", p.operators)
+	}
+	return nil
 }
 
 // newParser starts parsing s, refusing an empty or oversized expression.

@@ -145,6 +145,9 @@ func (p *parser) parseAction(kind actionKind) (action, error) {
 			return action{}, err
 		}
 		if p.tok.kind == tokPlus || p.tok.kind == tokMinus {
+			if err := p.operator(); err != nil {
+				return action{}, err
+			}
 			a.op = p.advance().text[0]
 			if a.right, err = p.parseSetValue(""); err != nil {
 				return action{}, err
@@ -195,6 +198,9 @@ func (p *parser) parseSetValue(in string) (*setValue, error) {
 }
 
 func (p *parser) parseSetCall(in string) (*setValue, error) {
+	if err := p.operator(); err != nil {
+		return nil, err
+	}
 	fn := p.advance().text
 	p.advance() // (
 	var args []*setValue

@@ -300,6 +300,24 @@ func TestUpdateRefusals(t *testing.T) {
 		"SET a[1][1] = :val1, a[1][1][1][1] = :val2", "SET a[1][1][1][1] = :val1, a[1][1][1][1] = :val2"} {
 		cases = append(cases, updateCase{name: expr, expr: expr, values: `{":val1":2,":val2":"there"}`, wantErr: "overlap"})
 	}
+	// At most 300 operators and functions (SET a = :v + :v is one).
+	for _, n := range []int{300, 301} {
+		var sets []string
+		for i := range n {
+			sets = append(sets, fmt.Sprintf("a%d=:v+:v", i))
+		}
+		c := updateCase{name: fmt.Sprintf("%d operators", n), expr: "SET " + strings.Join(sets, ","), values: `{":v":1}`}
+		if n == 300 {
+			var fields []string
+			for i := range n {
+				fields = append(fields, fmt.Sprintf(`"a%d":2`, i))
+			}
+			c.want = "{" + strings.Join(fields, ",") + "}"
+		} else {
+			c.wantErr = "Invalid UpdateExpression: The expression contains too many operators; operator count: 301"
+		}
+		cases = append(cases, c)
+	}
 	runUpdateCases(t, cases)
 }
 
