@@ -1,4 +1,4 @@
-package engine
+package minidynengine
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"

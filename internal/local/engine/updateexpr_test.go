@@ -9,8 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/ddbops/ddbops/internal/wire"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // updateCase is one UpdateItem on item "u" of a fresh table holding item
@@ -25,7 +24,7 @@ type updateCase struct {
 	names   map[string]string
 	values  string // plain JSON object
 	cond    string
-	ret     ddbtypes.ReturnValue
+	ret     types.ReturnValue
 	want    string // the stored item after, without its id; "" for none
 	attrs   string // the Attributes answered ("" for none)
 	wantErr string // an error containing this; nothing is changed
@@ -36,25 +35,25 @@ func withID(t testing.TB, js string) string {
 	if js == "" {
 		return ""
 	}
-	m := doc(t, js)
-	m[wire.KeyAttribute] = &ddbtypes.AttributeValueMemberS{Value: "u"}
-	return plain(m)
+	m := fixture(t, js)
+	m[KeyAttribute] = &types.AttributeValueMemberS{Value: "u"}
+	return show(m)
 }
 
 func (tt updateCase) run(t *testing.T) {
 	t.Helper()
-	e := testEngine(t)
+	e := newTestEngine(t)
 	if tt.item != "" {
-		e.mustPut(t, withID(t, tt.item))
+		e.put(t, withID(t, tt.item))
 	}
 	before := e.stored(t, "u")
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(testTable),
-		Key:                       idKey("u"),
-		UpdateExpression:          optString(tt.expr),
-		ConditionExpression:       optString(tt.cond),
+		Key:                       keyMap("u"),
+		UpdateExpression:          opt(tt.expr),
+		ConditionExpression:       opt(tt.cond),
 		ExpressionAttributeNames:  tt.names,
-		ExpressionAttributeValues: doc(t, tt.values),
+		ExpressionAttributeValues: fixture(t, tt.values),
 		ReturnValues:              tt.ret,
 	}
 	out, err := e.UpdateItem(context.Background(), in)
@@ -74,11 +73,11 @@ func (tt updateCase) run(t *testing.T) {
 	if got, want := e.stored(t, "u"), withID(t, tt.want); got != want {
 		t.Errorf("%s: stored %s, want %s", tt.name, got, want)
 	}
-	if got, want := plain(out.Attributes), canon(t, tt.attrs); got != want {
+	if got, want := show(out.Attributes), sorted(t, tt.attrs); got != want {
 		t.Errorf("%s: Attributes %s, want %s", tt.name, got, want)
 	}
-	if len(e.table.SortedKeys) != len(e.table.Data) {
-		t.Errorf("%s: %d sorted keys for %d items", tt.name, len(e.table.SortedKeys), len(e.table.Data))
+	if len(e.st.keys) != len(e.st.vals) {
+		t.Errorf("%s: %d sorted keys for %d items", tt.name, len(e.st.keys), len(e.st.vals))
 	}
 }
 
@@ -144,7 +143,7 @@ func TestUpdateArithmetic(t *testing.T) {
 		// Exact decimal arithmetic, not float64 (minidyn's 12345678901234567000
 		// and 0.30000000000000004).
 		{name: "big integer", item: `{"big":12345678901234567890}`, expr: "SET big = big + :one", values: `{":one":1}`,
-			ret: ddbtypes.ReturnValueUpdatedNew, want: `{"big":12345678901234567891}`, attrs: `{"big":12345678901234567891}`},
+			ret: types.ReturnValueUpdatedNew, want: `{"big":12345678901234567891}`, attrs: `{"big":12345678901234567891}`},
 		{name: "decimal", item: `{"t":0.1}`, expr: "SET t = t + :v", values: `{":v":0.2}`, want: `{"t":0.3}`},
 		{name: "23 digits", expr: "SET b = :a + :b", values: `{":a":1,":b":10000000000000000000000}`, want: `{"b":10000000000000000000001}`},
 		{name: "canonical result", item: `{"a":1.25}`, expr: "SET a = a - :v", values: `{":v":0.25}`, want: `{"a":1}`},
@@ -301,6 +300,24 @@ func TestUpdateRefusals(t *testing.T) {
 		"SET a[1][1] = :val1, a[1][1][1][1] = :val2", "SET a[1][1][1][1] = :val1, a[1][1][1][1] = :val2"} {
 		cases = append(cases, updateCase{name: expr, expr: expr, values: `{":val1":2,":val2":"there"}`, wantErr: "overlap"})
 	}
+	// At most 300 operators and functions (SET a = :v + :v is one).
+	for _, n := range []int{300, 301} {
+		var sets []string
+		for i := range n {
+			sets = append(sets, fmt.Sprintf("a%d=:v+:v", i))
+		}
+		c := updateCase{name: fmt.Sprintf("%d operators", n), expr: "SET " + strings.Join(sets, ","), values: `{":v":1}`}
+		if n == 300 {
+			var fields []string
+			for i := range n {
+				fields = append(fields, fmt.Sprintf(`"a%d":2`, i))
+			}
+			c.want = "{" + strings.Join(fields, ",") + "}"
+		} else {
+			c.wantErr = "Invalid UpdateExpression: The expression contains too many operators; operator count: 301"
+		}
+		cases = append(cases, c)
+	}
 	runUpdateCases(t, cases)
 }
 
@@ -310,15 +327,15 @@ func TestUpdateRefusals(t *testing.T) {
 func TestUpdateReturnValues(t *testing.T) {
 	t.Parallel()
 	const (
-		old = ddbtypes.ReturnValueUpdatedOld
-		new = ddbtypes.ReturnValueUpdatedNew
+		old = types.ReturnValueUpdatedOld
+		new = types.ReturnValueUpdatedNew
 	)
 	nested := `{"a":{"b":"dog","c":[1,2,3]},"d":"cat"}`
 	runUpdateCases(t, []updateCase{
-		{name: "none", item: `{"a":"hi","b":"dog"}`, expr: "SET b = :v", values: `{":v":"cat"}`, ret: ddbtypes.ReturnValueNone, want: `{"a":"hi","b":"cat"}`},
-		{name: "all old", item: `{"a":"hi","b":"dog"}`, expr: "SET b = :v", values: `{":v":"cat"}`, ret: ddbtypes.ReturnValueAllOld,
+		{name: "none", item: `{"a":"hi","b":"dog"}`, expr: "SET b = :v", values: `{":v":"cat"}`, ret: types.ReturnValueNone, want: `{"a":"hi","b":"cat"}`},
+		{name: "all old", item: `{"a":"hi","b":"dog"}`, expr: "SET b = :v", values: `{":v":"cat"}`, ret: types.ReturnValueAllOld,
 			want: `{"a":"hi","b":"cat"}`, attrs: withID(t, `{"a":"hi","b":"dog"}`)},
-		{name: "all old of a new item", expr: "SET b = :v", values: `{":v":"cat"}`, ret: ddbtypes.ReturnValueAllOld, want: `{"b":"cat"}`},
+		{name: "all old of a new item", expr: "SET b = :v", values: `{":v":"cat"}`, ret: types.ReturnValueAllOld, want: `{"b":"cat"}`},
 		{name: "updated old", item: `{"a":"hi","b":"dog"}`, expr: "SET b = :v, c = :w", values: `{":v":"cat",":w":"hello"}`, ret: old,
 			want: `{"a":"hi","b":"cat","c":"hello"}`, attrs: `{"b":"dog"}`},
 		{name: "updated old, same value", item: `{"b":"cat"}`, expr: "SET b = :v", values: `{":v":"cat"}`, ret: old, want: `{"b":"cat"}`, attrs: `{"b":"cat"}`},
@@ -333,12 +350,12 @@ func TestUpdateReturnValues(t *testing.T) {
 			want: `{"a":"dog","b":"tiger"}`, attrs: `{"a":"dog","b":"tiger"}`},
 		{name: "updated new, arithmetic", item: `{"a":1}`, expr: "SET a = a + :v", values: `{":v":1}`, ret: new, want: `{"a":2}`, attrs: `{"a":2}`},
 		{name: "updated new of a new item", expr: "SET a = :v", values: `{":v":1}`, ret: new, want: `{"a":1}`, attrs: `{"a":1}`},
-		{name: "all new", item: `{"a":"hi","b":"dog"}`, expr: "REMOVE b", ret: ddbtypes.ReturnValueAllNew, want: `{"a":"hi"}`, attrs: withID(t, `{"a":"hi"}`)},
-		{name: "all new of a new item", expr: "SET b = :v", values: `{":v":"cat"}`, ret: ddbtypes.ReturnValueAllNew, want: `{"b":"cat"}`, attrs: withID(t, `{"b":"cat"}`)},
-		{name: "all new, remove from missing item", expr: "REMOVE b", ret: ddbtypes.ReturnValueAllNew, want: ``},
-		{name: "all new, no expression", item: `{"a":"hi"}`, ret: ddbtypes.ReturnValueAllNew, want: `{"a":"hi"}`, attrs: withID(t, `{"a":"hi"}`)},
-		{name: "no expression creates", ret: ddbtypes.ReturnValueAllNew, want: `{}`, attrs: withID(t, `{}`)},
-		{name: "nested all old", item: nested, expr: "SET a.b = :v", values: `{":v":"hi"}`, ret: ddbtypes.ReturnValueAllOld,
+		{name: "all new", item: `{"a":"hi","b":"dog"}`, expr: "REMOVE b", ret: types.ReturnValueAllNew, want: `{"a":"hi"}`, attrs: withID(t, `{"a":"hi"}`)},
+		{name: "all new of a new item", expr: "SET b = :v", values: `{":v":"cat"}`, ret: types.ReturnValueAllNew, want: `{"b":"cat"}`, attrs: withID(t, `{"b":"cat"}`)},
+		{name: "all new, remove from missing item", expr: "REMOVE b", ret: types.ReturnValueAllNew, want: ``},
+		{name: "all new, no expression", item: `{"a":"hi"}`, ret: types.ReturnValueAllNew, want: `{"a":"hi"}`, attrs: withID(t, `{"a":"hi"}`)},
+		{name: "no expression creates", ret: types.ReturnValueAllNew, want: `{}`, attrs: withID(t, `{}`)},
+		{name: "nested all old", item: nested, expr: "SET a.b = :v", values: `{":v":"hi"}`, ret: types.ReturnValueAllOld,
 			want: `{"a":{"b":"hi","c":[1,2,3]},"d":"cat"}`, attrs: withID(t, nested)},
 		{name: "nested old", item: nested, expr: "SET a.b = :v", values: `{":v":"yo"}`, ret: old, want: `{"a":{"b":"yo","c":[1,2,3]},"d":"cat"}`, attrs: `{"a":{"b":"dog"}}`},
 		{name: "nested old, index", item: nested, expr: "SET a.c[1] = :v", values: `{":v":7}`, ret: old, want: `{"a":{"b":"dog","c":[1,7,3]},"d":"cat"}`, attrs: `{"a":{"c":[2]}}`},
@@ -352,7 +369,7 @@ func TestUpdateReturnValues(t *testing.T) {
 		{name: "nested new, appended", item: nested, expr: "SET a.c[100] = :v", values: `{":v":70}`, ret: new, want: `{"a":{"b":"dog","c":[1,2,3,70]},"d":"cat"}`},
 		{name: "nested new, removed element", item: `{"a":{"c":[1,3,70]}}`, expr: "REMOVE a.c[1]", ret: new, want: `{"a":{"c":[1,70]}}`, attrs: `{"a":{"c":[70]}}`},
 		{name: "condition fails, ALL_OLD", item: `{"s":"cat"}`, expr: "SET s = :v", cond: "s = :o", values: `{":v":"cow",":o":"rat"}`,
-			ret: ddbtypes.ReturnValueAllOld, wantErr: "conditional request failed"},
+			ret: types.ReturnValueAllOld, wantErr: "conditional request failed"},
 		{name: "invalid ReturnValues", item: `{"a":1}`, expr: "SET a = :v", values: `{":v":1}`, ret: "none", wantErr: "returnValues"},
 	})
 }
@@ -361,26 +378,26 @@ func TestUpdateReturnValues(t *testing.T) {
 // ALL_OLD a failed condition carries the item, if there is one.
 func TestUpdateConditionFailureItem(t *testing.T) {
 	t.Parallel()
-	e := testEngine(t)
+	e := newTestEngine(t)
 	upd := func(id string) error {
 		_, err := e.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-			TableName: aws.String(testTable), Key: idKey(id), UpdateExpression: aws.String("SET s = :v"),
+			TableName: aws.String(testTable), Key: keyMap(id), UpdateExpression: aws.String("SET s = :v"),
 			ConditionExpression:                 aws.String("s = :o"),
-			ExpressionAttributeValues:           doc(t, `{":v":"cow",":o":"rat"}`),
-			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+			ExpressionAttributeValues:           fixture(t, `{":v":"cow",":o":"rat"}`),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		return err
 	}
-	var ccf *ddbtypes.ConditionalCheckFailedException
+	var ccf *types.ConditionalCheckFailedException
 	if err := upd("u"); !errors.As(err, &ccf) || ccf.Item != nil {
 		t.Fatalf("missing item: %v %v", err, ccf)
 	}
 	if e.stored(t, "u") != "" {
 		t.Fatal("a failed conditional update created the item")
 	}
-	e.mustPut(t, `{"id":"u","s":"cat"}`)
-	if err := upd("u"); !errors.As(err, &ccf) || plain(ccf.Item) != `{"id":"u","s":"cat"}` {
-		t.Fatalf("existing item: %v %s", err, plain(ccf.Item))
+	e.put(t, `{"id":"u","s":"cat"}`)
+	if err := upd("u"); !errors.As(err, &ccf) || show(ccf.Item) != `{"id":"u","s":"cat"}` {
+		t.Fatalf("existing item: %v %s", err, show(ccf.Item))
 	}
 }
 
@@ -389,19 +406,19 @@ func TestUpdateConditionFailureItem(t *testing.T) {
 // limit is applied.
 func TestUpdateItemSize(t *testing.T) {
 	t.Parallel()
-	e := testEngine(t)
+	e := newTestEngine(t)
 	big := strings.Repeat("g", 300*1024)
-	e.mustPut(t, fmt.Sprintf(`{"id":"grow","blob":%q,"n":12345678901234567890}`, big))
+	e.put(t, fmt.Sprintf(`{"id":"grow","blob":%q,"n":12345678901234567890}`, big))
 	before := e.stored(t, "grow")
 	grow := func(id string, n int) error {
 		_, err := e.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-			TableName: aws.String(testTable), Key: idKey(id), UpdateExpression: aws.String("SET more = :m"),
-			ExpressionAttributeValues: doc(t, fmt.Sprintf(`{":m":%q}`, strings.Repeat("z", n))),
+			TableName: aws.String(testTable), Key: keyMap(id), UpdateExpression: aws.String("SET more = :m"),
+			ExpressionAttributeValues: fixture(t, fmt.Sprintf(`{":m":%q}`, strings.Repeat("z", n))),
 		})
 		return err
 	}
 	err := grow("grow", 120*1024)
-	if apiMessage(err) != "Item size to update has exceeded the maximum allowed size" || !isValidation(err) {
+	if message(err) != "Item size to update has exceeded the maximum allowed size" || !isValidation(err) {
 		t.Fatalf("growing past 400 KB: %v", err)
 	}
 	if after := e.stored(t, "grow"); after != before {

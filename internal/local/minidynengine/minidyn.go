@@ -1,7 +1,8 @@
-// Package engine is the local stack's embedded DynamoDB: one table of
+// Package minidynengine is the journal-era embedded DynamoDB, kept only until
+// the local stack is wired to internal/local/engine over the bbolt store: one table of
 // minidyn's core with DynamoDB's own expression, number and item semantics
 // on top. It implements handler.DynamoDB and knows no HTTP and no disk.
-package engine
+package minidynengine
 
 import (
 	"bytes"
