@@ -234,6 +234,7 @@ func sequence() []step {
 	b.cond("parentheses-first", conflict, "(n = :five OR n = :six) AND s = :dog", `":five":5,":six":6,":dog":"dog"`)
 	b.cond("not-before-and", conflict, "NOT n = :five AND s = :dog", `":five":5,":dog":"dog"`)
 	b.cond("not-of-and", ok, "NOT (n = :five AND s = :dog)", `":five":5,":dog":"dog"`)
+	b.cond("caller-parenthesized", ok, "(n = :five)", `":five":5`)
 	b.cond("not-not", ok, "NOT NOT n = :five", `":five":5`)
 	b.cond("keywords-any-case", ok, "n = :five aNd nOt s = :dog", `":five":5,":dog":"dog"`)
 	b.cond("between-binds-and", ok, "n BETWEEN :one AND :six AND s = :hello", `":one":1,":six":6,":hello":"hello"`)
