@@ -522,10 +522,7 @@ func (r *run) setStageThrottle(ctx context.Context, apiID string) error {
 	p := r.p
 	_, err := p.apigw.UpdateStage(ctx, &apigateway.UpdateStageInput{
 		RestApiId: aws.String(apiID), StageName: aws.String(p.spec.Stage),
-		PatchOperations: []agtypes.PatchOperation{
-			{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/rateLimit"), Value: aws.String(fmtRate(p.spec.ThrottleRate))},
-			{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/burstLimit"), Value: aws.String(fmtInt(p.spec.ThrottleBurst))},
-		},
+		PatchOperations: stageThrottlePatch(p.spec),
 	})
 	return opErr("update throttling of stage", p.spec.Stage, err)
 }
@@ -552,7 +549,7 @@ func (r *run) applyAPIDefinition(ctx context.Context, o *apiObs, a *apiPlan) err
 		err := r.step(a.restAPI, func() error {
 			out, err := p.apigw.CreateRestApi(ctx, &apigateway.CreateRestApiInput{
 				Name:                  aws.String(p.spec.API),
-				Description:           aws.String("ddbops stack " + p.spec.Stack + ": DynamoDB operations over HTTPS"),
+				Description:           aws.String(p.spec.Description(KindRestAPI)),
 				EndpointConfiguration: &agtypes.EndpointConfiguration{Types: []agtypes.EndpointType{agtypes.EndpointTypeRegional}},
 				Tags:                  map[string]string{TagKey: p.spec.Stack},
 			}, noSDKRetry)
@@ -694,7 +691,7 @@ func (r *run) applyAPIWiring(ctx context.Context, o *apiObs, a *apiPlan) error {
 		err := r.step(a.deployment, func() error {
 			out, err := p.apigw.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{
 				RestApiId: aws.String(o.id), StageName: aws.String(p.spec.Stage),
-				Description: aws.String("ddbops setup"),
+				Description: aws.String(DeploymentDescription),
 			})
 			if err != nil {
 				return opErr("create deployment on stage", p.spec.Stage, err)
@@ -741,8 +738,8 @@ func (r *run) applyPermission(ctx context.Context, apiID string) error {
 		_, err := p.lambda.AddPermission(ctx, &lambda.AddPermissionInput{
 			FunctionName: aws.String(p.spec.Function),
 			StatementId:  aws.String(PermissionStatementID),
-			Action:       aws.String("lambda:InvokeFunction"),
-			Principal:    aws.String("apigateway.amazonaws.com"),
+			Action:       aws.String(PermissionAction),
+			Principal:    aws.String(PermissionPrincipal),
 			SourceArn:    aws.String(r.arn.sourceARN(apiID)),
 		})
 		return err
@@ -806,7 +803,7 @@ func (r *run) applyKeyAndPlan(ctx context.Context, o *apiObs, a *apiPlan) error 
 		err := r.step(a.key, func() error {
 			out, err := p.apigw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{
 				Name: aws.String(p.spec.APIKeyName()), Enabled: true,
-				Description: aws.String("ddbops stack " + p.spec.Stack + ": key for " + p.spec.API),
+				Description: aws.String(p.spec.Description(KindAPIKey)),
 				Tags:        map[string]string{TagKey: p.spec.Stack},
 			}, noSDKRetry)
 			if err != nil {
@@ -833,7 +830,7 @@ func (r *run) applyKeyAndPlan(ctx context.Context, o *apiObs, a *apiPlan) error 
 		if o.plan.id == "" {
 			out, err := p.apigw.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{
 				Name:        aws.String(p.spec.UsagePlanName()),
-				Description: aws.String("ddbops stack " + p.spec.Stack + ": stage " + p.spec.Stage + " of " + p.spec.API),
+				Description: aws.String(p.spec.Description(KindUsagePlan)),
 				ApiStages:   []agtypes.ApiStage{want},
 				Tags:        map[string]string{TagKey: p.spec.Stack},
 			}, noSDKRetry)
