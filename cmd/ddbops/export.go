@@ -79,7 +79,14 @@ region, account). No secret is ever written into an export.
 With --out - (the default) the export is the command's output; with -o json a
 template is written as JSON, and with --out FILE -o json prints what was
 written. See docs/export.md.`,
-		Args: noArgs,
+		// Without this, cobra would answer an unknown format with help
+		// and exit 0.
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("export needs a format: %s", strings.Join(export.Formats, ", "))
+			}
+			return usageErrorf("unknown export format %q: want %s", args[0], strings.Join(export.Formats, ", "))
+		},
 	}
 	cmd.AddCommand(
 		exportSubCmd(f, runF, export.FormatCloudFormation,

@@ -381,7 +381,9 @@ func TestExportCloudFormationResources(t *testing.T) {
 		if got := tmpl.Resources(); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: resources %v, want %v", auth, got, want)
 		}
-		var doc struct{ Resources map[string]struct{ Type string } }
+		var doc struct {
+			Resources map[string]struct{ Type string }
+		}
 		if err := json.Unmarshal(j, &doc); err != nil {
 			t.Fatal(err)
 		}
