@@ -142,7 +142,8 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.IO, opts.Settings, opts.Getenv, opts.Version = f.IO, f.Settings, f.Getenv, f.Version
 			fl := cmd.Flags()
-			opts.AuthSet = fl.Changed("auth")
+			// postman's --auth is the target's (opts.Target.Auth).
+			opts.AuthSet = format != export.FormatPostman && fl.Changed("auth")
 			opts.MemorySet = fl.Changed("memory")
 			opts.ArchSet = fl.Changed("arch")
 			opts.Resolve = func(ctx context.Context, tf targetFlags) (*resolvedTarget, error) {

@@ -60,7 +60,7 @@ func TestExportFlags(t *testing.T) {
 			return o.Format == export.FormatOpenAPI && o.Auth == "none" && o.AuthSet && o.AccountID == "123456789012"
 		}},
 		{"postman flags", []string{"postman", "--local", "--data-dir", "d", "--auth", "iam", "--out", "c.json"}, func(o *exportOptions) bool {
-			return o.Format == export.FormatPostman && o.Target.Local && o.Target.DataDir == "d" && o.Target.Auth == "iam" && o.Out == "c.json" && o.Resolve != nil
+			return o.Format == export.FormatPostman && o.Target.Local && o.Target.DataDir == "d" && o.Target.Auth == "iam" && !o.AuthSet && o.Out == "c.json" && o.Resolve != nil
 		}},
 		{"postman url", []string{"postman", "--url", "https://x.example/prod/DynamoDBManager"}, func(o *exportOptions) bool {
 			return o.Target.URL == "https://x.example/prod/DynamoDBManager" && !o.Target.Local
@@ -241,6 +241,11 @@ func TestExportFiles(t *testing.T) {
 	code, _, errOut = runDdbops(t, "export", "postman")
 	if code != exitError || !strings.Contains(errOut, "no target") || !strings.Contains(errOut, "hint:") {
 		t.Errorf("postman without a target: exit %d, stderr %q", code, errOut)
+	}
+	// --url with --auth iam: awsv4 signing in the region given.
+	code, out, errOut = runDdbops(t, "export", "postman", "--url", "https://api.example.com/prod/DynamoDBManager", "--auth", "iam", "--region", "eu-central-1")
+	if code != 0 || !strings.Contains(out, `"type": "awsv4"`) || !strings.Contains(out, `"value": "eu-central-1"`) {
+		t.Errorf("postman --url --auth iam: exit %d, stderr %q, stdout %.400q", code, errOut, out)
 	}
 	// With the recorded stack: its invoke URL, auth and region, and no
 	// key (the state holds only its id).
