@@ -243,6 +243,7 @@ on an emulator (--endpoint-url), or on this machine with no AWS account
 		newTeardownCmd(f),
 		newLogsCmd(f),
 		newBenchCmd(f),
+		newExportCmd(f, nil),
 	)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })

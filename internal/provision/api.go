@@ -246,7 +246,7 @@ func (r *run) applyRestAPI(ctx context.Context, o *apiObs, c Change) error {
 	return r.stepAPIDefinition(c, func() error {
 		out, err := p.apigw.CreateRestApi(ctx, &apigateway.CreateRestApiInput{
 			Name:                  aws.String(p.spec.API),
-			Description:           aws.String("ddbops stack " + p.spec.Stack + ": DynamoDB operations over HTTPS"),
+			Description:           aws.String(p.spec.Description(KindRestAPI)),
 			EndpointConfiguration: &agtypes.EndpointConfiguration{Types: []agtypes.EndpointType{agtypes.EndpointTypeRegional}},
 			Tags:                  map[string]string{TagKey: p.spec.Stack},
 		}, noSDKRetry)

@@ -215,7 +215,7 @@ func (r *run) applyAPIKey(ctx context.Context, o *apiObs, c Change) error {
 	return r.step(c, func() error {
 		out, err := p.apigw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{
 			Name: aws.String(p.spec.APIKeyName()), Enabled: true,
-			Description: aws.String("ddbops stack " + p.spec.Stack + ": key for " + p.spec.API),
+			Description: aws.String(p.spec.Description(KindAPIKey)),
 			Tags:        map[string]string{TagKey: p.spec.Stack},
 		}, noSDKRetry)
 		if err != nil {
@@ -256,7 +256,7 @@ func (r *run) createUsagePlan(ctx context.Context, o *apiObs) error {
 	p := r.p
 	out, err := p.apigw.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{
 		Name:        aws.String(p.spec.UsagePlanName()),
-		Description: aws.String("ddbops stack " + p.spec.Stack + ": stage " + p.spec.Stage + " of " + p.spec.API),
+		Description: aws.String(p.spec.Description(KindUsagePlan)),
 		ApiStages:   []agtypes.ApiStage{{ApiId: aws.String(o.id), Stage: aws.String(p.spec.Stage)}},
 		Tags:        map[string]string{TagKey: p.spec.Stack},
 	}, noSDKRetry)

@@ -53,7 +53,7 @@ func (p *Provisioner) observePermission(ctx context.Context) (permObs, error) {
 		}
 		var principal struct{ Service any }
 		_ = json.Unmarshal(s.Principal, &principal)
-		if fmt.Sprint(principal.Service) != "apigateway.amazonaws.com" || fmt.Sprint(s.Action) != "lambda:InvokeFunction" || s.Effect != "Allow" {
+		if fmt.Sprint(principal.Service) != PermissionPrincipal || fmt.Sprint(s.Action) != PermissionAction || s.Effect != "Allow" {
 			o.other = fmt.Sprintf("%s %v by %v", s.Effect, s.Action, principal.Service)
 		}
 		return o, nil
@@ -100,8 +100,8 @@ func (r *run) applyPermission(ctx context.Context, apiID string) error {
 		_, err := p.lambda.AddPermission(ctx, &lambda.AddPermissionInput{
 			FunctionName: aws.String(p.spec.Function),
 			StatementId:  aws.String(PermissionStatementID),
-			Action:       aws.String("lambda:InvokeFunction"),
-			Principal:    aws.String("apigateway.amazonaws.com"),
+			Action:       aws.String(PermissionAction),
+			Principal:    aws.String(PermissionPrincipal),
 			SourceArn:    aws.String(r.arn.sourceARN(apiID)),
 		})
 		return err

@@ -105,10 +105,7 @@ func (r *run) setStageThrottle(ctx context.Context, apiID string) error {
 	p := r.p
 	_, err := p.apigw.UpdateStage(ctx, &apigateway.UpdateStageInput{
 		RestApiId: aws.String(apiID), StageName: aws.String(p.spec.Stage),
-		PatchOperations: []agtypes.PatchOperation{
-			{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/rateLimit"), Value: aws.String(fmtRate(p.spec.ThrottleRate))},
-			{Op: agtypes.OpReplace, Path: aws.String("/*/*/throttling/burstLimit"), Value: aws.String(fmtInt(p.spec.ThrottleBurst))},
-		},
+		PatchOperations: stageThrottlePatch(p.spec),
 	})
 	return opErr("update throttling of stage", p.spec.Stage, err)
 }
@@ -122,7 +119,7 @@ func (r *run) applyDeployment(ctx context.Context, o *apiObs, c Change) error {
 	return r.step(c, func() error {
 		out, err := p.apigw.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{
 			RestApiId: aws.String(o.id), StageName: aws.String(p.spec.Stage),
-			Description: aws.String("ddbops setup"),
+			Description: aws.String(p.spec.Description(KindDeployment)),
 		})
 		if err != nil {
 			return opErr("create deployment on stage", p.spec.Stage, err)

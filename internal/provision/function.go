@@ -63,7 +63,7 @@ type functionWant struct {
 	codeSha         string // "" = do not compare code
 }
 
-func (r *run) desiredEnv() map[string]string { return map[string]string{"TABLE_NAME": r.p.spec.Table} }
+func (r *run) desiredEnv() map[string]string { return FunctionEnvironment(r.p.spec) }
 
 func envString(m map[string]string) string {
 	if len(m) == 0 {
@@ -135,7 +135,7 @@ func (r *run) applyFunction(ctx context.Context, o *functionObs, c Change, w fun
 				Timeout:       aws.Int32(w.timeout),
 				Environment:   &lambdatypes.Environment{Variables: r.desiredEnv()},
 				PackageType:   lambdatypes.PackageTypeZip,
-				Description:   aws.String("ddbops stack " + p.spec.Stack + ": DynamoDB operations over HTTPS"),
+				Description:   aws.String(p.spec.Description(KindFunction)),
 				Tags:          map[string]string{TagKey: p.spec.Stack},
 			})
 			return cerr

@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,7 +74,7 @@ func (r *run) applyPolicy(ctx context.Context, o *policyObs, c Change) error {
 		_, err := p.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{
 			PolicyName:     aws.String(name),
 			PolicyDocument: aws.String(doc),
-			Description:    aws.String(fmt.Sprintf("ddbops stack %s: the function's access to its table and log group", p.spec.Stack)),
+			Description:    aws.String(p.spec.Description(KindPolicy)),
 			Tags:           r.iamStackTags(),
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
@@ -194,7 +193,7 @@ func (r *run) applyRole(ctx context.Context, o *roleObs, c Change) error {
 		out, err := p.iam.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName:                 aws.String(name),
 			AssumeRolePolicyDocument: aws.String(trustPolicy()),
-			Description:              aws.String(fmt.Sprintf("ddbops stack %s: execution role of %s", p.spec.Stack, p.spec.Function)),
+			Description:              aws.String(p.spec.Description(KindRole)),
 			Tags:                     r.iamStackTags(),
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
