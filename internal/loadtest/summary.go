@@ -33,7 +33,7 @@ type ErrorCount struct {
 }
 
 // Summary is what a run measured, in the shape of `bench -o json`
-// (DESIGN §7).
+// (docs/loadtest.md).
 type Summary struct {
 	// Requests is the number of requests sent (answered or not).
 	Requests int `json:"requests"`
