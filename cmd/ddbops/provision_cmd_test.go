@@ -172,6 +172,9 @@ func TestProvisionUsageErrors(t *testing.T) {
 	}
 }
 
+// outputFlags are the global flags progress lines depend on.
+type outputFlags struct{ NoColor, Quiet bool }
+
 func TestProgressLines(t *testing.T) {
 	t.Parallel()
 	changes := []provision.Change{
@@ -182,14 +185,14 @@ func TestProgressLines(t *testing.T) {
 	cases := []struct {
 		name    string
 		tty     bool
-		s       Settings
+		s       outputFlags
 		want    []string
 		notWant []string
 	}{
-		{"plain (CI)", false, Settings{}, []string{"ok   function          Fn", "updated    memory: 512 MB → 128 MB  1.5s", "FAIL table", "create table T: boom  20ms", "ok   iam-role"}, []string{"✓", "\x1b["}},
-		{"terminal", true, Settings{}, []string{"\x1b[32m✓\x1b[0m function", "\x1b[31m✗\x1b[0m table"}, []string{"FAIL"}},
-		{"terminal --no-color", true, Settings{NoColor: true}, []string{"ok   function", "FAIL table"}, []string{"✓", "\x1b[3"}},
-		{"quiet", true, Settings{Quiet: true}, nil, []string{"function", "table"}},
+		{"plain (CI)", false, outputFlags{}, []string{"ok   function          Fn", "updated    memory: 512 MB → 128 MB  1.5s", "FAIL table", "create table T: boom  20ms", "ok   iam-role"}, []string{"✓", "\x1b["}},
+		{"terminal", true, outputFlags{}, []string{"\x1b[32m✓\x1b[0m function", "\x1b[31m✗\x1b[0m table"}, []string{"FAIL"}},
+		{"terminal --no-color", true, outputFlags{NoColor: true}, []string{"ok   function", "FAIL table"}, []string{"✓", "\x1b[3"}},
+		{"quiet", true, outputFlags{Quiet: true}, nil, []string{"function", "table"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

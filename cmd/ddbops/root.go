@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -200,28 +199,17 @@ func setUsageErrors(c *cobra.Command) {
 	}
 }
 
-// embeddedDefaults is configs/ddbops.yaml: every config key and its
-// default, the only place defaults are written down.
-var embeddedDefaults = sync.OnceValue(func() *viper.Viper {
-	v := viper.New()
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(configs.Defaults())); err != nil {
-		panic("configs/ddbops.yaml: " + err.Error())
-	}
-	return v
-})
-
 // bindConfig binds flag name of fs to config key: its default becomes the
 // key's value in configs/ddbops.yaml, and the environment and config files
 // override it (loadSettings).
 func bindConfig(fs *pflag.FlagSet, name, key string) {
 	fl := fs.Lookup(name)
-	d := embeddedDefaults()
-	if fl == nil || !d.IsSet(key) {
+	def, ok := configs.Default(key)
+	if fl == nil || !ok {
 		panic(fmt.Sprintf("bindConfig(%s, %s): no such flag or config key", name, key)) // programming error
 	}
 	fl.Annotations = map[string][]string{configKeyAnnotation: {key}}
-	if err := setFlag(fl, d.GetString(key)); err != nil {
+	if err := setFlag(fl, def); err != nil {
 		panic(fmt.Sprintf("configs/ddbops.yaml %s: %v", key, err))
 	}
 	fl.DefValue = fl.Value.String()
@@ -260,12 +248,12 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 		}
 		// The embedded defaults name every key there is.
 		for _, k := range v.AllKeys() {
-			if !embeddedDefaults().IsSet(k) {
+			if _, ok := configs.Default(k); !ok {
 				return cmdutil.UsageErrorf("config %s: unknown key %q", path, k)
 			}
 		}
 	}
-	for _, k := range embeddedDefaults().AllKeys() {
+	for _, k := range configs.Keys() {
 		if val, ok := f.Env.Setting(k); ok {
 			v.Set(k, val)
 		}
@@ -294,11 +282,10 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 		return cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
 	fs := cmd.Flags()
-	f.Settings.NoColor, _ = fs.GetBool("no-color")
+	noColor, _ := fs.GetBool("no-color")
+	f.IO.NoColor = noColor || f.Env.NoColor()
 	f.Settings.Verbose, _ = fs.GetBool("verbose")
 	f.Settings.Quiet, _ = fs.GetBool("quiet")
-	f.Settings.NoColor = f.Settings.NoColor || f.Env.NoColor()
-	f.IO.NoColor = f.Settings.NoColor
 	switch f.Settings.Output {
 	case "text", "json":
 	default:

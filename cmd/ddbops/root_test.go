@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,7 +255,8 @@ func TestJSONErrorDocument(t *testing.T) {
 // bound to a config key shows that key's value in configs/ddbops.yaml as
 // its default, and no other flag has a default of its own (a flag named
 // like a key but not bound to it, such as call --auth, defaults to "what
-// the target recorded" and must stay empty).
+// the target recorded" and must stay empty); and every key is read, by a
+// flag or through Settings.
 func TestFlagDefaultsComeFromConfig(t *testing.T) {
 	t.Parallel()
 	var yamlDefaults map[string]any
@@ -280,13 +282,13 @@ func TestFlagDefaultsComeFromConfig(t *testing.T) {
 		}
 		return a == b
 	}
-	bound := map[string]bool{}
+	bound, read := map[string]bool{}, map[string]bool{}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		check := func(fl *pflag.Flag) {
 			what := c.CommandPath() + " --" + fl.Name
 			if keys := fl.Annotations[configKeyAnnotation]; len(keys) > 0 {
-				bound[what] = true
+				bound[what], read[keys[0]] = true, true
 				want, ok := yamlDefaults[keys[0]]
 				if !ok {
 					t.Errorf("%s: bound to %q, which configs/ddbops.yaml does not have", what, keys[0])
@@ -308,6 +310,16 @@ func TestFlagDefaultsComeFromConfig(t *testing.T) {
 		}
 	}
 	walk(root)
+	// Every key is read: by a flag bound to it, or through Settings.
+	st := reflect.TypeFor[Settings]()
+	for i := range st.NumField() {
+		read[st.Field(i).Tag.Get("mapstructure")] = true
+	}
+	for _, k := range configs.Keys() {
+		if !read[k] {
+			t.Errorf("configs/ddbops.yaml %s: no flag and no setting reads it", k)
+		}
+	}
 	for _, want := range []string{"ddbops setup --auth", "ddbops deploy --timeout", "ddbops call --timeout", "ddbops bench --request-timeout", "ddbops local --addr", "ddbops --stack"} {
 		if !bound[want] {
 			t.Errorf("%s is not bound to a config key", want)

@@ -36,7 +36,6 @@ type Settings struct {
 	StateFile             string        `mapstructure:"state-file"`
 
 	Output  string `mapstructure:"output"`
-	NoColor bool   `mapstructure:"-"`
 	Verbose bool   `mapstructure:"-"`
 	Quiet   bool   `mapstructure:"-"`
 
