@@ -169,7 +169,7 @@ func TestBenchUsageErrors(t *testing.T) {
 // invoke URL.
 func serveLocalStack(t *testing.T, auth, key string, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
-	st, err := local.Open(context.Background(), local.Options{DataDir: t.TempDir(), Auth: auth, APIKey: key, Log: &bytes.Buffer{}})
+	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: t.TempDir(), Auth: auth, APIKey: key, Log: &bytes.Buffer{}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
+	"github.com/ddbops/ddbops/configs"
 	"github.com/ddbops/ddbops/internal/client"
 	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/local"
@@ -43,6 +44,20 @@ func isolatedConfig(t *testing.T) (args []string, dir string) {
 		t.Fatal(err)
 	}
 	return []string{"--config", cfg}, dir
+}
+
+// withDefaults fills what o leaves empty with the values the commands pass
+// (configs/ddbops.yaml), so that tests open local stacks as they do.
+func withDefaults(o local.Options) local.Options {
+	for v, key := range map[*string]string{&o.TableName: "table", &o.Stage: "stage", &o.Resource: "resource", &o.Region: "local-region"} {
+		if *v == "" {
+			*v, _ = configs.Default(key)
+		}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
 }
 
 // runCLI runs ddbops with args through Execute and returns the exit code,
@@ -74,7 +89,7 @@ func newAPIServer(t *testing.T, opts local.Options) *apiServer {
 		opts.Auth = wire.AuthNone
 	}
 	opts.Log = io.Discard
-	stack, err := local.Open(context.Background(), opts)
+	stack, err := local.Open(context.Background(), withDefaults(opts))
 	if err != nil {
 		t.Fatalf("open local stack: %v", err)
 	}
@@ -607,7 +622,7 @@ func TestCallLocalInProcess(t *testing.T) {
 		t.Error("in-process call published a server")
 	}
 	// The lock is free again: a stack opens at once.
-	s, err := local.Open(context.Background(), local.Options{DataDir: dataDir, Auth: wire.AuthNone, Log: io.Discard})
+	s, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dataDir, Auth: wire.AuthNone, Log: io.Discard}))
 	if err != nil {
 		t.Fatalf("data dir still locked after call: %v", err)
 	}
@@ -682,7 +697,7 @@ func TestCallLocalPrintCurlWithoutServer(t *testing.T) {
 func serveLocal(t *testing.T, opts local.Options) local.ServerInfo {
 	t.Helper()
 	opts.Log = io.Discard
-	s, err := local.Open(context.Background(), opts)
+	s, err := local.Open(context.Background(), withDefaults(opts))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func TestRunLocal(t *testing.T) {
 	if !strings.Contains(errOut.String(), "stopped; journal flushed, data dir released") {
 		t.Errorf("stderr: %s", errOut.String())
 	}
-	st, err := local.Open(context.Background(), local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second})
+	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("data dir not released: %v", err)
 	}
@@ -158,7 +158,7 @@ func TestRunLocal(t *testing.T) {
 func TestRunLocalErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	holder, err := local.Open(context.Background(), local.Options{DataDir: dir, Auth: "none"})
+	holder, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestLocalGracefulShutdown(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "stopped; journal flushed, data dir released") {
 		t.Errorf("stderr: %s", p.stderr)
 	}
-	st, err := local.Open(context.Background(), local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second})
+	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("data dir after SIGTERM: %v", err)
 	}
