@@ -2,7 +2,14 @@
 // setting's default value) and any other data tables the binary ships with.
 package configs
 
-import "embed"
+import (
+	"embed"
+	"fmt"
+	"sort"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // FS holds every YAML file in this directory.
 //
@@ -16,4 +23,37 @@ func Defaults() []byte {
 		panic("configs: ddbops.yaml missing from the embedded files: " + err.Error())
 	}
 	return b
+}
+
+var (
+	parseOnce sync.Once
+	defaults  map[string]string
+)
+
+// Default returns the default of config key as a flag would take it
+// ("10s", "128", "true", "") and whether ddbops.yaml has the key.
+func Default(key string) (string, bool) {
+	parseOnce.Do(func() {
+		var m map[string]any
+		if err := yaml.Unmarshal(Defaults(), &m); err != nil {
+			panic("configs: ddbops.yaml: " + err.Error())
+		}
+		defaults = make(map[string]string, len(m))
+		for k, v := range m {
+			defaults[k] = fmt.Sprint(v)
+		}
+	})
+	v, ok := defaults[key]
+	return v, ok
+}
+
+// Keys returns every config key, sorted.
+func Keys() []string {
+	Default("")
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/local"
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/testenv"
@@ -78,13 +79,13 @@ func TestBenchFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			benchEnv(t, tt.env)
 			ios, _, errOut := testIO()
-			f := &Factory{IO: ios, Getenv: os.Getenv}
+			f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 			root := newRootCmd(f)
 			if c, _, err := root.Find([]string{"bench"}); err == nil {
 				root.RemoveCommand(c)
 			}
 			var got *benchOptions
-			root.AddCommand(benchCmd(f, func(_ context.Context, o *benchOptions) error {
+			root.AddCommand(newBenchCmd(f, func(_ context.Context, o *benchOptions) error {
 				got = o
 				return nil
 			}))
@@ -102,7 +103,7 @@ func TestBenchFlags(t *testing.T) {
 				g.url != tt.want.url || g.seed != tt.want.seed || g.warmup != tt.want.warmup {
 				t.Errorf("options = %+v\nwant      %+v", g, tt.want)
 			}
-			if got.Resolve == nil || got.SweepDeps == nil || got.IO != ios {
+			if got.Resolver == nil || got.IO != ios {
 				t.Error("dependencies not wired")
 			}
 		})
@@ -151,8 +152,8 @@ func TestBenchUsageErrors(t *testing.T) {
 			benchEnv(t, tt.env)
 			ios, out, errOut := testIO()
 			code := Execute(context.Background(), ios, append([]string{"bench"}, tt.args...))
-			if code != exitUsage {
-				t.Errorf("exit code %d, want %d (stderr %q)", code, exitUsage, errOut)
+			if code != cmdutil.ExitUsage {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, cmdutil.ExitUsage, errOut)
 			}
 			if !strings.Contains(errOut.String(), tt.wantErr) {
 				t.Errorf("stderr %q, want %q", errOut, tt.wantErr)
@@ -168,7 +169,7 @@ func TestBenchUsageErrors(t *testing.T) {
 // invoke URL.
 func serveLocalStack(t *testing.T, auth, key string, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
-	st, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: t.TempDir(), Auth: auth, APIKey: key, Log: &bytes.Buffer{}}))
+	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: t.TempDir(), Auth: auth, APIKey: key, Log: &bytes.Buffer{}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestBenchAgainstLocalStack(t *testing.T) {
 			ios, out, errOut := testIO()
 			code := Execute(context.Background(), ios, []string{"bench", "--url", url, "--api-key", key, "--op", op,
 				"--rate", "100", "--duration", "1s", "--keys", "10", "--warmup", "2", "-o", "json", "--report", report})
-			if code != exitOK {
+			if code != cmdutil.ExitOK {
 				t.Fatalf("exit %d, stderr %q", code, errOut)
 			}
 			var doc benchDoc
@@ -244,7 +245,7 @@ func TestBenchTextOutput(t *testing.T) {
 	url := serveLocalStack(t, "none", "", nil)
 	ios, out, errOut := testIO()
 	code := Execute(context.Background(), ios, []string{"bench", "--url", url, "--rate", "50", "--duration", "1s", "--keys", "5"})
-	if code != exitOK {
+	if code != cmdutil.ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	for _, want := range []string{"Target       " + url + " (none auth)", "Operation    read over 5 ids; 50 req/s for 1s",
@@ -264,7 +265,7 @@ func TestBenchLocalInProcess(t *testing.T) {
 	ios, out, errOut := testIO()
 	code := Execute(context.Background(), ios, []string{"bench", "--local", "--data-dir", dir, "--op", "read",
 		"--rate", "100", "--duration", "1s", "--keys", "3", "-o", "json", "-q"})
-	if code != exitOK {
+	if code != cmdutil.ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	var doc benchDoc
@@ -286,13 +287,13 @@ func TestBenchUnreachableTarget(t *testing.T) {
 	srv.Close()
 	ios, _, errOut := testIO()
 	code := Execute(context.Background(), ios, []string{"bench", "--url", url, "--op", "ping", "--rate", "10", "--duration", "1s"})
-	if code != exitError || !strings.Contains(errOut.String(), "no answer to 5 warm-up requests") || !strings.Contains(errOut.String(), "hint:") {
+	if code != cmdutil.ExitError || !strings.Contains(errOut.String(), "no answer to 5 warm-up requests") || !strings.Contains(errOut.String(), "hint:") {
 		t.Errorf("exit %d stderr %q", code, errOut)
 	}
 	// read seeds first, and reports the failing request.
 	ios, _, errOut = testIO()
 	code = Execute(context.Background(), ios, []string{"bench", "--url", url, "--rate", "10", "--duration", "1s"})
-	if code != exitError || !strings.Contains(errOut.String(), "seed bench-") {
+	if code != cmdutil.ExitError || !strings.Contains(errOut.String(), "seed bench-") {
 		t.Errorf("exit %d stderr %q", code, errOut)
 	}
 }
@@ -302,7 +303,7 @@ func TestBenchWrongAPIKeyFailsBeforeTheRun(t *testing.T) {
 	url := serveLocalStack(t, "apikey", "right-key-0123456789abcdef0123", nil)
 	ios, out, errOut := testIO()
 	code := Execute(context.Background(), ios, []string{"bench", "--url", url, "--api-key", "wrong-key-0123456789abcdef0123", "--rate", "10", "--duration", "1s"})
-	if code != exitError || !strings.Contains(errOut.String(), "HTTP 403") || out.Len() != 0 {
+	if code != cmdutil.ExitError || !strings.Contains(errOut.String(), "HTTP 403") || out.Len() != 0 {
 		t.Errorf("exit %d stdout %q stderr %q", code, out, errOut)
 	}
 }
@@ -323,8 +324,8 @@ func TestBenchInterrupt(t *testing.T) {
 	})
 	ios, out, errOut := testIO()
 	code := Execute(ctx, ios, []string{"bench", "--url", url, "--op", "ping", "--rate", "200", "--duration", "10s", "--warmup", "0", "-o", "json"})
-	if code != exitInterrupt {
-		t.Fatalf("exit %d, want %d (stderr %q)", code, exitInterrupt, errOut)
+	if code != cmdutil.ExitInterrupt {
+		t.Fatalf("exit %d, want %d (stderr %q)", code, cmdutil.ExitInterrupt, errOut)
 	}
 	var doc benchDoc
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
@@ -342,7 +343,7 @@ func TestBenchSweepRefusals(t *testing.T) {
 	benchEnv(t, nil)
 	ios, _, errOut := testIO()
 	code := Execute(context.Background(), ios, []string{"bench", "--memory", "128,256"})
-	if code != exitError || !strings.Contains(errOut.String(), "no stack recorded") || !strings.Contains(errOut.String(), "run ddbops setup") {
+	if code != cmdutil.ExitError || !strings.Contains(errOut.String(), "no stack recorded") || !strings.Contains(errOut.String(), "run ddbops setup") {
 		t.Errorf("no state: exit %d stderr %q", code, errOut)
 	}
 
@@ -354,7 +355,7 @@ func TestBenchSweepRefusals(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", testenv.SecretAccessKey)
 	ios, _, errOut = testIO()
 	code = Execute(context.Background(), ios, []string{"bench", "--memory", "128", "--url", "http://127.0.0.1:1/prod/DynamoDBManager"})
-	if code != exitUsage || !strings.Contains(errOut.String(), "--url is another API") {
+	if code != cmdutil.ExitUsage || !strings.Contains(errOut.String(), "--url is another API") {
 		t.Errorf("foreign url: exit %d stderr %q", code, errOut)
 	}
 }
@@ -406,7 +407,7 @@ func TestBenchSweepCommandLine(t *testing.T) {
 	ios, out, errOut := testIO()
 	code := Execute(ctx, ios, []string{"bench", "--memory", "256,512", "--rate", "20", "--duration", "1s", "--warmup", "1",
 		"--log-wait", "0", "-o", "json", "--report", report})
-	if code != exitOK {
+	if code != cmdutil.ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	var doc struct {

@@ -6,27 +6,30 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ddbops/ddbops/internal/client"
+	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/target"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // callOptions holds `ddbops call`'s flags and dependencies.
 type callOptions struct {
-	f *Factory
+	IO       *cmdutil.IOStreams
+	Settings Settings
+	Version  string
+	// Resolver finds the target (--url, --local, the recorded stack).
+	Resolver *target.Resolver
+	// Retry is the backoff of --retries (its Attempts come from the flag).
+	Retry client.RetryPolicy
 
-	target    targetFlags
+	target    target.Flags
 	timeout   time.Duration
 	retries   int
 	printCurl bool
@@ -45,15 +48,15 @@ type callOptions struct {
 	limit     int
 	limitSet  bool
 	all       bool
-
-	// resolve replaces resolveTarget in tests (nil = resolveTarget).
-	resolve func(ctx context.Context, f *Factory, tf targetFlags) (*resolvedTarget, error)
-	// retryPolicy replaces the default backoff in tests (nil = default).
-	retryPolicy *client.RetryPolicy
 }
 
-func newCallCmd(f *Factory) *cobra.Command {
-	opts := &callOptions{f: f}
+func newCallCmd(f *Factory, runF func(context.Context, *callOptions) error) *cobra.Command {
+	opts := &callOptions{Retry: client.DefaultRetryPolicy()}
+	// run fills the dependencies from f, once settings are resolved.
+	run := func(ctx context.Context) error {
+		opts.IO, opts.Settings, opts.Version, opts.Resolver = f.IO, f.Settings, f.Version, f.Resolver()
+		return runOr(ctx, opts, runF, runCall)
+	}
 	cmd := &cobra.Command{
 		Use:   "call <op> [flags] [attr...]",
 		Short: "Send one operation to the API (create, read, update, delete, list, echo, ping)",
@@ -78,51 +81,62 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
   ddbops call read --id 1 --print-curl`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown operation %q: want one of %s", args[0], strings.Join(wire.Operations, ", "))
+				return cmdutil.UsageErrorf("unknown operation %q: want one of %s", args[0], strings.Join(wire.Operations, ", "))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.raw == "" {
-				return usageErrorf("call: name an operation (%s) or pass --raw", strings.Join(wire.Operations, ", "))
+				return cmdutil.UsageErrorf("call: name an operation (%s) or pass --raw", strings.Join(wire.Operations, ", "))
 			}
-			return runCall(cmd.Context(), opts)
+			return run(cmd.Context())
 		},
 	}
 	pf := cmd.PersistentFlags()
 	addTargetFlags(pf, &opts.target)
-	pf.DurationVar(&opts.timeout, "timeout", client.DefaultTimeout, "bound on each HTTP attempt (0 = none)")
-	pf.IntVar(&opts.retries, "retries", client.DefaultRetryPolicy().Attempts-1, "retries of read, list, echo and ping after 429, 5xx or a connection error (writes are never retried)")
+	pf.DurationVar(&opts.timeout, "timeout", 0, "bound on each HTTP attempt (0 = none)")
+	pf.IntVar(&opts.retries, "retries", 0, "retries of read, list, echo and ping after 429, 5xx or a connection error (writes are never retried)")
 	pf.BoolVar(&opts.printCurl, "print-curl", false, "print the equivalent curl command instead of sending (secrets as $VARIABLES)")
+	bindConfig(pf, "timeout", "request-timeout")
+	bindConfig(pf, "retries", "retries")
 	cmd.Flags().StringVar(&opts.raw, "raw", "", "send this tutorial-format body as is: JSON, @file, or @- for stdin")
 
 	for _, sub := range []*cobra.Command{
-		newCallOpCmd(opts, wire.OpCreate, "create --id ID [--name NAME] [attr...] [--item JSON|@file] [--overwrite]",
+		newCallOpCmd(opts, run, wire.OpCreate, "create --id ID [--name NAME] [attr...] [--item JSON|@file] [--overwrite]",
 			"Create an item (refuses to replace an existing id unless --overwrite)", true),
-		newCallOpCmd(opts, wire.OpRead, "read --id ID", "Read one item", false),
-		newCallOpCmd(opts, wire.OpUpdate, "update --id ID [--name NAME] [attr...] [--remove NAME...]",
+		newCallOpCmd(opts, run, wire.OpRead, "read --id ID", "Read one item", false),
+		newCallOpCmd(opts, run, wire.OpUpdate, "update --id ID [--name NAME] [attr...] [--remove NAME...]",
 			"Set and remove attributes of an existing item (never creates one)", true),
-		newCallOpCmd(opts, wire.OpDelete, "delete --id ID", "Delete one item", false),
-		newCallOpCmd(opts, wire.OpList, "list [--limit N] [--all]", "List items (one page, or every page with --all)", false),
-		newCallOpCmd(opts, wire.OpEcho, "echo [attr...]", "Send a payload and get it back unchanged", true),
-		newCallOpCmd(opts, wire.OpPing, "ping", `Check the API answers "pong"`, false),
+		newCallOpCmd(opts, run, wire.OpDelete, "delete --id ID", "Delete one item", false),
+		newCallOpCmd(opts, run, wire.OpList, "list [--limit N] [--all]", "List items (one page, or every page with --all)", false),
+		newCallOpCmd(opts, run, wire.OpEcho, "echo [attr...]", "Send a payload and get it back unchanged", true),
+		newCallOpCmd(opts, run, wire.OpPing, "ping", `Check the API answers "pong"`, false),
 	} {
 		cmd.AddCommand(sub)
 	}
 	return cmd
 }
 
-func newCallOpCmd(opts *callOptions, op, use, short string, takesAttrs bool) *cobra.Command {
+// addTargetFlags registers the targeting flags call and bench share.
+func addTargetFlags(fs *pflag.FlagSet, tf *target.Flags) {
+	fs.StringVar(&tf.URL, "url", "", "invoke URL to call (default: the one recorded by ddbops setup)")
+	fs.BoolVar(&tf.Local, "local", false, "target the local stack of --data-dir (a running ddbops local, else in-process)")
+	fs.StringVar(&tf.DataDir, "data-dir", "", "local stack data dir, with --local (default from config data-dir)")
+	fs.StringVar(&tf.Auth, "auth", "", "auth of the target: none|apikey|iam (default: as recorded; none for an unknown --url)")
+	fs.StringVar(&tf.APIKey, "api-key", "", "API key for apikey auth (default $DDBOPS_API_KEY, else the recorded key)")
+}
+
+func newCallOpCmd(opts *callOptions, run func(context.Context) error, op, use, short string, takesAttrs bool) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.op = op
 			opts.attrs = args
 			opts.nameSet = cmd.Flags().Changed("name")
 			opts.limitSet = cmd.Flags().Changed("limit")
-			return runCall(cmd.Context(), opts)
+			return run(cmd.Context())
 		},
 	}
 	if takesAttrs {
@@ -163,22 +177,22 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 	if opts.raw != "" {
 		body := bytes.TrimSpace(opts.rawData)
 		if !json.Valid(body) {
-			return nil, usageErrorf("--raw: not valid JSON")
+			return nil, cmdutil.UsageErrorf("--raw: not valid JSON")
 		}
 		return &callRequest{op: wire.OperationOf(body), body: body}, nil
 	}
 	attrs, err := client.ParseAttributes(opts.attrs)
 	if err != nil {
-		return nil, usageErrorf("%s: %v", opts.op, err)
+		return nil, cmdutil.UsageErrorf("%s: %v", opts.op, err)
 	}
 	if opts.nameSet {
 		if _, dup := attrs.Get("name"); dup {
-			return nil, usageErrorf("%s: name given twice (--name and name=...)", opts.op)
+			return nil, cmdutil.UsageErrorf("%s: name given twice (--name and name=...)", opts.op)
 		}
 	}
 	wrap := func(body []byte, err error) ([]byte, error) {
 		if err != nil {
-			return nil, usageErrorf("%s: %v", opts.op, err)
+			return nil, cmdutil.UsageErrorf("%s: %v", opts.op, err)
 		}
 		return body, nil
 	}
@@ -194,7 +208,7 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 		return req, err
 	case wire.OpRead, wire.OpDelete:
 		if opts.id == "" {
-			return nil, usageErrorf("%s: --id is required", opts.op)
+			return nil, cmdutil.UsageErrorf("%s: --id is required", opts.op)
 		}
 		if opts.op == wire.OpRead {
 			req.body, err = wrap(wire.ReadBody(table, opts.id))
@@ -204,7 +218,7 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 		return req, err
 	case wire.OpUpdate:
 		if opts.id == "" {
-			return nil, usageErrorf("update: --id is required")
+			return nil, cmdutil.UsageErrorf("update: --id is required")
 		}
 		set := wire.Object{}
 		if opts.nameSet {
@@ -215,7 +229,7 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 		return req, err
 	case wire.OpList:
 		if opts.limitSet && opts.limit <= 0 {
-			return nil, usageErrorf("list: --limit must be a positive integer")
+			return nil, cmdutil.UsageErrorf("list: --limit must be a positive integer")
 		}
 		req.body, err = wrap(wire.ListBody(table, wire.ListInput{Limit: opts.limit}))
 		return req, err
@@ -226,47 +240,26 @@ func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
 		req.body = wire.PingBody()
 		return req, nil
 	}
-	return nil, usageErrorf("unknown operation %q", opts.op)
+	return nil, cmdutil.UsageErrorf("unknown operation %q", opts.op)
 }
 
-// createItem assembles the item of create: --item (its order), then --id,
-// --name and attributes, which add to or replace its members. The id comes
-// first when the item does not already hold one.
+// createItem assembles the item of create from --item, --id, --name and
+// the attributes.
 func createItem(opts *callOptions, attrs wire.Object) (wire.Object, string, error) {
-	item := wire.Object{}
+	var base wire.Object
 	if opts.item != "" {
 		var err error
-		if item, err = wire.ParseObject(opts.itemData); err != nil {
-			return nil, "", usageErrorf("create: --item: %v", err)
+		if base, err = wire.ParseObject(opts.itemData); err != nil {
+			return nil, "", cmdutil.UsageErrorf("create: --item: %v", err)
 		}
 	}
-	if opts.id != "" {
-		if _, dup := attrs.Get(wire.KeyAttribute); dup {
-			return nil, "", usageErrorf("create: id given twice (--id and id=...)")
-		}
-		want := wire.String(opts.id)
-		if got, ok := item.Get(wire.KeyAttribute); ok {
-			var s string
-			if json.Unmarshal(got, &s) != nil || s != opts.id {
-				return nil, "", usageErrorf("create: --id and the id in --item disagree")
-			}
-		} else {
-			item = append(wire.Object{{Name: wire.KeyAttribute, Value: want}}, item...)
-		}
-	}
+	var name *string
 	if opts.nameSet {
-		item.Set("name", wire.String(opts.name))
+		name = &opts.name
 	}
-	for _, m := range attrs {
-		item.Set(m.Name, m.Value)
-	}
-	raw, ok := item.Get(wire.KeyAttribute)
-	if !ok {
-		return nil, "", usageErrorf("create: --id is required (or an id in --item)")
-	}
-	var id string
-	if json.Unmarshal(raw, &id) != nil {
-		return nil, "", usageErrorf("create: id must be a string")
+	item, id, err := client.Item(base, opts.id, name, attrs)
+	if err != nil {
+		return nil, "", cmdutil.UsageErrorf("create: %v", err)
 	}
 	return item, id, nil
 }
@@ -276,49 +269,27 @@ func createItem(opts *callOptions, attrs wire.Object) (wire.Object, string, erro
 func loadCallInputs(opts *callOptions) error {
 	var err error
 	if opts.raw != "" {
-		if opts.rawData, err = readArg(opts.f, opts.raw); err != nil {
-			return usageErrorf("--raw: %v", err)
+		if opts.rawData, err = cmdutil.ReadArg(opts.IO.In, opts.raw); err != nil {
+			return cmdutil.UsageErrorf("--raw: %v", err)
 		}
 	}
 	if opts.item != "" {
-		if opts.itemData, err = readArg(opts.f, opts.item); err != nil {
-			return usageErrorf("create: --item: %v", err)
+		if opts.itemData, err = cmdutil.ReadArg(opts.IO.In, opts.item); err != nil {
+			return cmdutil.UsageErrorf("create: --item: %v", err)
 		}
 	}
 	return nil
 }
 
-// readArg returns s, or the contents of file s[1:] when s starts with '@'
-// ("@-" reads standard input).
-func readArg(f *Factory, s string) ([]byte, error) {
-	if !strings.HasPrefix(s, "@") {
-		return []byte(s), nil
-	}
-	path := s[1:]
-	if path == "-" {
-		b, err := io.ReadAll(f.IO.In)
-		if err != nil {
-			return nil, fmt.Errorf("read standard input: %w", err)
-		}
-		return b, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, errors.Unwrap(err))
-	}
-	return b, nil
-}
-
 func runCall(ctx context.Context, opts *callOptions) error {
-	f := opts.f
 	if opts.timeout < 0 {
-		return usageErrorf("invalid --timeout %s: must not be negative", opts.timeout)
+		return cmdutil.UsageErrorf("invalid --timeout %s: must not be negative", opts.timeout)
 	}
 	if opts.retries < 0 {
-		return usageErrorf("invalid --retries %d: must not be negative", opts.retries)
+		return cmdutil.UsageErrorf("invalid --retries %d: must not be negative", opts.retries)
 	}
 	if opts.raw != "" && opts.op != "" {
-		return usageErrorf("--raw sends a complete body: use it without an operation (ddbops call --raw ...)")
+		return cmdutil.UsageErrorf("--raw sends a complete body: use it without an operation (ddbops call --raw ...)")
 	}
 	// Bad input fails before anything is resolved or opened. The table
 	// name is filled in below once the target is known.
@@ -329,19 +300,15 @@ func runCall(ctx context.Context, opts *callOptions) error {
 		return err
 	}
 
-	resolve := opts.resolve
-	if resolve == nil {
-		resolve = resolveTarget
-	}
 	tf := opts.target
 	tf.NoSecrets = opts.printCurl
-	rt, err := resolve(ctx, f, tf)
+	rt, err := opts.Resolver.Resolve(ctx, tf)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if cerr := rt.Close(); cerr != nil {
-			fmt.Fprintf(f.IO.ErrOut, "warning: close local stack: %v\n", cerr)
+			fmt.Fprintf(opts.IO.ErrOut, "warning: close local stack: %v\n", cerr)
 		}
 	}()
 
@@ -350,59 +317,48 @@ func runCall(ctx context.Context, opts *callOptions) error {
 		return err
 	}
 	if opts.printCurl {
-		return printCurl(f, rt, req, opts.all)
+		return printCurl(opts, rt, req)
 	}
 
-	policy := client.DefaultRetryPolicy()
-	if opts.retryPolicy != nil {
-		policy = *opts.retryPolicy
-	}
+	policy := opts.Retry
 	policy.Attempts = opts.retries + 1
 	c, err := client.New(rt.Target,
 		client.WithTimeout(opts.timeout),
 		client.WithRetry(policy),
-		client.WithUserAgent("ddbops/"+f.Version))
+		client.WithUserAgent("ddbops/"+opts.Version))
 	if err != nil {
 		return fmt.Errorf("call: %w", err)
 	}
-	if f.Settings.Verbose {
-		fmt.Fprintf(f.IO.ErrOut, "POST %s (auth %s, %s)\n", describeURL(rt), rt.Target.Auth, rt.Source)
+	if opts.Settings.Verbose {
+		fmt.Fprintf(opts.IO.ErrOut, "POST %s (auth %s, %s)\n", rt.Where(), rt.Target.Auth, rt.Source)
 	}
 	err = sendAndRender(ctx, opts, c, req)
 	return explainCallError(err, opts, rt, req)
 }
 
-func describeURL(rt *resolvedTarget) string {
-	if rt.Kind == targetInProcess {
-		return "in-process local stack"
-	}
-	return rt.Target.URL
-}
-
 func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req *callRequest) error {
-	f := opts.f
-	out := f.IO.Out
+	out := opts.IO.Out
 	if req.op == wire.OpList && opts.all {
 		res, err := c.ListAll(ctx, wire.ListInput{Limit: opts.limit})
 		if err != nil {
 			return err
 		}
-		if f.Settings.JSON() {
-			return writeJSON(out, res)
+		if opts.Settings.JSON() {
+			return cmdutil.WriteJSON(out, res)
 		}
-		return renderList(f, res, false)
+		return renderList(opts, res, false)
 	}
 
 	resp, err := c.Raw(ctx, req.body)
 	if err != nil {
 		return err
 	}
-	if f.Settings.JSON() {
-		return writeRawJSON(out, resp.Body)
+	if opts.Settings.JSON() {
+		return cmdutil.WriteRawJSON(out, resp.Body)
 	}
 	switch {
 	case opts.raw != "":
-		return writeRawJSON(out, resp.Body)
+		return cmdutil.WriteRawJSON(out, resp.Body)
 	case req.op == wire.OpCreate:
 		_, err = fmt.Fprintf(out, "created %s\n", req.id)
 	case req.op == wire.OpDelete:
@@ -425,159 +381,74 @@ func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req
 			_, err = fmt.Fprintf(out, "updated %s\n", req.id)
 			return err
 		}
-		return writeRawJSON(out, item)
+		return cmdutil.WriteRawJSON(out, item)
 	case req.op == wire.OpList:
 		var res client.ListOutput
 		if err := json.Unmarshal(resp.Body, &res); err != nil {
 			return fmt.Errorf("list: decode response: %w", err)
 		}
-		return renderList(f, &res, len(res.LastEvaluatedKey) > 0 && string(res.LastEvaluatedKey) != "null")
+		return renderList(opts, &res, len(res.LastEvaluatedKey) > 0 && string(res.LastEvaluatedKey) != "null")
 	case req.op == wire.OpPing:
 		var s string
 		if json.Unmarshal(resp.Body, &s) == nil {
 			_, err = fmt.Fprintln(out, s)
 			return err
 		}
-		return writeRawJSON(out, resp.Body)
+		return cmdutil.WriteRawJSON(out, resp.Body)
 	default:
-		return writeRawJSON(out, resp.Body)
+		return cmdutil.WriteRawJSON(out, resp.Body)
 	}
-	return err
-}
-
-// writeRawJSON prints a JSON document indented, byte for byte otherwise:
-// attribute order and number literals are the API's.
-func writeRawJSON(w io.Writer, doc []byte) error {
-	var b bytes.Buffer
-	if err := json.Indent(&b, doc, "", "  "); err != nil {
-		return fmt.Errorf("response is not JSON (%d bytes)", len(doc))
-	}
-	b.WriteByte('\n')
-	_, err := w.Write(b.Bytes())
 	return err
 }
 
 // renderList prints items as a table: id first, then every other
-// attribute name in sorted order; strings as they are, other values as
-// compact JSON. Counts and the "more pages" hint go to stderr.
-func renderList(f *Factory, res *client.ListOutput, more bool) error {
-	rows := make([]map[string]json.RawMessage, 0, len(res.Items))
-	cols := map[string]bool{}
-	for _, it := range res.Items {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(it, &m); err != nil {
-			return fmt.Errorf("list: decode item: %w", err)
-		}
-		for k := range m {
-			cols[k] = true
-		}
-		rows = append(rows, m)
+// attribute name in sorted order. Counts and the "more pages" hint go to
+// stderr.
+func renderList(opts *callOptions, res *client.ListOutput, more bool) error {
+	rows, err := cmdutil.ObjectRows(res.Items, wire.KeyAttribute)
+	if err != nil {
+		return fmt.Errorf("list: decode item: %w", err)
 	}
-	names := make([]string, 0, len(cols))
-	for k := range cols {
-		if k != wire.KeyAttribute {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
-	if cols[wire.KeyAttribute] {
-		names = append([]string{wire.KeyAttribute}, names...)
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		return cellText(rows[i][wire.KeyAttribute]) < cellText(rows[j][wire.KeyAttribute])
-	})
-
-	if len(rows) > 0 {
-		var b bytes.Buffer
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(names, "\t"))
-		for _, r := range rows {
-			cells := make([]string, len(names))
-			for i, n := range names {
-				cells[i] = cellText(r[n])
-			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		// Missing trailing attributes would leave padding at line ends.
-		var trimmed bytes.Buffer
-		for _, line := range strings.SplitAfter(b.String(), "\n") {
-			trimmed.WriteString(strings.TrimRight(line, " \n"))
-			if strings.HasSuffix(line, "\n") {
-				trimmed.WriteByte('\n')
-			}
-		}
-		if _, err := f.IO.Out.Write(trimmed.Bytes()); err != nil {
+	if len(rows) > 1 {
+		if err := cmdutil.WriteTable(opts.IO.Out, rows, true); err != nil {
 			return err
 		}
 	}
-	if !f.Settings.Quiet {
+	if !opts.Settings.Quiet {
 		noun := "items"
-		if len(rows) == 1 {
+		if len(rows) == 2 {
 			noun = "item"
 		}
-		msg := fmt.Sprintf("%d %s", len(rows), noun)
+		msg := fmt.Sprintf("%d %s", len(rows)-1, noun)
 		if res.Pages > 1 {
 			msg += fmt.Sprintf(" in %d pages", res.Pages)
 		}
 		if more {
 			msg += "; more on the next page (use --all to fetch every page)"
 		}
-		fmt.Fprintln(f.IO.ErrOut, msg)
+		fmt.Fprintln(opts.IO.ErrOut, msg)
 	}
 	return nil
 }
 
-// cellText renders one attribute value for a table cell on one line.
-func cellText(v json.RawMessage) string {
-	if len(v) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(v, &s) == nil && s != "" && !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
-	return string(v) // compact JSON (strings with control characters stay quoted)
-}
-
-func printCurl(f *Factory, rt *resolvedTarget, req *callRequest, all bool) error {
+func printCurl(opts *callOptions, rt *target.Resolved, req *callRequest) error {
 	cmd := client.CurlCommand(rt.Target, req.body, rt.SessionToken)
-	if f.Settings.JSON() {
-		if err := writeJSON(f.IO.Out, map[string]string{"curl": cmd}); err != nil {
+	if opts.Settings.JSON() {
+		if err := cmdutil.WriteJSON(opts.IO.Out, map[string]string{"curl": cmd}); err != nil {
 			return err
 		}
-	} else if _, err := fmt.Fprintln(f.IO.Out, cmd); err != nil {
+	} else if _, err := fmt.Fprintln(opts.IO.Out, cmd); err != nil {
 		return err
 	}
-	if f.Settings.Quiet {
+	if opts.Settings.Quiet {
 		return nil
 	}
-	note := func(format string, a ...any) { fmt.Fprintf(f.IO.ErrOut, "# "+format+"\n", a...) }
+	note := func(format string, a ...any) { fmt.Fprintf(opts.IO.ErrOut, "# "+format+"\n", a...) }
 	note("not sent: --print-curl only prints the request")
-	switch rt.Target.Auth {
-	case wire.AuthAPIKey:
-		switch {
-		case rt.APIKeyID != "":
-			note("needs the API key in $%s: export %s=\"$(aws apigateway get-api-key --api-key %s --include-value --query value --output text)\"",
-				client.APIKeyEnv, client.APIKeyEnv, rt.APIKeyID)
-		case rt.Kind == targetServer || rt.Kind == targetNotServed:
-			note("needs the API key in $%s: the key ddbops local printed at start (a generated key is saved in %s)",
-				client.APIKeyEnv, filepath.Join(rt.Source, "api-key"))
-		default:
-			note("needs the API key in $%s", client.APIKeyEnv)
-		}
-	case wire.AuthIAM:
-		note("signs with $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY (curl 7.75 or later)")
-		if rt.SessionToken {
-			note("temporary credentials: also needs $AWS_SESSION_TOKEN")
-		}
+	for _, n := range rt.CurlNotes() {
+		note("%s", n)
 	}
-	if rt.Kind == targetNotServed {
-		note("no ddbops local is serving %s: start one with `ddbops local --data-dir %s`", rt.Source, rt.Source)
-	}
-	if all && req.op == wire.OpList {
+	if opts.all && req.op == wire.OpList {
 		note("--all: this fetches the first page; send LastEvaluatedKey as payload.ExclusiveStartKey for the next")
 	}
 	return nil
@@ -585,7 +456,7 @@ func printCurl(f *Factory, rt *resolvedTarget, req *callRequest, all bool) error
 
 // explainCallError adds what to do next to a failed call, and with -o json
 // prints the API's error body (the API's answer) on stdout.
-func explainCallError(err error, opts *callOptions, rt *resolvedTarget, req *callRequest) error {
+func explainCallError(err error, opts *callOptions, rt *target.Resolved, req *callRequest) error {
 	if err == nil {
 		return nil
 	}
@@ -593,47 +464,37 @@ func explainCallError(err error, opts *callOptions, rt *resolvedTarget, req *cal
 	var unknown *client.OutcomeUnknownError
 	switch {
 	case errors.As(err, &apiErr):
-		if opts.f.Settings.JSON() && len(apiErr.Body) > 0 && json.Valid(apiErr.Body) {
-			_ = writeRawJSON(opts.f.IO.Out, apiErr.Body)
+		if opts.Settings.JSON() && len(apiErr.Body) > 0 && json.Valid(apiErr.Body) {
+			_ = cmdutil.WriteRawJSON(opts.IO.Out, apiErr.Body)
 		}
 		switch apiErr.StatusCode {
 		case http.StatusNotFound:
 			if req.op == wire.OpUpdate {
-				return withHint(err, "update never creates an item: create it first (ddbops call create --id ...)")
+				return cmdutil.WithHint(err, "update never creates an item: create it first (ddbops call create --id ...)")
 			}
 		case http.StatusConflict:
 			if req.op == wire.OpCreate {
-				return withHint(err, "an item with this id exists: add --overwrite to replace it, or use update")
+				return cmdutil.WithHint(err, "an item with this id exists: add --overwrite to replace it, or use update")
 			}
 		case http.StatusForbidden, http.StatusUnauthorized:
-			return withHint(err, authHint(rt))
+			return cmdutil.WithHint(err, rt.AuthHint())
 		case http.StatusTooManyRequests:
-			return withHint(err, "the API is throttling requests (stage throttling or DynamoDB): wait and retry")
+			return cmdutil.WithHint(err, "the API is throttling requests (stage throttling or DynamoDB): wait and retry")
 		}
 		return err
 	case errors.As(err, &unknown):
 		switch unknown.Op {
 		case wire.OpCreate:
-			return withHint(err, "create is conditional: re-run it; exit code 4 (conflict) then means the first attempt was applied")
+			return cmdutil.WithHint(err, "create is conditional: re-run it; exit code 4 (conflict) then means the first attempt was applied")
 		case wire.OpDelete:
-			return withHint(err, "re-run it: exit code 3 (not found) then means the first attempt was applied")
+			return cmdutil.WithHint(err, "re-run it: exit code 3 (not found) then means the first attempt was applied")
 		case wire.OpUpdate:
-			return withHint(err, "read the item (ddbops call read --id ...) to see whether it was applied before re-running")
+			return cmdutil.WithHint(err, "read the item (ddbops call read --id ...) to see whether it was applied before re-running")
 		}
 		return err
 	}
-	if rt.Kind == targetServer {
-		return withHint(err, "is the ddbops local serving "+rt.Source+" still running?")
+	if rt.Kind == target.KindServer {
+		return cmdutil.WithHint(err, "is the ddbops local serving "+rt.Source+" still running?")
 	}
 	return err
-}
-
-func authHint(rt *resolvedTarget) string {
-	switch rt.Target.Auth {
-	case wire.AuthAPIKey:
-		return "the API rejected the API key: check --api-key / $" + client.APIKeyEnv + " (or --auth)"
-	case wire.AuthIAM:
-		return "the API rejected the signature: check your AWS credentials, --region, and that they allow execute-api:Invoke (or --auth)"
-	}
-	return "the API requires auth: try --auth iam or --auth apikey (setup's default is iam)"
 }

@@ -17,10 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
+	"github.com/ddbops/ddbops/configs"
 	"github.com/ddbops/ddbops/internal/client"
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/local"
+	"github.com/ddbops/ddbops/internal/provision"
+	"github.com/ddbops/ddbops/internal/target"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -38,6 +44,20 @@ func isolatedConfig(t *testing.T) (args []string, dir string) {
 		t.Fatal(err)
 	}
 	return []string{"--config", cfg}, dir
+}
+
+// withDefaults fills what o leaves empty with the values the commands pass
+// (configs/ddbops.yaml), so that tests open local stacks as they do.
+func withDefaults(o local.Options) local.Options {
+	for v, key := range map[*string]string{&o.TableName: "table", &o.Stage: "stage", &o.Resource: "resource", &o.Region: "local-region"} {
+		if *v == "" {
+			*v, _ = configs.Default(key)
+		}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
 }
 
 // runCLI runs ddbops with args through Execute and returns the exit code,
@@ -60,24 +80,8 @@ type apiServer struct {
 	headers []http.Header
 }
 
-// withLocalNames completes o with the tutorial's table, stage and
-// resource, which local.Open needs (the defaults are the configuration's).
-func withLocalNames(o local.Options) local.Options {
-	if o.TableName == "" {
-		o.TableName = "lambda-apigateway"
-	}
-	if o.Stage == "" {
-		o.Stage = "prod"
-	}
-	if o.Resource == "" {
-		o.Resource = "DynamoDBManager"
-	}
-	return o
-}
-
 func newAPIServer(t *testing.T, opts local.Options) *apiServer {
 	t.Helper()
-	opts = withLocalNames(opts)
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
@@ -85,7 +89,7 @@ func newAPIServer(t *testing.T, opts local.Options) *apiServer {
 		opts.Auth = wire.AuthNone
 	}
 	opts.Log = io.Discard
-	stack, err := local.Open(context.Background(), opts)
+	stack, err := local.Open(context.Background(), withDefaults(opts))
 	if err != nil {
 		t.Fatalf("open local stack: %v", err)
 	}
@@ -139,7 +143,7 @@ func TestCallEveryOperation(t *testing.T) {
 		{args: []string{"create", "--id", "1", "--name", "Bob"},
 			wantBody: `{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"},"ConditionExpression":"attribute_not_exists(id)"}}`,
 			wantOut:  "created 1\n"},
-		{args: []string{"create", "--id", "1", "--name", "Bob"}, wantCode: exitConflict, wantErr: "create: HTTP 409"},
+		{args: []string{"create", "--id", "1", "--name", "Bob"}, wantCode: cmdutil.ExitConflict, wantErr: "create: HTTP 409"},
 		{args: []string{"create", "--id", "1", "--name", "Bob", "--overwrite"},
 			wantBody: `{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"}}}`,
 			wantOut:  "created 1\n"},
@@ -149,8 +153,8 @@ func TestCallEveryOperation(t *testing.T) {
 		{args: []string{"update", "--id", "1", "--name", "Alice", "age:=42", "--remove", "nick"},
 			wantBody: `{"operation":"update","tableName":"lambda-apigateway","payload":{"Key":{"id":"1"},"UpdateExpression":"SET #n0 = :v0, #n1 = :v1 REMOVE #n2","ExpressionAttributeNames":{"#n0":"name","#n1":"age","#n2":"nick"},"ExpressionAttributeValues":{":v0":"Alice",":v1":42},"ReturnValues":"ALL_NEW"}}`,
 			wantOut:  "{\n  \"age\": 42,\n  \"id\": \"1\",\n  \"name\": \"Alice\"\n}\n"},
-		{args: []string{"update", "--id", "nope", "x=1"}, wantCode: exitNotFound, wantErr: "update never creates an item"},
-		{args: []string{"read", "--id", "nope"}, wantCode: exitNotFound, wantErr: "read: HTTP 404"},
+		{args: []string{"update", "--id", "nope", "x=1"}, wantCode: cmdutil.ExitNotFound, wantErr: "update never creates an item"},
+		{args: []string{"read", "--id", "nope"}, wantCode: cmdutil.ExitNotFound, wantErr: "read: HTTP 404"},
 		{args: []string{"create", "--id", "2", "tags:=[\"a\",\"b\"]", "n:=1.50"}, wantOut: "created 2\n"},
 		{args: []string{"list"}, wantBody: `{"operation":"list","tableName":"lambda-apigateway","payload":{}}`,
 			// The local stack stores numbers as DynamoDB does: 1.50 is 1.5.
@@ -162,8 +166,8 @@ func TestCallEveryOperation(t *testing.T) {
 			wantBody: `{"operation":"read","tableName":"lambda-apigateway","payload":{"Key":{"id":"2"}}}`},
 		{args: []string{"delete", "--id", "2"},
 			wantBody: `{"operation":"delete","tableName":"lambda-apigateway","payload":{"Key":{"id":"2"}}}`, wantOut: "deleted 2\n"},
-		{args: []string{"delete", "--id", "2"}, wantCode: exitNotFound},
-		{args: []string{"read", "--id", "2"}, wantCode: exitNotFound},
+		{args: []string{"delete", "--id", "2"}, wantCode: cmdutil.ExitNotFound},
+		{args: []string{"read", "--id", "2"}, wantCode: cmdutil.ExitNotFound},
 	}
 	for _, st := range steps {
 		args := append(append([]string{"call", "--url", api.URL}, cfg...), st.args...)
@@ -226,7 +230,7 @@ func TestCallJSONOutput(t *testing.T) {
 
 	code, out, errOut := call("read", "--id", "missing")
 	doc = oneDoc(t, out)
-	if code != exitNotFound || doc["error"] == nil || !strings.Contains(errOut, "HTTP 404") {
+	if code != cmdutil.ExitNotFound || doc["error"] == nil || !strings.Contains(errOut, "HTTP 404") {
 		t.Errorf("read missing: %d %v %q", code, doc, errOut)
 	}
 
@@ -296,7 +300,7 @@ func TestCallUsageErrors(t *testing.T) {
 			t.Parallel()
 			args := append(append([]string{"call", "--url", api.URL}, cfg...), tt.args...)
 			code, out, errOut := runCLI(t, args...)
-			if code != exitUsage {
+			if code != cmdutil.ExitUsage {
 				t.Fatalf("exit %d, want 2 (stderr %q)", code, errOut)
 			}
 			first, _, _ := strings.Cut(errOut, "\n")
@@ -342,7 +346,7 @@ func TestCallCreateAssemblesItem(t *testing.T) {
 			ios, _, _ := testIO()
 			ios.In = strings.NewReader(tt.stdin)
 			opts := tt.opts
-			opts.f = &Factory{IO: ios}
+			opts.IO = ios
 			opts.op = wire.OpCreate
 			opts.overwrite = true
 			if err := loadCallInputs(&opts); err != nil {
@@ -401,7 +405,7 @@ func TestCallAPIKeyAuth(t *testing.T) {
 	}
 
 	code, _, errOut = runCLI(t, append(base, "--api-key", "wrong-key-0123456789abcdefgh", "ping")...)
-	if code != exitError || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "hint: the API rejected the API key") {
+	if code != cmdutil.ExitError || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "hint: the API rejected the API key") {
 		t.Errorf("wrong key: %d %q", code, errOut)
 	}
 	if strings.Contains(errOut, "wrong-key") {
@@ -409,7 +413,7 @@ func TestCallAPIKeyAuth(t *testing.T) {
 	}
 
 	code, _, errOut = runCLI(t, append(base, "ping")...)
-	if code != exitError || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "--auth iam or --auth apikey") {
+	if code != cmdutil.ExitError || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "--auth iam or --auth apikey") {
 		t.Errorf("no auth: %d %q", code, errOut)
 	}
 }
@@ -454,7 +458,7 @@ func TestCallIAMAuth(t *testing.T) {
 
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "another-secret")
 	code, _, errOut = runCLI(t, append(base, "read", "--id", "s1")...)
-	if code != exitError || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "rejected the signature") {
+	if code != cmdutil.ExitError || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "rejected the signature") {
 		t.Errorf("bad secret: %d %q", code, errOut)
 	}
 	if strings.Contains(errOut, "another-secret") {
@@ -475,7 +479,7 @@ func TestCallRetriesOnlyReads(t *testing.T) {
 		io.WriteString(w, `{"message":"Service Unavailable"}`)
 	}))
 	t.Cleanup(srv.Close)
-	fast := &client.RetryPolicy{Base: time.Microsecond, Cap: time.Microsecond}
+	fast := client.RetryPolicy{Base: time.Microsecond, Cap: time.Microsecond}
 	for _, tc := range []struct {
 		op      string
 		args    []string
@@ -491,12 +495,13 @@ func TestCallRetriesOnlyReads(t *testing.T) {
 		hits = map[string]int{}
 		mu.Unlock()
 		ios, _, errOut := testIO()
-		opts := &callOptions{f: &Factory{IO: ios, Settings: Settings{Table: "t", Output: "text", StateFile: filepath.Join(t.TempDir(), "none")}},
-			target: targetFlags{URL: srv.URL}, timeout: 5 * time.Second, retries: tc.retries, retryPolicy: fast}
+		resolver := target.New(target.Settings{Table: "t", StateFile: filepath.Join(t.TempDir(), "none")}, target.AWSOptions{}, cmdutil.Env{}, io.Discard)
+		opts := &callOptions{IO: ios, Settings: Settings{Output: "text"}, Resolver: resolver,
+			target: target.Flags{URL: srv.URL}, timeout: 5 * time.Second, retries: tc.retries, Retry: fast}
 		opts.op = tc.args[0]
 		opts.id = "1"
 		err := runCall(context.Background(), opts)
-		if err == nil || exitCode(err) != exitError {
+		if err == nil || cmdutil.ExitCode(err) != cmdutil.ExitError {
 			t.Fatalf("%v: err %v", tc.args, err)
 		}
 		mu.Lock()
@@ -610,14 +615,14 @@ func TestCallLocalInProcess(t *testing.T) {
 	if code, out, errOut := call("read", "--id", "1"); code != 0 || out != "{\n  \"id\": \"1\",\n  \"name\": \"Bob\"\n}\n" {
 		t.Fatalf("read in a second invocation: %d %q %q", code, out, errOut)
 	}
-	if code, _, _ := call("create", "--id", "1", "--name", "Bob"); code != exitConflict {
+	if code, _, _ := call("create", "--id", "1", "--name", "Bob"); code != cmdutil.ExitConflict {
 		t.Fatalf("second create: exit %d, want 4", code)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "server.json")); err == nil {
 		t.Error("in-process call published a server")
 	}
 	// The lock is free again: a stack opens at once.
-	s, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dataDir, Auth: wire.AuthNone, Log: io.Discard}))
+	s, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dataDir, Auth: wire.AuthNone, Log: io.Discard}))
 	if err != nil {
 		t.Fatalf("data dir still locked after call: %v", err)
 	}
@@ -692,7 +697,7 @@ func TestCallLocalPrintCurlWithoutServer(t *testing.T) {
 func serveLocal(t *testing.T, opts local.Options) local.ServerInfo {
 	t.Helper()
 	opts.Log = io.Discard
-	s, err := local.Open(context.Background(), withLocalNames(opts))
+	s, err := local.Open(context.Background(), withDefaults(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,7 +757,7 @@ func TestCallLocalWithServer(t *testing.T) {
 				t.Fatalf("create through server: %d %q %q", code, out, errOut)
 			}
 			if auth == wire.AuthAPIKey {
-				if code, _, errOut := call("ping", "--api-key", "not-the-key-0123456789abcdef"); code != exitError || !strings.Contains(errOut, "HTTP 403") {
+				if code, _, errOut := call("ping", "--api-key", "not-the-key-0123456789abcdef"); code != cmdutil.ExitError || !strings.Contains(errOut, "HTTP 403") {
 					t.Errorf("--api-key must override the server's key: %d %q", code, errOut)
 				}
 			}
@@ -760,75 +765,66 @@ func TestCallLocalWithServer(t *testing.T) {
 	}
 }
 
-// A locked data dir whose holder is just starting to serve: resolution
-// polls Discover and goes to the server.
-func TestResolveLocalLockedThenServed(t *testing.T) {
+// apiKeys is API Gateway's GetApiKey answering one key, counting calls.
+type apiKeys struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (k *apiKeys) GetApiKey(_ context.Context, in *apigateway.GetApiKeyInput, _ ...func(*apigateway.Options)) (*apigateway.GetApiKeyOutput, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls++
+	if aws.ToString(in.ApiKey) != "key123" || !aws.ToBool(in.IncludeValue) {
+		return nil, errors.New("NotFoundException: Invalid API Key identifier specified")
+	}
+	return &apigateway.GetApiKeyOutput{Id: in.ApiKey, Value: aws.String("the-secret-key-value")}, nil
+}
+
+// The whole path through `call`: a state file recorded by setup with
+// apikey auth, the key fetched from (fake) API Gateway, sent as x-api-key
+// to the recorded invoke URL.
+func TestCallFromStateFileWithAPIKey(t *testing.T) {
 	t.Parallel()
-	ios, _, _ := testIO()
-	f := &Factory{IO: ios, Settings: Settings{DataDir: "d", Table: "t", Stage: "prod", Resource: "R"}}
-	info := &local.ServerInfo{URL: "http://127.0.0.1:9/prod/R", Auth: "apikey", APIKey: "server-key", PID: 1}
-	var discovers int
-	r := newTargetResolver(f)
-	r.lockedWait = 10 * time.Second
-	r.discover = func(string) (*local.ServerInfo, error) {
-		discovers++
-		if discovers < 3 {
-			return nil, nil
+	var mu sync.Mutex
+	var gotKey, gotBody string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		gotKey, gotBody = r.Header.Get("X-Api-Key"), string(b)
+		mu.Unlock()
+		if r.Header.Get("X-Api-Key") != "the-secret-key-value" {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"message":"Forbidden"}`)
+			return
 		}
-		return info, nil
-	}
-	r.open = func(context.Context, local.Options) (localStack, error) {
-		return nil, &local.LockedError{Dir: "d", PID: 1}
-	}
-	rt, err := r.resolve(context.Background(), targetFlags{Local: true})
-	if err != nil {
+		io.WriteString(w, `{"Item":{"id":"1","name":"Bob"},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"r"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "state.json")
+	st := &provision.State{Stack: "ddbops", Region: "eu-central-1", Auth: "apikey", InvokeURL: srv.URL + "/prod/DynamoDBManager",
+		APIKeyID: "key123", TableName: "custom-table"}
+	if err := provision.SaveState(path, st); err != nil {
 		t.Fatal(err)
 	}
-	if rt.Kind != targetServer || rt.Target.URL != info.URL || rt.Target.APIKey != "server-key" || rt.Target.Auth != "apikey" {
-		t.Errorf("resolved %+v", rt)
+	keys := &apiKeys{}
+	r := target.New(target.Settings{StateFile: path, Stack: "ddbops", Table: "lambda-apigateway", Auth: "iam"}, target.AWSOptions{}, cmdutil.Env{}, io.Discard)
+	r.APIKeys = func(aws.Config) target.APIKeyGetter { return keys }
+	r.LoadAWS = func(_ context.Context, o target.AWSOptions) (aws.Config, error) {
+		return aws.Config{Region: o.Region}, nil
 	}
-
-	// Nobody ever serves: an error with a hint, after lockedWait.
-	r.discover = func(string) (*local.ServerInfo, error) { return nil, nil }
-	r.lockedWait = 0
-	_, err = r.resolve(context.Background(), targetFlags{Local: true})
-	if err == nil || !strings.Contains(err.Error(), "in use by another ddbops process") {
-		t.Fatalf("err = %v", err)
+	ios, out, errOut := testIO()
+	opts := &callOptions{IO: ios, Settings: Settings{Output: "text"}, Resolver: r, op: wire.OpRead, id: "1", timeout: 5 * time.Second, retries: 0}
+	if err := runCall(context.Background(), opts); err != nil {
+		t.Fatalf("call: %v (%s)", err, errOut)
 	}
-	var he *hintError
-	if !errors.As(err, &he) {
-		t.Errorf("no hint: %v", err)
+	if out.String() != "{\n  \"id\": \"1\",\n  \"name\": \"Bob\"\n}\n" {
+		t.Errorf("stdout %q", out)
 	}
-}
-
-// The in-process target closes the stack it opened, once.
-func TestResolveLocalInProcessClose(t *testing.T) {
-	t.Parallel()
-	ios, _, _ := testIO()
-	f := &Factory{IO: ios, Settings: Settings{DataDir: "d", Table: "t", Stage: "prod", Resource: "R"}}
-	fs := &fakeStack{}
-	var got local.Options
-	r := newTargetResolver(f)
-	r.discover = func(string) (*local.ServerInfo, error) { return nil, nil }
-	r.open = func(_ context.Context, o local.Options) (localStack, error) { got = o; return fs, nil }
-	rt, err := r.resolve(context.Background(), targetFlags{Local: true, DataDir: "x", Auth: "iam"})
-	if err != nil {
-		t.Fatal(err)
+	if gotKey != "the-secret-key-value" || keys.calls != 1 {
+		t.Errorf("key %q, %d fetches", gotKey, keys.calls)
 	}
-	if rt.Kind != targetInProcess || rt.Target.Auth != wire.AuthNone || rt.Target.Transport == nil || rt.Target.TableName != "t" {
-		t.Errorf("resolved %+v", rt)
-	}
-	if got.DataDir != "x" || got.Auth != wire.AuthNone || got.TableName != "t" || got.Stage != "prod" || got.Resource != "R" {
-		t.Errorf("opened with %+v", got)
-	}
-	rt.Close()
-	rt.Close()
-	if fs.closed != 1 {
-		t.Errorf("closed %d times", fs.closed)
+	if want := `{"operation":"read","tableName":"custom-table","payload":{"Key":{"id":"1"}}}`; gotBody != want {
+		t.Errorf("body %s, want the recorded table", gotBody)
 	}
 }
-
-type fakeStack struct{ closed int }
-
-func (s *fakeStack) Handler() http.Handler { return http.NotFoundHandler() }
-func (s *fakeStack) Close() error          { s.closed++; return nil }

@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,14 +12,15 @@ import (
 	"github.com/ddbops/ddbops/internal/export"
 	"github.com/ddbops/ddbops/internal/pkgzip"
 	"github.com/ddbops/ddbops/internal/provision"
+	"github.com/ddbops/ddbops/internal/target"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // exportOptions are `ddbops export`'s flags and dependencies.
 type exportOptions struct {
-	IO       *IOStreams
+	IO       *cmdutil.IOStreams
 	Settings Settings
-	Getenv   func(string) string
+	Env      cmdutil.Env
 	Version  string
 
 	Format string // export.Format*
@@ -43,8 +40,8 @@ type exportOptions struct {
 	AccountID string
 
 	// postman: where the collection points (resolved without secrets).
-	Target  targetFlags
-	Resolve func(context.Context, targetFlags) (*resolvedTarget, error)
+	Target   target.Flags
+	Resolver *target.Resolver
 }
 
 // exportResult is the -o json document of an export written to a file.
@@ -60,9 +57,6 @@ type exportResult struct {
 }
 
 func newExportCmd(f *Factory, runF func(context.Context, *exportOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runExport
-	}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export the stack as CloudFormation, the API as OpenAPI 3 or a Postman collection",
@@ -83,9 +77,9 @@ written. See docs/export.md.`,
 		// and exit 0.
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageErrorf("export needs a format: %s", strings.Join(export.Formats, ", "))
+				return cmdutil.UsageErrorf("export needs a format: %s", strings.Join(export.Formats, ", "))
 			}
-			return usageErrorf("unknown export format %q: want %s", args[0], strings.Join(export.Formats, ", "))
+			return cmdutil.UsageErrorf("unknown export format %q: want %s", args[0], strings.Join(export.Formats, ", "))
 		},
 	}
 	cmd.AddCommand(
@@ -138,22 +132,20 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 		Short:   short,
 		Long:    long,
 		Example: example,
-		Args:    noArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.IO, opts.Settings, opts.Getenv, opts.Version = f.IO, f.Settings, f.Getenv, f.Version
+			opts.IO, opts.Settings, opts.Env, opts.Version, opts.Resolver = f.IO, f.Settings, f.Env, f.Version, f.Resolver()
 			fl := cmd.Flags()
 			// postman's --auth is the target's (opts.Target.Auth).
 			opts.AuthSet = format != export.FormatPostman && fl.Changed("auth")
 			opts.MemorySet = fl.Changed("memory")
 			opts.ArchSet = fl.Changed("arch")
-			opts.Resolve = func(ctx context.Context, tf targetFlags) (*resolvedTarget, error) {
-				return resolveTarget(ctx, f, tf)
-			}
-			return runF(cmd.Context(), opts)
+			return runOr(cmd.Context(), opts, runF, runExport)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "-", "file to write, - for stdout (a file is replaced only if it is a previous export)")
+	bindConfig(fl, "out", "export-out")
 	authHelp := "auth mode: iam|apikey|none (default: as setup recorded, else from config)"
 	switch format {
 	case export.FormatCloudFormation:
@@ -178,10 +170,10 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 
 func runExport(ctx context.Context, opts *exportOptions) error {
 	if opts.Out == "" {
-		return usageErrorf("--out must name a file, or - for stdout")
+		return cmdutil.UsageErrorf("--out must name a file, or - for stdout")
 	}
 	if opts.AuthSet && !wire.ValidAuth(opts.Auth) {
-		return usageErrorf("invalid --auth %q: want iam, apikey or none", opts.Auth)
+		return cmdutil.UsageErrorf("invalid --auth %q: want iam, apikey or none", opts.Auth)
 	}
 	var (
 		data []byte
@@ -196,7 +188,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	case export.FormatPostman:
 		data, err = exportPostman(ctx, opts, &res)
 	default:
-		return usageErrorf("unknown export format %q: want %s", opts.Format, strings.Join(export.Formats, ", "))
+		return cmdutil.UsageErrorf("unknown export format %q: want %s", opts.Format, strings.Join(export.Formats, ", "))
 	}
 	if err != nil {
 		return err
@@ -210,80 +202,40 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 		_, err := opts.IO.Out.Write(data)
 		return err
 	}
-	path, err := writeExport(opts.Out, opts.Format, data)
+	path, err := export.WriteFile(opts.Out, opts.Format, data)
 	if err != nil {
 		return err
 	}
 	res.Path, res.Bytes = path, len(data)
 	if opts.Settings.JSON() {
-		return writeJSON(opts.IO.Out, res)
+		return cmdutil.WriteJSON(opts.IO.Out, res)
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "wrote %s %s (%d bytes, stack %s, auth %s)\n", opts.Format, path, len(data), res.Stack, res.Auth)
 	return err
 }
 
-// exportSpec is the desired state an export describes: the configuration,
-// overridden by what setup recorded for this stack, overridden by the flags
-// given on the command line. It also returns the recorded state (nil when
-// setup has not run for this stack).
+// exportSpec is the desired state an export describes (export.Desired)
+// and the recorded state it used.
 func exportSpec(opts *exportOptions) (provision.Spec, *provision.State, error) {
 	s := opts.Settings
-	spec := specFromSettings(s)
 	st, err := provision.LoadState(s.StateFile)
 	switch {
 	case errors.Is(err, provision.ErrNoState):
 		st = nil
 	case err != nil:
-		return spec, nil, withHint(err, "re-run ddbops setup to rewrite it, or move it away")
-	case st.Stack != "" && st.Stack != spec.Stack:
-		st = nil // another stack's
+		return provision.Spec{}, nil, cmdutil.WithHint(err, "re-run ddbops setup to rewrite it, or move it away")
 	}
-	if st != nil {
-		if st.Auth != "" {
-			spec.Auth = st.Auth
-		}
-		if st.Memory > 0 {
-			spec.Memory = st.Memory
-		}
-		if st.Timeout > 0 {
-			spec.Timeout = st.Timeout
-		}
-		if st.Architecture != "" {
-			spec.Arch = st.Architecture
-		}
-		if st.Region != "" && s.Region == "" {
-			spec.Region = st.Region
-		}
-	}
+	var o export.Overrides
 	if opts.AuthSet {
-		spec.Auth = opts.Auth
+		o.Auth = opts.Auth
 	}
 	if opts.MemorySet {
-		spec.Memory = int32(opts.Memory)
+		o.Memory = int32(opts.Memory)
 	}
 	if opts.ArchSet {
-		if !pkgzip.ValidArch(opts.Arch) {
-			return spec, nil, usageErrorf("invalid --arch %q: want %s", opts.Arch, strings.Join(pkgzip.Arches(), " or "))
-		}
-		spec.Arch = opts.Arch
+		o.Arch = opts.Arch
 	}
-	if spec.Region == "" && opts.Getenv != nil {
-		// As the SDK would find it, without loading any configuration.
-		for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
-			if r := opts.Getenv(k); r != "" {
-				spec.Region = r
-				break
-			}
-		}
-	}
-	probe := spec
-	if probe.Region == "" {
-		probe.Region = "us-east-1"
-	}
-	if err := probe.Validate(); err != nil {
-		return spec, nil, usageErrorf("invalid configuration: %v", err)
-	}
-	return spec, st, nil
+	return export.Desired(s.spec(), st, o, opts.Env.AWSRegion())
 }
 
 func exportCloudFormation(opts *exportOptions, res *exportResult) ([]byte, error) {
@@ -293,7 +245,7 @@ func exportCloudFormation(opts *exportOptions, res *exportResult) ([]byte, error
 	}
 	t, err := export.CloudFormation(spec)
 	if err != nil {
-		return nil, usageErrorf("invalid configuration: %v", err)
+		return nil, cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
 	res.Auth, res.Resources = spec.Auth, t.Resources()
 	if opts.Out == "-" && opts.Settings.JSON() {
@@ -316,7 +268,7 @@ func exportOpenAPI(opts *exportOptions, res *exportResult) ([]byte, error) {
 	}
 	d, err := export.OpenAPI(api)
 	if err != nil {
-		return nil, usageErrorf("invalid configuration: %v", err)
+		return nil, cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
 	res.Auth, res.Warnings, res.URL = spec.Auth, d.Warnings, api.InvokeURL
 	return d.JSON()
@@ -325,7 +277,7 @@ func exportOpenAPI(opts *exportOptions, res *exportResult) ([]byte, error) {
 func exportPostman(ctx context.Context, opts *exportOptions, res *exportResult) ([]byte, error) {
 	tf := opts.Target
 	tf.NoSecrets = true
-	rt, err := opts.Resolve(ctx, tf)
+	rt, err := opts.Resolver.Resolve(ctx, tf)
 	if err != nil {
 		return nil, err
 	}
@@ -347,47 +299,4 @@ func exportPostman(ctx context.Context, opts *exportOptions, res *exportResult) 
 	}
 	res.Auth, res.URL = rt.Target.Auth, rt.Target.URL
 	return d.JSON()
-}
-
-// writeExport writes data to out and returns the path written. An existing
-// file is replaced only when it is a previous export of the same format: an
-// export never destroys a user's file.
-func writeExport(out, format string, data []byte) (string, error) {
-	path, err := filepath.Abs(out)
-	if err != nil {
-		return "", fmt.Errorf("export %s: %w", format, err)
-	}
-	hint := "choose another --out, or move the file away"
-	fi, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return "", fmt.Errorf("export %s: %w", format, err)
-	case fi.IsDir():
-		return "", withHint(fmt.Errorf("export %s: --out %s is a directory", format, path), "name the file to write")
-	case !fi.Mode().IsRegular():
-		return "", withHint(fmt.Errorf("export %s: refusing to replace %s: not a regular file", format, path), hint)
-	default:
-		old, err := readHead(path, 64<<20)
-		if err != nil {
-			return "", fmt.Errorf("export %s: %w", format, err)
-		}
-		if !export.Generated(format, old) {
-			return "", withHint(fmt.Errorf("export %s: refusing to replace %s: not a previous ddbops %s export", format, path, format), hint)
-		}
-	}
-	if err := cmdutil.WriteFile(path, data, 0o644); err != nil {
-		return "", fmt.Errorf("export %s: %w", format, err)
-	}
-	return path, nil
-}
-
-// readHead reads at most max bytes of path (an export is far smaller).
-func readHead(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, max))
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/export"
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/testenv"
@@ -60,7 +61,7 @@ func TestExportFlags(t *testing.T) {
 			return o.Format == export.FormatOpenAPI && o.Auth == "none" && o.AuthSet && o.AccountID == "123456789012"
 		}},
 		{"postman flags", []string{"postman", "--local", "--data-dir", "d", "--auth", "iam", "--out", "c.json"}, func(o *exportOptions) bool {
-			return o.Format == export.FormatPostman && o.Target.Local && o.Target.DataDir == "d" && o.Target.Auth == "iam" && !o.AuthSet && o.Out == "c.json" && o.Resolve != nil
+			return o.Format == export.FormatPostman && o.Target.Local && o.Target.DataDir == "d" && o.Target.Auth == "iam" && !o.AuthSet && o.Out == "c.json" && o.Resolver != nil
 		}},
 		{"postman url", []string{"postman", "--url", "https://x.example/prod/DynamoDBManager"}, func(o *exportOptions) bool {
 			return o.Target.URL == "https://x.example/prod/DynamoDBManager" && !o.Target.Local
@@ -70,7 +71,7 @@ func TestExportFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			exportEnv(t)
 			ios, _, errOut := testIO()
-			f := &Factory{IO: ios, Getenv: os.Getenv}
+			f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 			root := newRootCmd(f)
 			if c, _, err := root.Find([]string{"export"}); err == nil {
 				root.RemoveCommand(c)
@@ -110,7 +111,7 @@ func TestExportUsageErrors(t *testing.T) {
 	} {
 		exportEnv(t)
 		code, out, errOut := runDdbops(t, args...)
-		if code != exitUsage || out != "" {
+		if code != cmdutil.ExitUsage || out != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and no output", args, code, out, errOut)
 		}
 	}
@@ -125,7 +126,7 @@ func TestExportSpecPrecedence(t *testing.T) {
 	}
 	settings := func() Settings {
 		ios, _, _ := testIO()
-		f := &Factory{IO: ios, Getenv: os.Getenv}
+		f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 		root := newRootCmd(f)
 		root.SetArgs([]string{"version"})
 		if err := root.Execute(); err != nil {
@@ -155,16 +156,16 @@ func TestExportSpecPrecedence(t *testing.T) {
 		}
 	}
 	s := settings()
-	check("configuration", &exportOptions{Settings: s, Getenv: os.Getenv}, want{"apikey", 256, 20, "arm64", ""})
+	check("configuration", &exportOptions{Settings: s, Env: cmdutil.SystemEnv()}, want{"apikey", 256, 20, "arm64", ""})
 
 	save(&provision.State{Stack: "ddbops", Region: "eu-west-1", Auth: "none", Memory: 1024, Timeout: 30, Architecture: "x86_64"})
-	check("recorded", &exportOptions{Settings: s, Getenv: os.Getenv}, want{"none", 1024, 30, "x86_64", "eu-west-1"})
-	check("flags", &exportOptions{Settings: s, Getenv: os.Getenv, Auth: "iam", AuthSet: true, Memory: 512, MemorySet: true, Arch: "arm64", ArchSet: true},
+	check("recorded", &exportOptions{Settings: s, Env: cmdutil.SystemEnv()}, want{"none", 1024, 30, "x86_64", "eu-west-1"})
+	check("flags", &exportOptions{Settings: s, Env: cmdutil.SystemEnv(), Auth: "iam", AuthSet: true, Memory: 512, MemorySet: true, Arch: "arm64", ArchSet: true},
 		want{"iam", 512, 30, "arm64", "eu-west-1"})
 
 	save(&provision.State{Stack: "other", Region: "eu-west-1", Auth: "none", Memory: 1024})
 	t.Setenv("AWS_REGION", "ap-south-1")
-	check("another stack's record", &exportOptions{Settings: s, Getenv: os.Getenv}, want{"apikey", 256, 20, "arm64", "ap-south-1"})
+	check("another stack's record", &exportOptions{Settings: s, Env: cmdutil.SystemEnv()}, want{"apikey", 256, 20, "arm64", "ap-south-1"})
 }
 
 // TestExportFiles runs the real command line: stdout by default, --out
@@ -218,7 +219,7 @@ func TestExportFiles(t *testing.T) {
 			args = append(args, "--url", "https://x.example/prod/DynamoDBManager")
 		}
 		code, _, errOut := runDdbops(t, args...)
-		if code != exitError || !strings.Contains(errOut, "export "+tc.format+": ") || !strings.Contains(errOut, "hint:") {
+		if code != cmdutil.ExitError || !strings.Contains(errOut, "export "+tc.format+": ") || !strings.Contains(errOut, "hint:") {
 			t.Errorf("%s over %s: exit %d, stderr %q", tc.format, tc.path, code, errOut)
 		}
 	}
@@ -239,7 +240,7 @@ func TestExportFiles(t *testing.T) {
 
 	// postman: no target without a stack, --url, or --local.
 	code, _, errOut = runDdbops(t, "export", "postman")
-	if code != exitError || !strings.Contains(errOut, "no target") || !strings.Contains(errOut, "hint:") {
+	if code != cmdutil.ExitError || !strings.Contains(errOut, "no target") || !strings.Contains(errOut, "hint:") {
 		t.Errorf("postman without a target: exit %d, stderr %q", code, errOut)
 	}
 	// --url with --auth iam: awsv4 signing in the region given.

@@ -77,9 +77,9 @@ func TestCommandReferenceIsCurrent(t *testing.T) {
 // cobra's completion command, and an environment that adds nothing.
 func genCommandReference(dir string) error {
 	f := &Factory{
-		IO:      &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}},
+		IO:      &cmdutil.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}},
 		Version: "dev",
-		Getenv:  func(string) string { return "" },
+		Env:     cmdutil.Env{Getenv: func(string) string { return "" }},
 	}
 	root := newRootCmd(f)
 	root.InitDefaultHelpCmd()

@@ -5,23 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"runtime/debug"
-	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/local"
+	"github.com/ddbops/ddbops/internal/target"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // localOptions holds the flags and dependencies of `ddbops local`.
 type localOptions struct {
-	IO *IOStreams
+	IO *cmdutil.IOStreams
 
 	Addr             string
 	DataDir          string
@@ -34,18 +34,20 @@ type localOptions struct {
 	Table    string
 	Stage    string
 	Resource string
-	JSON     bool
-	Quiet    bool
+	// Region is the SigV4 scope when the AWS configuration names none.
+	Region string
+	JSON   bool
+	Quiet  bool
 
 	// AWSConfig loads the AWS configuration: credentials that verify
 	// signatures under iam auth, and that sign calls to a non-loopback
 	// --dynamodb-endpoint.
 	AWSConfig func(ctx context.Context) (aws.Config, error)
-	// Getenv reads the environment (GOGC: leave the collector alone).
-	Getenv func(string) string
+	// Env is the environment (GOGC: leave the collector alone).
+	Env cmdutil.Env
 }
 
-func newLocalCmd(f *Factory) *cobra.Command {
+func newLocalCmd(f *Factory, runF func(context.Context, *localOptions) error) *cobra.Command {
 	opts := &localOptions{}
 	cmd := &cobra.Command{
 		Use:   "local",
@@ -62,38 +64,38 @@ credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
   ddbops local --auth none --addr 127.0.0.1:8080
   ddbops local --auth iam --region eu-west-1
   ddbops local --dynamodb-endpoint http://127.0.0.1:8000   # DynamoDB Local, LocalStack, moto`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.IO = f.IO
 			opts.Table = f.Settings.Table
 			opts.Stage = f.Settings.Stage
 			opts.Resource = f.Settings.Resource
+			opts.Region = f.Settings.LocalRegion
 			opts.JSON = f.Settings.JSON()
 			opts.Quiet = f.Settings.Quiet
 			opts.AWSConfig = f.AWSConfig
-			opts.Getenv = f.Getenv
+			opts.Env = f.Env
 			switch {
 			case cmd.Flags().Changed("api-key"):
 				opts.APIKeySource = "--api-key"
-			case f.Getenv("DDBOPS_API_KEY") != "":
-				opts.APIKey = f.Getenv("DDBOPS_API_KEY")
-				opts.APIKeySource = "DDBOPS_API_KEY"
+			case f.Env.APIKey() != "":
+				opts.APIKey, opts.APIKeySource = f.Env.APIKey(), cmdutil.EnvAPIKey
 			}
 			switch opts.Auth {
 			case wire.AuthNone, wire.AuthAPIKey, wire.AuthIAM:
 			default:
-				return usageErrorf("invalid --auth %q: want none, apikey or iam", opts.Auth)
+				return cmdutil.UsageErrorf("invalid --auth %q: want none, apikey or iam", opts.Auth)
 			}
 			if opts.Addr == "" {
-				return usageErrorf("--addr must not be empty")
+				return cmdutil.UsageErrorf("--addr must not be empty")
 			}
-			return runLocalFunc(cmd.Context(), opts)
+			return runOr(cmd.Context(), opts, runF, runLocal)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Addr, "addr", "", "listen address (default from config: 127.0.0.1:3000; port 0 picks a free one)")
-	fl.StringVar(&opts.DataDir, "data-dir", "", "journal, snapshot, lock and API key (default from config: .ddbops/local)")
-	fl.StringVar(&opts.Auth, "auth", "", "none|apikey|iam (default from config local-auth: apikey)")
+	fl.StringVar(&opts.Addr, "addr", "", "listen address (port 0 picks a free one)")
+	fl.StringVar(&opts.DataDir, "data-dir", "", "journal, snapshot, lock and API key")
+	fl.StringVar(&opts.Auth, "auth", "", "none|apikey|iam (config key local-auth)")
 	fl.StringVar(&opts.APIKey, "api-key", "", "API key for apikey auth (also DDBOPS_API_KEY; default: generated once, saved in the data dir)")
 	fl.StringVar(&opts.DynamoDBEndpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint (DynamoDB Local, LocalStack, moto) instead of the embedded one; no journal then")
 	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the serving phase to this file (for bench/)")
@@ -119,14 +121,11 @@ type localReady struct {
 	StartupMS int64  `json:"startupMs"`
 }
 
-// runLocalFunc is runLocal, replaceable by the flag-parsing test.
-var runLocalFunc = runLocal
-
 func runLocal(ctx context.Context, opts *localOptions) error {
 	start := time.Now()
-	if opts.Getenv == nil || opts.Getenv("GOGC") == "" {
-		// A server that allocates a few KB per request and keeps a small
-		// heap: collecting 4× less often saves ~10% of its CPU.
+	if opts.Env.GOGC() == "" {
+		// A server that allocates little per request and keeps a small
+		// heap: collecting less often saves CPU (docs/local.md).
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	errOut := opts.IO.ErrOut
@@ -134,6 +133,7 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		DataDir:          opts.DataDir,
 		Auth:             opts.Auth,
 		APIKey:           opts.APIKey,
+		Region:           opts.Region,
 		DynamoDBEndpoint: opts.DynamoDBEndpoint,
 		TableName:        opts.Table,
 		Stage:            opts.Stage,
@@ -142,28 +142,32 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		// An in-process `call --local` holds the data dir for a moment.
 		LockWait: 3 * time.Second,
 	}
-	if err := localAWS(ctx, opts, &lo); err != nil {
+	region, creds, err := target.ServerAWS(ctx, opts.AWSConfig, opts.Auth, opts.DynamoDBEndpoint)
+	if err != nil {
 		return err
+	}
+	if region != "" {
+		lo.Region, lo.Credentials = region, creds
 	}
 
 	stack, err := local.Open(ctx, lo)
 	if err != nil {
 		var le *local.LockedError
 		if errors.As(err, &le) {
-			return withHint(fmt.Errorf("ddbops local: %w", err),
+			return cmdutil.WithHint(fmt.Errorf("ddbops local: %w", err),
 				"another `ddbops local` serves this data dir: use it (ddbops call --local ...) or stop it, or pass another --data-dir")
 		}
 		var ce *local.CorruptJournalError
 		if errors.As(err, &ce) {
-			return withHint(fmt.Errorf("ddbops local: %w", err),
+			return cmdutil.WithHint(fmt.Errorf("ddbops local: %w", err),
 				fmt.Sprintf("nothing was changed; keep a copy of the data dir, then `truncate -s %d %s` recovers every record before the damaged one (and loses it and what follows)", ce.Offset, ce.Path))
 		}
-		return withHint(fmt.Errorf("ddbops local: %w", err), "check --data-dir (it must be a writable directory)")
+		return cmdutil.WithHint(fmt.Errorf("ddbops local: %w", err), "check --data-dir (it must be a writable directory)")
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		_ = stack.Close()
-		return withHint(fmt.Errorf("ddbops local: listen on %s: %w", opts.Addr, err),
+		return cmdutil.WithHint(fmt.Errorf("ddbops local: listen on %s: %w", opts.Addr, err),
 			"is another server using that port? pass --addr 127.0.0.1:0 to pick a free one")
 	}
 	so := stack.Options()
@@ -182,7 +186,7 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 			if so.DynamoDBEndpoint != "" {
 				engine = so.DynamoDBEndpoint
 			}
-			readyErr = writeJSON(opts.IO.Out, localReady{
+			readyErr = cmdutil.WriteJSON(opts.IO.Out, localReady{
 				URL: info.URL, Auth: info.Auth, APIKey: info.APIKey, Region: info.Region, PID: info.PID,
 				DataDir: so.DataDir, Engine: engine, Items: stack.Recovery().Items, StartupMS: startup.Milliseconds(),
 			})
@@ -191,11 +195,11 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		fmt.Fprintf(errOut, "ddbops local: ready on %s (auth %s)\n", info.URL, info.Auth)
 	}
 	if opts.CPUProfile != "" {
-		stop, err := startCPUProfile(opts.CPUProfile)
+		stop, err := cmdutil.StartCPUProfile(opts.CPUProfile)
 		if err != nil {
 			_ = ln.Close()
 			_ = stack.Close()
-			return err
+			return fmt.Errorf("ddbops local: %w", err)
 		}
 		defer stop()
 	}
@@ -211,32 +215,6 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		fmt.Fprintln(errOut, "ddbops local: stopped; journal flushed, data dir released")
 	}
 	return readyErr
-}
-
-// localAWS fills the credentials and region the stack needs from the AWS
-// configuration: required for iam auth, optional for an external endpoint
-// (emulators on loopback accept the stack's fake ones).
-func localAWS(ctx context.Context, opts *localOptions, lo *local.Options) error {
-	if opts.Auth != wire.AuthIAM && opts.DynamoDBEndpoint == "" {
-		return nil
-	}
-	cfg, err := opts.AWSConfig(ctx)
-	if err != nil {
-		if opts.Auth == wire.AuthIAM {
-			return fmt.Errorf("ddbops local: iam auth verifies signatures with your AWS credentials: %w", err)
-		}
-		return nil
-	}
-	lo.Region = cfg.Region
-	if cfg.Credentials != nil {
-		if _, err := cfg.Credentials.Retrieve(ctx); err == nil {
-			lo.Credentials = cfg.Credentials
-		} else if opts.Auth == wire.AuthIAM {
-			return withHint(fmt.Errorf("ddbops local: iam auth verifies signatures with your AWS credentials: %w", err),
-				"configure credentials (aws configure, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --profile) or use --auth apikey")
-		}
-	}
-	return nil
 }
 
 func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerInfo, startup time.Duration) {
@@ -259,7 +237,7 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 		switch {
 		case opts.APIKeySource != "":
 			// The caller's own key: not echoed into logs.
-			shown = "$DDBOPS_API_KEY"
+			shown = "$" + cmdutil.EnvAPIKey
 			fmt.Fprintf(w, "ddbops local: API key from %s\n", opts.APIKeySource)
 		case stack.APIKeyGenerated():
 			fmt.Fprintf(w, "ddbops local: API key %s (generated, saved to %s)\n", info.APIKey, filepath.Join(so.DataDir, "api-key"))
@@ -273,18 +251,6 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 	default:
 		fmt.Fprintf(w, "ddbops local: try  curl -X POST -d '{\"operation\":\"ping\"}' %s\n", info.URL)
 	}
-}
-
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("ddbops local: cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("ddbops local: cpu profile: %w", err)
-	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 func isLoopbackIP(host string) bool {

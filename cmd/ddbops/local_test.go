@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/local"
 	"github.com/ddbops/ddbops/internal/testenv"
 )
@@ -34,19 +35,19 @@ func TestLocalFlags(t *testing.T) {
 		want localOptions
 		code int
 	}{
-		{name: "defaults", want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager"}},
+		{name: "defaults", want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1"}},
 		{name: "flags", args: []string{"--addr", "127.0.0.1:0", "--data-dir", "d", "--auth", "none", "--api-key", "k0123456789012345678901", "--dynamodb-endpoint", "http://127.0.0.1:8000"},
-			want: localOptions{Addr: "127.0.0.1:0", DataDir: "d", Auth: "none", APIKey: "k0123456789012345678901", APIKeySource: "--api-key", DynamoDBEndpoint: "http://127.0.0.1:8000", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager"}},
+			want: localOptions{Addr: "127.0.0.1:0", DataDir: "d", Auth: "none", APIKey: "k0123456789012345678901", APIKeySource: "--api-key", DynamoDBEndpoint: "http://127.0.0.1:8000", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1"}},
 		{name: "environment", env: map[string]string{"DDBOPS_ADDR": "127.0.0.1:9", "DDBOPS_DATA_DIR": "e", "DDBOPS_LOCAL_AUTH": "iam", "DDBOPS_API_KEY": "env-key-0123456789012345", "DDBOPS_DYNAMODB_ENDPOINT": "http://127.0.0.1:1", "DDBOPS_TABLE": "t2", "DDBOPS_STAGE": "dev"},
-			want: localOptions{Addr: "127.0.0.1:9", DataDir: "e", Auth: "iam", APIKey: "env-key-0123456789012345", APIKeySource: "DDBOPS_API_KEY", DynamoDBEndpoint: "http://127.0.0.1:1", Table: "t2", Stage: "dev", Resource: "DynamoDBManager"}},
+			want: localOptions{Addr: "127.0.0.1:9", DataDir: "e", Auth: "iam", APIKey: "env-key-0123456789012345", APIKeySource: "DDBOPS_API_KEY", DynamoDBEndpoint: "http://127.0.0.1:1", Table: "t2", Stage: "dev", Resource: "DynamoDBManager", Region: "us-east-1"}},
 		{name: "flag beats environment", args: []string{"--auth", "none", "--api-key", "flag-key-0123456789012345"}, env: map[string]string{"DDBOPS_LOCAL_AUTH": "iam", "DDBOPS_API_KEY": "env-key-0123456789012345"},
-			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "none", APIKey: "flag-key-0123456789012345", APIKeySource: "--api-key", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager"}},
-		{name: "bad auth", args: []string{"--auth", "basic"}, code: exitUsage},
-		{name: "arguments", args: []string{"extra"}, code: exitUsage},
+			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "none", APIKey: "flag-key-0123456789012345", APIKeySource: "--api-key", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1"}},
+		{name: "bad auth", args: []string{"--auth", "basic"}, code: cmdutil.ExitUsage},
+		{name: "arguments", args: []string{"extra"}, code: cmdutil.ExitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Not parallel: the environment and runLocalFunc are process-wide.
+			// Not parallel: the environment is process-wide.
 			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 			t.Chdir(t.TempDir())
 			for _, k := range []string{"DDBOPS_ADDR", "DDBOPS_DATA_DIR", "DDBOPS_LOCAL_AUTH", "DDBOPS_API_KEY", "DDBOPS_DYNAMODB_ENDPOINT", "DDBOPS_TABLE", "DDBOPS_STAGE"} {
@@ -57,41 +58,21 @@ func TestLocalFlags(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			var got *localOptions
-			old := runLocalFunc
-			runLocalFunc = func(_ context.Context, o *localOptions) error { got = o; return nil }
-			defer func() { runLocalFunc = old }()
 			ios, _, errOut := testIO()
-			code := Execute(context.Background(), ios, append([]string{"local"}, tt.args...))
+			f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
+			code := executeWith(f, "local", newLocalCmd, func(_ context.Context, o *localOptions) error { got = o; return nil }, tt.args)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, errOut)
 			}
 			if tt.code != 0 {
 				return
 			}
-			got.IO, got.AWSConfig, got.Getenv = nil, nil, nil
+			got.IO, got.AWSConfig, got.Env = nil, nil, cmdutil.Env{}
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("options\n got %+v\nwant %+v", *got, tt.want)
 			}
 		})
 	}
-}
-
-// lockedBuffer is an io.Writer safe for the server goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -112,12 +93,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestRunLocal(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	out, errOut := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
 	opts := &localOptions{
-		IO:   &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+		IO:   &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
 		Addr: "127.0.0.1:0", DataDir: dir, Auth: "apikey",
 		Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", JSON: true,
-		Getenv: func(string) string { return "" },
+		Env: cmdutil.Env{Getenv: func(string) string { return "" }},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -162,7 +143,7 @@ func TestRunLocal(t *testing.T) {
 	if !strings.Contains(errOut.String(), "stopped; journal flushed, data dir released") {
 		t.Errorf("stderr: %s", errOut.String())
 	}
-	st, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
+	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("data dir not released: %v", err)
 	}
@@ -177,12 +158,12 @@ func TestRunLocal(t *testing.T) {
 func TestRunLocalErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	holder, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dir, Auth: "none"}))
+	holder, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ios, _, errOut := testIO()
-	opts := &localOptions{IO: ios, Addr: "127.0.0.1:0", DataDir: dir, Auth: "none", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Getenv: func(string) string { return "" }}
+	opts := &localOptions{IO: ios, Addr: "127.0.0.1:0", DataDir: dir, Auth: "none", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Env: cmdutil.Env{Getenv: func(string) string { return "" }}}
 	err = runLocal(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "data dir is in use by another ddbops process (pid ") {
 		t.Errorf("busy data dir: %v", err)
@@ -195,13 +176,13 @@ func TestRunLocalErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	opts = &localOptions{IO: ios, Addr: busy, DataDir: t.TempDir(), Auth: "none", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Getenv: func(string) string { return "" }}
+	opts = &localOptions{IO: ios, Addr: busy, DataDir: t.TempDir(), Auth: "none", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Env: cmdutil.Env{Getenv: func(string) string { return "" }}}
 	err = runLocal(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "listen on "+busy) {
 		t.Errorf("busy port: %v (%s)", err, errOut)
 	}
 	var buf bytes.Buffer
-	printError(&buf, err)
+	cmdutil.PrintError(&buf, err)
 	if !strings.Contains(buf.String(), "hint: ") {
 		t.Errorf("no hint: %s", buf.String())
 	}
@@ -241,7 +222,7 @@ func ddbopsBinary(t *testing.T) string {
 type localProc struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *lockedBuffer
+	stderr *testenv.SyncBuffer
 	exited chan error
 }
 
@@ -256,7 +237,7 @@ func startLocal(t *testing.T, bin, dir string, extra ...string) *localProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &localProc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p := &localProc{cmd: cmd, stderr: &testenv.SyncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -445,7 +426,7 @@ func TestLocalGracefulShutdown(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "stopped; journal flushed, data dir released") {
 		t.Errorf("stderr: %s", p.stderr)
 	}
-	st, err := local.Open(context.Background(), withLocalNames(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
+	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
 	if err != nil {
 		t.Fatalf("data dir after SIGTERM: %v", err)
 	}
@@ -460,12 +441,12 @@ func TestLocalGracefulShutdown(t *testing.T) {
 func TestRunLocalUserKeyNotLogged(t *testing.T) {
 	t.Parallel()
 	const key = "user-secret-key-0123456789"
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	out, errOut := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
 	opts := &localOptions{
-		IO:   &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+		IO:   &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "apikey", APIKey: key, APIKeySource: "DDBOPS_API_KEY",
 		Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager",
-		Getenv: func(string) string { return "" },
+		Env: cmdutil.Env{Getenv: func(string) string { return "" }},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/provision"
 )
 
@@ -21,11 +22,7 @@ type logsOptions struct {
 	PollInterval time.Duration
 }
 
-func newLogsCmd(f *Factory) *cobra.Command { return logsCmd(f, runLogs) }
-
-// logsCmd builds the command around run, so a test can observe the parsed
-// options without calling AWS.
-func logsCmd(f *Factory, run func(context.Context, *logsOptions) error) *cobra.Command {
+func newLogsCmd(f *Factory, runF func(context.Context, *logsOptions) error) *cobra.Command {
 	opts := &logsOptions{PollInterval: 2 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "logs",
@@ -40,17 +37,14 @@ per line (JSON Lines), since the stream has no end.`,
 		Example: `  ddbops logs --since 1h
   ddbops logs --follow --filter ERROR
   ddbops logs --filter '"Task timed out"' -o json | jq '.events[].message'`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.provDeps = newProvDeps(f)
-			opts.Settings = f.Settings
-			return run(cmd.Context(), opts)
-		},
+		Args: cmdutil.NoArgs,
+		RunE: provRunE(f, &opts.provDeps, opts, runF, runLogs),
 	}
 	fs := cmd.Flags()
 	fs.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new events until interrupted")
-	fs.DurationVar(&opts.Since, "since", 10*time.Minute, "how far back to start, e.g. 30s, 10m, 2h")
+	fs.DurationVar(&opts.Since, "since", 0, "how far back to start, e.g. 30s, 10m, 2h")
 	fs.StringVar(&opts.Filter, "filter", "", "CloudWatch Logs filter pattern (e.g. ERROR)")
+	bindConfig(fs, "since", "logs-since")
 	return cmd
 }
 
@@ -62,32 +56,29 @@ type logsJSON struct {
 }
 
 func runLogs(ctx context.Context, o *logsOptions) (err error) {
-	spec := specFromSettings(o.Settings)
+	spec := o.Settings.spec()
 	events := []provision.LogEvent{}
 	enc := json.NewEncoder(o.IO.Out)
 	enc.SetEscapeHTML(false)
-	out := newJSONOut(o.IO, o.Settings)
+	r := o.begin("logs", spec)
 	defer func() {
-		if o.Follow {
-			// JSON Lines: the events already printed, then the error as
-			// the stream's last line.
-			err = out.orFail(err, func() any {
+		err = r.end(err, func() any {
+			if o.Follow {
+				// JSON Lines: the events already printed, then the error
+				// as the stream's last line.
 				return struct {
 					Error string `json:"error"`
-				}{errString(err)}
-			})
-			return
-		}
-		err = out.orFail(err, func() any { return logsJSON{LogGroup: spec.LogGroupName(), Events: events, Error: errString(err)} })
+				}{cmdutil.ErrString(err)}
+			}
+			return logsJSON{LogGroup: spec.LogGroupName(), Events: events, Error: cmdutil.ErrString(err)}
+		})
 	}()
 	if o.Since <= 0 {
-		return usageErrorf("invalid --since %s: must be positive", o.Since)
+		return cmdutil.UsageErrorf("invalid --since %s: must be positive", o.Since)
 	}
-	sess, err := openStack(ctx, o.provDeps, spec, nil)
-	if err != nil {
+	if err := r.open(ctx, nil); err != nil {
 		return err
 	}
-	defer sess.progress.Close()
 	emit := func(e provision.LogEvent) error {
 		switch {
 		case o.Settings.JSON() && o.Follow:
@@ -102,12 +93,12 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 		_, err := fmt.Fprintf(o.IO.Out, "%s  %s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Message)
 		return err
 	}
-	err = sess.prov.Tail(ctx, provision.TailOptions{Since: o.Since, Filter: o.Filter, Follow: o.Follow, PollInterval: o.PollInterval}, emit)
+	err = r.prov.Tail(ctx, provision.TailOptions{Since: o.Since, Filter: o.Filter, Follow: o.Follow, PollInterval: o.PollInterval}, emit)
 	if err != nil {
 		return provErr(err)
 	}
 	if o.Settings.JSON() && !o.Follow {
-		return out.write(logsJSON{LogGroup: spec.LogGroupName(), Events: events})
+		return r.out.Write(logsJSON{LogGroup: spec.LogGroupName(), Events: events})
 	}
 	return nil
 }

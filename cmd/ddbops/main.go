@@ -8,12 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ios := SystemIO()
-	code := Execute(ctx, ios, os.Args[1:])
+	code := Execute(ctx, cmdutil.System(), os.Args[1:])
 	stop()
 	os.Exit(code)
 }

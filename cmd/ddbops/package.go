@@ -5,19 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/pkgzip"
 )
 
 // packageOptions are `ddbops package`'s flags and dependencies.
 type packageOptions struct {
-	IO    *IOStreams
+	IO    *cmdutil.IOStreams
 	Out   string // zip to write
 	Arch  string // arm64 | x86_64
 	JSON  bool
@@ -36,13 +35,7 @@ type packageResult struct {
 	GoVersion  string `json:"goVersion"`
 }
 
-func newPackageCmd(f *Factory) *cobra.Command {
-	return packageCmd(f, runPackage)
-}
-
-// packageCmd builds the command around run, so that a test can observe
-// the parsed options without building anything.
-func packageCmd(f *Factory, run func(context.Context, *packageOptions) error) *cobra.Command {
+func newPackageCmd(f *Factory, runF func(context.Context, *packageOptions) error) *cobra.Command {
 	opts := &packageOptions{IO: f.IO, Build: pkgzip.Package}
 	cmd := &cobra.Command{
 		Use:   "package",
@@ -60,26 +53,27 @@ module cache or GOPROXY.`,
 		Example: `  ddbops package
   ddbops package --arch x86_64 --out dist/bootstrap-x86_64.zip
   ddbops package -o json | jq -r .codeSha256`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.JSON = f.Settings.JSON()
 			opts.Quiet = f.Settings.Quiet
-			return run(cmd.Context(), opts)
+			return runOr(cmd.Context(), opts, runF, runPackage)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Out, "out", "bootstrap.zip", "zip file to write (replaced only if it is a previous handler zip)")
-	fl.StringVar(&opts.Arch, "arch", "arm64", "Lambda architecture: arm64|x86_64 (config key arch)")
+	fl.StringVar(&opts.Out, "out", "", "zip file to write (replaced only if it is a previous handler zip)")
+	fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (config key arch)")
+	bindConfig(fl, "out", "package-out")
 	bindConfig(fl, "arch", "arch")
 	return cmd
 }
 
 func runPackage(ctx context.Context, opts *packageOptions) error {
 	if !pkgzip.ValidArch(opts.Arch) {
-		return usageErrorf("invalid --arch %q: want %s", opts.Arch, strings.Join(pkgzip.Arches(), " or "))
+		return cmdutil.UsageErrorf("invalid --arch %q: want %s", opts.Arch, strings.Join(pkgzip.Arches(), " or "))
 	}
 	if opts.Out == "" {
-		return usageErrorf("--out must name a file")
+		return cmdutil.UsageErrorf("--out must name a file")
 	}
 	out, err := filepath.Abs(opts.Out)
 	if err != nil {
@@ -87,7 +81,7 @@ func runPackage(ctx context.Context, opts *packageOptions) error {
 	}
 	// Checked before the build, which may take minutes, and again before
 	// the rename.
-	if out, err = replaceableOut(out); err != nil {
+	if out, err = pkgzip.Replaceable(out); err != nil {
 		return err
 	}
 
@@ -98,103 +92,22 @@ func runPackage(ctx context.Context, opts *packageOptions) error {
 	a, err := opts.Build(ctx, pkgzip.Options{Arch: opts.Arch, Log: progress})
 	if err != nil {
 		if errors.Is(err, pkgzip.ErrNoGo) {
-			return withHint(err, "ddbops compiles the handler: install Go 1.26 or later (https://go.dev/dl/), or pass a zip built elsewhere with --handler-zip")
+			return cmdutil.WithHint(err, "ddbops compiles the handler: install Go 1.26 or later (https://go.dev/dl/), or pass a zip built elsewhere with --handler-zip")
 		}
 		if errors.Is(err, context.Canceled) {
 			return err
 		}
-		return withHint(err, "a first build downloads modules through GOPROXY; for the full compiler output run `GOOS=linux CGO_ENABLED=0 go build -tags lambda.norpc ./cmd/handler` in a ddbops checkout")
+		return cmdutil.WithHint(err, "a first build downloads modules through GOPROXY; for the full compiler output run `GOOS=linux CGO_ENABLED=0 go build -tags lambda.norpc ./cmd/handler` in a ddbops checkout")
 	}
-	if err := writeFileAtomic(out, a.Zip); err != nil {
+	if err := pkgzip.WriteZip(out, a.Zip); err != nil {
 		return err
 	}
 
 	res := packageResult{Path: out, Bytes: len(a.Zip), Arch: a.Arch, CodeSha256: a.CodeSha256, GoVersion: a.GoVersion}
 	if opts.JSON {
-		return writeJSON(opts.IO.Out, res)
+		return cmdutil.WriteJSON(opts.IO.Out, res)
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "path        %s\nbytes       %d (%s)\narch        %s\ncodeSha256  %s\ngoVersion   %s\n",
-		res.Path, res.Bytes, humanBytes(res.Bytes), res.Arch, res.CodeSha256, res.GoVersion)
+		res.Path, res.Bytes, cmdutil.HumanBytes(res.Bytes), res.Arch, res.CodeSha256, res.GoVersion)
 	return err
-}
-
-// replaceableOut returns the file to write for out (a symlink is written
-// through), or an error when out holds something that is not a previous
-// handler zip: a build must never destroy a user's file.
-func replaceableOut(out string) (string, error) {
-	if target, err := filepath.EvalSymlinks(out); err == nil {
-		out = target
-	}
-	fi, err := os.Stat(out)
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("package: %w", err)
-	}
-	hint := "choose another --out, or move the file away"
-	if fi.IsDir() {
-		return "", withHint(fmt.Errorf("package: --out %s is a directory", out), "name the zip file, e.g. --out "+filepath.Join(out, "bootstrap.zip"))
-	}
-	if !fi.Mode().IsRegular() {
-		return "", withHint(fmt.Errorf("package: refusing to overwrite %s: not a regular file", out), hint)
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		return "", fmt.Errorf("package: %w", err)
-	}
-	defer f.Close()
-	if err := pkgzip.Verify(f, fi.Size()); err != nil {
-		return "", withHint(fmt.Errorf("package: refusing to overwrite %s: %w", out, err), hint)
-	}
-	return out, nil
-}
-
-// writeFileAtomic replaces path with data: readers see the old zip or the
-// new one, never a partial file.
-func writeFileAtomic(path string, data []byte) error {
-	if _, err := replaceableOut(path); err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("package: write %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("package: write %s: %w", path, err)
-	}
-	fail := func(err error) error {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("package: write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("package: write %s: %w", path, err)
-	}
-	return nil
-}
-
-// humanBytes renders n in KiB/MiB for people; JSON carries the exact count.
-func humanBytes(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/pkgzip"
 	"github.com/ddbops/ddbops/internal/testenv"
 )
@@ -48,13 +49,13 @@ func TestPackageFlags(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			ios, _, errOut := testIO()
-			f := &Factory{IO: ios, Getenv: os.Getenv}
+			f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 			root := newRootCmd(f)
 			if c, _, err := root.Find([]string{"package"}); err == nil {
 				root.RemoveCommand(c)
 			}
 			var got *packageOptions
-			root.AddCommand(packageCmd(f, func(_ context.Context, o *packageOptions) error {
+			root.AddCommand(newPackageCmd(f, func(_ context.Context, o *packageOptions) error {
 				got = o
 				return nil
 			}))
@@ -100,8 +101,8 @@ func TestPackageUsageErrors(t *testing.T) {
 			}
 			ios, out, errOut := testIO()
 			code := Execute(context.Background(), ios, tt.args)
-			if code != exitUsage {
-				t.Errorf("exit code %d, want %d", code, exitUsage)
+			if code != cmdutil.ExitUsage {
+				t.Errorf("exit code %d, want %d", code, cmdutil.ExitUsage)
 			}
 			if !strings.Contains(errOut.String(), tt.wantErr) {
 				t.Errorf("stderr %q, want %q", errOut, tt.wantErr)
@@ -214,12 +215,12 @@ func TestRunPackage(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
-				var ue *usageError
+				var ue *cmdutil.UsageError
 				if errors.As(err, &ue) != tt.wantUsage {
 					t.Errorf("usage error = %v, want %v", !tt.wantUsage, tt.wantUsage)
 				}
-				var he *hintError
-				if tt.wantHint != "" && (!errors.As(err, &he) || !strings.Contains(he.hint, tt.wantHint)) {
+				var he *cmdutil.HintError
+				if tt.wantHint != "" && (!errors.As(err, &he) || !strings.Contains(he.Hint, tt.wantHint)) {
 					t.Errorf("hint missing or wrong: %v", err)
 				}
 				if stdout.Len() != 0 {
@@ -326,7 +327,7 @@ func TestPackageEndToEnd(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	ios, stdout, stderr := testIO()
 	code := Execute(context.Background(), ios, []string{"package", "--arch", "x86_64", "--out", "dist.zip", "-o", "json"})
-	if code != exitOK {
+	if code != cmdutil.ExitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
 	var res packageResult

@@ -11,13 +11,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/provision"
+	"github.com/ddbops/ddbops/internal/testenv"
 )
 
 // parseProvisionCmd runs the root with the named command replaced by one
@@ -34,7 +35,7 @@ func parseProvisionCmd[O any](t *testing.T, name string, build func(*Factory, fu
 		t.Setenv(k, v)
 	}
 	ios, _, errOut := testIO()
-	f := &Factory{IO: ios, Getenv: os.Getenv}
+	f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 	root := newRootCmd(f)
 	if c, _, err := root.Find([]string{name}); err == nil {
 		root.RemoveCommand(c)
@@ -73,7 +74,7 @@ func TestSetupFlagsAndConfigBinding(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o, _ := parseProvisionCmd(t, "setup", setupCmd, tc.args, tc.env)
+			o, _ := parseProvisionCmd(t, "setup", newSetupCmd, tc.args, tc.env)
 			if o.Auth != tc.auth || o.Arch != tc.arch || o.Memory != tc.memory {
 				t.Errorf("auth %q arch %q memory %d, want %q %q %d", o.Auth, o.Arch, o.Memory, tc.auth, tc.arch, tc.memory)
 			}
@@ -91,27 +92,27 @@ func TestSetupFlagsAndConfigBinding(t *testing.T) {
 }
 
 func TestDeployStatusTeardownLogsFlags(t *testing.T) {
-	d, _ := parseProvisionCmd(t, "deploy", deployCmd, []string{"--memory", "1024", "--timeout", "30", "--dry-run", "--handler-zip", "z"}, nil)
+	d, _ := parseProvisionCmd(t, "deploy", newDeployCmd, []string{"--memory", "1024", "--timeout", "30", "--dry-run", "--handler-zip", "z"}, nil)
 	if d.Memory != 1024 || d.Timeout != 30 || !d.DryRun || d.HandlerZip != "z" {
 		t.Errorf("deploy %+v", d)
 	}
-	d, _ = parseProvisionCmd(t, "deploy", deployCmd, nil, map[string]string{"DDBOPS_TIMEOUT": "45", "DDBOPS_MEMORY": "256"})
+	d, _ = parseProvisionCmd(t, "deploy", newDeployCmd, nil, map[string]string{"DDBOPS_TIMEOUT": "45", "DDBOPS_MEMORY": "256"})
 	if d.Memory != 256 || d.Timeout != 45 {
 		t.Errorf("deploy from env: memory %d timeout %d", d.Memory, d.Timeout)
 	}
-	s, _ := parseProvisionCmd(t, "status", statusCmd, []string{"--exit-code", "--handler-zip", "z", "-o", "json"}, nil)
+	s, _ := parseProvisionCmd(t, "status", newStatusCmd, []string{"--exit-code", "--handler-zip", "z", "-o", "json"}, nil)
 	if !s.ExitCode || s.HandlerZip != "z" || !s.Settings.JSON() {
 		t.Errorf("status %+v", s)
 	}
-	td, _ := parseProvisionCmd(t, "teardown", teardownCmd, []string{"--yes", "--delete-data", "--backup", "--dry-run"}, nil)
+	td, _ := parseProvisionCmd(t, "teardown", newTeardownCmd, []string{"--yes", "--delete-data", "--backup", "--dry-run"}, nil)
 	if !td.Yes || !td.DeleteData || !td.Backup || !td.DryRun {
 		t.Errorf("teardown %+v", td)
 	}
-	l, _ := parseProvisionCmd(t, "logs", logsCmd, []string{"-f", "--since", "1h", "--filter", "ERROR"}, nil)
+	l, _ := parseProvisionCmd(t, "logs", newLogsCmd, []string{"-f", "--since", "1h", "--filter", "ERROR"}, nil)
 	if !l.Follow || l.Since != time.Hour || l.Filter != "ERROR" || l.PollInterval <= 0 {
 		t.Errorf("logs %+v", l)
 	}
-	l, _ = parseProvisionCmd(t, "logs", logsCmd, nil, nil)
+	l, _ = parseProvisionCmd(t, "logs", newLogsCmd, nil, nil)
 	if l.Follow || l.Since != 10*time.Minute {
 		t.Errorf("logs defaults %+v", l)
 	}
@@ -161,7 +162,7 @@ func TestProvisionUsageErrors(t *testing.T) {
 			}
 			ios, out, errOut := testIO()
 			code := Execute(context.Background(), ios, tc.args)
-			if code != exitUsage || !strings.Contains(errOut.String(), tc.want) {
+			if code != cmdutil.ExitUsage || !strings.Contains(errOut.String(), tc.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.want)
 			}
 			if out.Len() != 0 {
@@ -170,6 +171,9 @@ func TestProvisionUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// outputFlags are the global flags progress lines depend on.
+type outputFlags struct{ NoColor, Quiet bool }
 
 func TestProgressLines(t *testing.T) {
 	t.Parallel()
@@ -181,20 +185,20 @@ func TestProgressLines(t *testing.T) {
 	cases := []struct {
 		name    string
 		tty     bool
-		s       Settings
+		s       outputFlags
 		want    []string
 		notWant []string
 	}{
-		{"plain (CI)", false, Settings{}, []string{"ok   function          Fn", "updated    memory: 512 MB → 128 MB  1.5s", "FAIL table", "create table T: boom  20ms", "ok   iam-role"}, []string{"✓", "\x1b["}},
-		{"terminal", true, Settings{}, []string{"\x1b[32m✓\x1b[0m function", "\x1b[31m✗\x1b[0m table"}, []string{"FAIL"}},
-		{"terminal --no-color", true, Settings{NoColor: true}, []string{"ok   function", "FAIL table"}, []string{"✓", "\x1b[3"}},
-		{"quiet", true, Settings{Quiet: true}, nil, []string{"function", "table"}},
+		{"plain (CI)", false, outputFlags{}, []string{"ok   function          Fn", "updated    memory: 512 MB → 128 MB  1.5s", "FAIL table", "create table T: boom  20ms", "ok   iam-role"}, []string{"✓", "\x1b["}},
+		{"terminal", true, outputFlags{}, []string{"\x1b[32m✓\x1b[0m function", "\x1b[31m✗\x1b[0m table"}, []string{"FAIL"}},
+		{"terminal --no-color", true, outputFlags{NoColor: true}, []string{"ok   function", "FAIL table"}, []string{"✓", "\x1b[3"}},
+		{"quiet", true, outputFlags{Quiet: true}, nil, []string{"function", "table"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var buf bytes.Buffer
-			p := newProgress(&IOStreams{ErrOut: &syncBuffer{b: &buf}, IsErrTTY: tc.tty}, tc.s)
+			var buf testenv.SyncBuffer
+			p := newProgress(&cmdutil.IOStreams{ErrOut: &buf, IsErrTTY: tc.tty, NoColor: tc.s.NoColor}, tc.s.Quiet)
 			p.StepStarted("function", "Fn")
 			for _, c := range changes {
 				p.StepDone(c)
@@ -223,18 +227,6 @@ func TestProgressLines(t *testing.T) {
 	}
 }
 
-// syncBuffer lets the spinner goroutine and the test share a buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 func TestPlanCounts(t *testing.T) {
 	t.Parallel()
 	cs := []provision.Change{{Action: provision.Create}, {Action: provision.Create}, {Action: provision.Update}, {Action: provision.Unchanged}}
@@ -247,23 +239,9 @@ func TestPlanCounts(t *testing.T) {
 	}
 }
 
-func TestConfirm(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]bool{"y\n": true, "YES\n": true, " yes ": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
-		var errOut bytes.Buffer
-		ok, err := confirm(&IOStreams{In: strings.NewReader(in), ErrOut: &errOut}, "Delete?")
-		if err != nil || ok != want {
-			t.Errorf("answer %q: %v %v, want %v", in, ok, err, want)
-		}
-		if errOut.String() != "Delete? [y/N] " {
-			t.Errorf("prompt %q", errOut.String())
-		}
-	}
-}
-
 // TestProvisionJSONOnEveryErrorPath: with -o json, setup, deploy, status,
 // teardown and logs print exactly one JSON document on stdout on every
-// path they fail by (DESIGN §3) — bad input caught by the command, AWS
+// path they fail by (docs/design.md#output) — bad input caught by the command, AWS
 // configuration that cannot load, AWS answering 500 to the first read —
 // with the error as printed on stderr and the documented exit code;
 // without -o json stdout stays empty.
@@ -292,21 +270,21 @@ func TestProvisionJSONOnEveryErrorPath(t *testing.T) {
 		want     string // in the document's error
 		doc      string // result, status, logs or line (JSON Lines)
 	}{
-		{args: []string{"setup", "--memory", "64"}, code: exitUsage, want: "memory 64: must be between", doc: "result"},
-		{args: []string{"setup", "--handler-zip", filepath.Join(dir, "missing.zip")}, code: exitUsage, want: "no such file or directory", doc: "result"},
-		{args: []string{"setup", "--handler-zip", okZip}, code: exitError, want: "get caller identity", doc: "result"},
-		{args: []string{"setup", "--handler-zip", okZip}, noRegion: true, code: exitError, want: "no region set", doc: "result"},
-		{args: []string{"deploy", "--handler-zip", noBootstrap}, code: exitUsage, want: "no bootstrap entry", doc: "result"},
-		{args: []string{"deploy", "--handler-zip", okZip}, code: exitError, want: "get caller identity", doc: "result"},
-		{args: []string{"status"}, code: exitError, want: "get caller identity", doc: "status"},
-		{args: []string{"status", "--handler-zip", noBootstrap}, code: exitUsage, want: "no bootstrap entry", doc: "status"},
-		{args: []string{"status"}, noRegion: true, code: exitError, want: "no region set", doc: "status"},
-		{args: []string{"teardown"}, code: exitUsage, want: "stdin is not a terminal", doc: "result"},
-		{args: []string{"teardown", "--yes"}, code: exitError, want: "get caller identity", doc: "result"},
-		{args: []string{"teardown", "--dry-run"}, noRegion: true, code: exitError, want: "no region set", doc: "result"},
-		{args: []string{"logs", "--since", "-5m"}, code: exitUsage, want: "invalid --since", doc: "logs"},
-		{args: []string{"logs"}, code: exitError, want: "describe log groups /aws/lambda/LambdaFunctionOverHttps", doc: "logs"},
-		{args: []string{"logs", "--follow"}, code: exitError, want: "describe log groups", doc: "line"},
+		{args: []string{"setup", "--memory", "64"}, code: cmdutil.ExitUsage, want: "memory 64: must be between", doc: "result"},
+		{args: []string{"setup", "--handler-zip", filepath.Join(dir, "missing.zip")}, code: cmdutil.ExitUsage, want: "no such file or directory", doc: "result"},
+		{args: []string{"setup", "--handler-zip", okZip}, code: cmdutil.ExitError, want: "get caller identity", doc: "result"},
+		{args: []string{"setup", "--handler-zip", okZip}, noRegion: true, code: cmdutil.ExitError, want: "no region set", doc: "result"},
+		{args: []string{"deploy", "--handler-zip", noBootstrap}, code: cmdutil.ExitUsage, want: "no bootstrap entry", doc: "result"},
+		{args: []string{"deploy", "--handler-zip", okZip}, code: cmdutil.ExitError, want: "get caller identity", doc: "result"},
+		{args: []string{"status"}, code: cmdutil.ExitError, want: "get caller identity", doc: "status"},
+		{args: []string{"status", "--handler-zip", noBootstrap}, code: cmdutil.ExitUsage, want: "no bootstrap entry", doc: "status"},
+		{args: []string{"status"}, noRegion: true, code: cmdutil.ExitError, want: "no region set", doc: "status"},
+		{args: []string{"teardown"}, code: cmdutil.ExitUsage, want: "stdin is not a terminal", doc: "result"},
+		{args: []string{"teardown", "--yes"}, code: cmdutil.ExitError, want: "get caller identity", doc: "result"},
+		{args: []string{"teardown", "--dry-run"}, noRegion: true, code: cmdutil.ExitError, want: "no region set", doc: "result"},
+		{args: []string{"logs", "--since", "-5m"}, code: cmdutil.ExitUsage, want: "invalid --since", doc: "logs"},
+		{args: []string{"logs"}, code: cmdutil.ExitError, want: "describe log groups /aws/lambda/LambdaFunctionOverHttps", doc: "logs"},
+		{args: []string{"logs", "--follow"}, code: cmdutil.ExitError, want: "describe log groups", doc: "line"},
 	}
 	for _, tc := range cases {
 		name := strings.Join(tc.args, " ")

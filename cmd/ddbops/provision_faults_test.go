@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"
@@ -766,9 +767,9 @@ var interruptedSteps = map[string][]string{
 func checkInterrupted(t *testing.T, what, op string, code int, res resultJSON, stderr string) {
 	t.Helper()
 	line := strings.Join(strings.Fields(res.Error), " ")
-	if code != exitInterrupt || !strings.HasPrefix(line, what+" interrupted during ") || !strings.HasSuffix(line, ": context canceled") ||
+	if code != cmdutil.ExitInterrupt || !strings.HasPrefix(line, what+" interrupted during ") || !strings.HasSuffix(line, ": context canceled") ||
 		strings.Count(line, "context canceled") != 1 || !slices.ContainsFunc(interruptedSteps[op], func(s string) bool { return strings.Contains(line, s) }) {
-		t.Fatalf("interrupted %s: exit %d (want %d) error %q (want %q naming one of %q)\n%s", what, code, exitInterrupt, res.Error,
+		t.Fatalf("interrupted %s: exit %d (want %d) error %q (want %q naming one of %q)\n%s", what, code, cmdutil.ExitInterrupt, res.Error,
 			what+" interrupted during …: context canceled", interruptedSteps[op], stderr)
 	}
 	if !slices.Contains(strings.Split(stderr, "\n"), line) {
@@ -921,7 +922,7 @@ func (inv inventory) checkComplete(t *testing.T, auth string) {
 	}
 }
 
-// checkWiring verifies that the one REST API is wired as DESIGN §4 says
+// checkWiring verifies that the one REST API is wired as docs/provisioning.md says
 // for the auth mode and returns its id.
 func checkWiring(t *testing.T, cfg aws.Config, stack, auth string) string {
 	t.Helper()

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/testenv"
 )
@@ -130,7 +131,7 @@ func TestProvisionLifecycleOnMoto(t *testing.T) {
 	}
 	t.Logf("moto: setup took %s, %d AWS calls (%d mutating)", setupWall.Round(time.Millisecond), res.APICalls.Total, res.APICalls.Mutating)
 
-	// 2. Read everything back and check it against DESIGN §4.
+	// 2. Read everything back and check it against docs/provisioning.md.
 	const acct = "123456789012"
 	tableARN := "arn:aws:dynamodb:us-east-1:" + acct + ":table/lambda-apigateway"
 	logARN := "arn:aws:logs:us-east-1:" + acct + ":log-group:/aws/lambda/LambdaFunctionOverHttps"
@@ -328,7 +329,7 @@ func TestProvisionLifecycleOnMoto(t *testing.T) {
 	}
 }
 
-// checkPolicyDocument verifies the least-privilege policy of DESIGN §4.
+// checkPolicyDocument verifies the least-privilege policy of docs/provisioning.md.
 func checkPolicyDocument(t *testing.T, doc, tableARN, logResource string) {
 	t.Helper()
 	var d struct {
@@ -674,7 +675,7 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 	fo.Settings = Settings{Stack: "ddbops", Table: "lambda-apigateway", Function: "LambdaFunctionOverHttps", Role: "r", Policy: "p", API: "a", Resource: "r", Stage: "prod",
 		Memory: 128, Timeout: 10, Arch: "arm64", Auth: "iam", ThrottleRate: 1, ThrottleBurst: 1, LogRetention: 14, Output: "json", StateFile: e.state}
 	var fout bytes.Buffer
-	fo.IO = &IOStreams{In: strings.NewReader(""), Out: &fout, ErrOut: &bytes.Buffer{}}
+	fo.IO = &cmdutil.IOStreams{In: strings.NewReader(""), Out: &fout, ErrOut: &bytes.Buffer{}}
 	if err := runLogs(fctx, fo); err != nil {
 		t.Fatalf("logs --follow: %v", err)
 	}

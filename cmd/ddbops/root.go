@@ -5,19 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/ddbops/ddbops/configs"
+	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/target"
 )
 
 // configKeyAnnotation names the config key a flag is bound to. Only
@@ -25,82 +24,76 @@ import (
 // command-specific flag such as `call --name` never picks up a config key.
 const configKeyAnnotation = "ddbops/config-key"
 
-// Factory is what every command receives: streams, the resolved settings
-// and lazily created AWS configuration.
+// Factory is what every command receives: streams, the resolved settings,
+// the environment and the AWS configuration loader.
 type Factory struct {
-	IO       *IOStreams
+	IO       *cmdutil.IOStreams
 	Settings Settings
 	Version  string
-
-	// Getenv is os.Getenv, replaceable in tests.
-	Getenv func(string) string
-
-	// awsConfig, when set (tests), replaces loading the SDK configuration.
-	awsConfig func(ctx context.Context) (aws.Config, error)
+	Env      cmdutil.Env
+	// LoadAWS loads AWS configurations (nil = target.LoadAWS).
+	LoadAWS target.AWSLoader
 
 	// lastErr is the error Execute reported, for the -o json fallback.
 	lastErr error
 }
 
-// AWSConfig loads the AWS SDK configuration exactly as the AWS CLI would:
-// shared config and credentials files, AWS_PROFILE, AWS_REGION, SSO,
-// AWS_ENDPOINT_URL(_<SERVICE>), with --profile, --region and --endpoint-url
-// taking precedence.
+func (f *Factory) awsOptions() target.AWSOptions {
+	s := f.Settings
+	return target.AWSOptions{Profile: s.Profile, Region: s.Region, EndpointURL: s.EndpointURL, Verbose: s.Verbose, Log: f.IO.ErrOut}
+}
+
+func (f *Factory) loader() target.AWSLoader {
+	if f.LoadAWS != nil {
+		return f.LoadAWS
+	}
+	return target.LoadAWS
+}
+
+// AWSConfig loads the AWS SDK configuration as the AWS CLI would, with
+// --profile, --region and --endpoint-url taking precedence.
 func (f *Factory) AWSConfig(ctx context.Context) (aws.Config, error) {
-	if f.awsConfig != nil {
-		return f.awsConfig(ctx)
+	return f.loader()(ctx, f.awsOptions())
+}
+
+// Resolver is the target resolution of call and bench over the settings.
+func (f *Factory) Resolver() *target.Resolver {
+	s := f.Settings
+	r := target.New(target.Settings{
+		StateFile: s.StateFile, Stack: s.Stack, Table: s.Table, Auth: s.Auth, Function: s.Function,
+		DataDir: s.DataDir, Addr: s.Addr, LocalAuth: s.LocalAuth, LocalRegion: s.LocalRegion,
+		Stage: s.Stage, Resource: s.Resource, DynamoDBEndpoint: s.DynamoDBEndpoint,
+	}, f.awsOptions(), f.Env, f.IO.ErrOut)
+	r.LoadAWS = f.loader()
+	return r
+}
+
+// runOr runs runF when a test gave one, else the command's real run.
+func runOr[O any](ctx context.Context, opts *O, runF, run func(context.Context, *O) error) error {
+	if runF != nil {
+		return runF(ctx, opts)
 	}
-	var opts []func(*awsconfig.LoadOptions) error
-	if p := f.Settings.Profile; p != "" {
-		opts = append(opts, awsconfig.WithSharedConfigProfile(p))
-	}
-	if r := f.Settings.Region; r != "" {
-		opts = append(opts, awsconfig.WithRegion(r))
-	}
-	if u := f.Settings.EndpointURL; u != "" {
-		opts = append(opts, awsconfig.WithBaseEndpoint(u))
-	}
-	// The SDK's own warnings (e.g. "falling back to IMDSv1" when no
-	// credentials are configured) would precede our one-line error; show
-	// them only with -v.
-	if f.Settings.Verbose {
-		opts = append(opts, awsconfig.WithLogger(logging.NewStandardLogger(f.IO.ErrOut)))
-	} else {
-		opts = append(opts, awsconfig.WithLogger(logging.Nop{}))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, withHint(fmt.Errorf("load AWS configuration: %w", err),
-			"check --profile / AWS_PROFILE and your ~/.aws/config")
-	}
-	if cfg.Region == "" {
-		return aws.Config{}, withHint(errors.New("load AWS configuration: no region set"),
-			"pass --region, set AWS_REGION, or add region to your AWS profile")
-	}
-	return cfg, nil
+	return run(ctx, opts)
 }
 
 // Execute builds the root command, runs it with args and returns the exit
 // code. Errors are printed here, once, as one line.
-func Execute(ctx context.Context, ios *IOStreams, args []string) int {
+func Execute(ctx context.Context, ios *cmdutil.IOStreams, args []string) int {
 	// Count what reaches stdout, so that a failing command run with -o json
 	// that printed nothing still leaves exactly one JSON document there.
-	out := &countingWriter{w: ios.Out}
+	out := &cmdutil.CountingWriter{W: ios.Out}
 	cios := *ios
 	cios.Out = out
-	ios = &cios
-
-	f := &Factory{IO: ios, Version: buildVersion(), Getenv: os.Getenv}
-	code := execute(ctx, f, args)
-	if code != exitOK && out.n == 0 && wantsJSON(f, args) {
-		writeErrorJSON(ios.Out, f.lastErr, code)
+	f := &Factory{IO: &cios, Version: buildVersion(), Env: cmdutil.SystemEnv()}
+	code := execute(ctx, f, newRootCmd(f), args)
+	if code != cmdutil.ExitOK && out.N == 0 && wantsJSON(f, args) {
+		cmdutil.WriteErrorJSON(f.IO.Out, f.lastErr, code)
 	}
 	return code
 }
 
-func execute(ctx context.Context, f *Factory, args []string) int {
+func execute(ctx context.Context, f *Factory, root *cobra.Command, args []string) int {
 	ios := f.IO
-	root := newRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
@@ -114,91 +107,42 @@ func execute(ctx context.Context, f *Factory, args []string) int {
 	root.InitDefaultCompletionCmd()
 	if len(args) > 0 && strings.HasPrefix(args[0], "__complete") {
 		if err := root.ExecuteContext(ctx); err != nil {
-			printError(ios.ErrOut, err)
-			return exitError
+			cmdutil.PrintError(ios.ErrOut, err)
+			return cmdutil.ExitError
 		}
-		return exitOK
+		return cmdutil.ExitOK
 	}
-	if sub, _, err := root.Find(args); err != nil {
-		f.lastErr = err
-		printError(ios.ErrOut, err)
+	// A command that cannot be found is a usage error too.
+	sub, _, err := root.Find(args)
+	found := err == nil
+	if found {
+		if err = root.ExecuteContext(ctx); err == nil {
+			return cmdutil.ExitOK
+		}
+		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w: %w", context.Canceled, err)
+		}
+	}
+	f.lastErr = err
+	cmdutil.PrintError(ios.ErrOut, err)
+	var ue *cmdutil.UsageError
+	if !found || errors.As(err, &ue) {
 		if sub != nil {
 			fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", sub.CommandPath())
 		}
-		return exitUsage
+		return cmdutil.ExitUsage
 	}
-
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
-	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("%w: %w", context.Canceled, err)
-	}
-	f.lastErr = err
-	var ue *usageError
-	if errors.As(err, &ue) {
-		printError(ios.ErrOut, err)
-		if c, _, ferr := root.Find(args); ferr == nil {
-			fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", c.CommandPath())
-		}
-		return exitUsage
-	}
-	printError(ios.ErrOut, err)
-	return exitCode(err)
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return cmdutil.ExitCode(err)
 }
 
 // wantsJSON reports whether -o json was in force: from the resolved
 // settings, or, when the command failed before settings were resolved
-// (a flag error), from the arguments and DDBOPS_OUTPUT.
+// (a flag error), from the arguments and $DDBOPS_OUTPUT.
 func wantsJSON(f *Factory, args []string) bool {
 	if f.Settings.Output != "" {
 		return f.Settings.JSON()
 	}
-	for i, a := range args {
-		switch {
-		case a == "--":
-			return false
-		case a == "-ojson", a == "--output=json", a == "-o=json":
-			return true
-		case (a == "-o" || a == "--output") && i+1 < len(args):
-			if args[i+1] == "json" {
-				return true
-			}
-		}
-	}
-	return f.Getenv("DDBOPS_OUTPUT") == "json"
-}
-
-// writeErrorJSON is the document of a command that failed before printing
-// its own: {"error": {"message", "hint", "exitCode"}}.
-func writeErrorJSON(w io.Writer, err error, code int) {
-	type errDoc struct {
-		Message  string `json:"message"`
-		Hint     string `json:"hint,omitempty"`
-		ExitCode int    `json:"exitCode"`
-	}
-	doc := errDoc{ExitCode: code}
-	if err != nil {
-		doc.Message = oneLine(err.Error())
-		var he *hintError
-		if errors.As(err, &he) {
-			doc.Hint = he.hint
-		}
-	}
-	_ = writeJSON(w, map[string]errDoc{"error": doc})
+	return cmdutil.JSONRequested(args, f.Env)
 }
 
 func newRootCmd(f *Factory) *cobra.Command {
@@ -216,15 +160,13 @@ on an emulator (--endpoint-url), or on this machine with no AWS account
 			return loadSettings(cmd, f, configFile)
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
-
 	pf := root.PersistentFlags()
 	pf.StringVar(&configFile, "config", "", "config file (default ./ddbops.yaml, else $XDG_CONFIG_HOME/ddbops/config.yaml)")
-	pf.String("stack", "", "stack name: the value of the ddbops:stack tag (default from config: ddbops)")
+	pf.String("stack", "", "stack name: the value of the ddbops:stack tag")
 	pf.String("profile", "", "AWS profile (as AWS_PROFILE)")
 	pf.String("region", "", "AWS region (as AWS_REGION)")
 	pf.String("endpoint-url", "", "send every AWS call to this endpoint (moto, LocalStack); as AWS_ENDPOINT_URL")
-	pf.StringP("output", "o", "", "output format: text|json (default text)")
+	pf.StringP("output", "o", "", "output format: text|json")
 	pf.Bool("no-color", false, "disable colour (also NO_COLOR)")
 	pf.BoolP("verbose", "v", false, "more diagnostics on stderr")
 	pf.BoolP("quiet", "q", false, "only data and errors; no progress lines")
@@ -233,29 +175,52 @@ on an emulator (--endpoint-url), or on this machine with no AWS account
 	}
 
 	root.AddCommand(
-		newVersionCmd(f),
-		newPackageCmd(f),
-		newCallCmd(f),
-		newLocalCmd(f),
-		newSetupCmd(f),
-		newDeployCmd(f),
-		newStatusCmd(f),
-		newTeardownCmd(f),
-		newLogsCmd(f),
-		newBenchCmd(f),
+		newVersionCmd(f, nil),
+		newPackageCmd(f, nil),
+		newCallCmd(f, nil),
+		newLocalCmd(f, nil),
+		newSetupCmd(f, nil),
+		newDeployCmd(f, nil),
+		newStatusCmd(f, nil),
+		newTeardownCmd(f, nil),
+		newLogsCmd(f, nil),
+		newBenchCmd(f, nil),
 		newExportCmd(f, nil),
 	)
-	for _, c := range root.Commands() {
-		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
-	}
+	setUsageErrors(root)
 	return root
 }
 
-// bindConfig marks flag name of fs as taking its default from config key.
-func bindConfig(fs *pflag.FlagSet, name, key string) {
-	if err := fs.SetAnnotation(name, configKeyAnnotation, []string{key}); err != nil {
-		panic(err) // programming error: the flag does not exist
+// setUsageErrors makes flag errors of c and the commands below it usage
+// errors (exit 2); commands a test adds later are covered by the root's.
+func setUsageErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
+	for _, sub := range c.Commands() {
+		setUsageErrors(sub)
 	}
+}
+
+// bindConfig binds flag name of fs to config key: its default becomes the
+// key's value in configs/ddbops.yaml, and the environment and config files
+// override it (loadSettings).
+func bindConfig(fs *pflag.FlagSet, name, key string) {
+	fl := fs.Lookup(name)
+	def, ok := configs.Default(key)
+	if fl == nil || !ok {
+		panic(fmt.Sprintf("bindConfig(%s, %s): no such flag or config key", name, key)) // programming error
+	}
+	fl.Annotations = map[string][]string{configKeyAnnotation: {key}}
+	if err := setFlag(fl, def); err != nil {
+		panic(fmt.Sprintf("configs/ddbops.yaml %s: %v", key, err))
+	}
+	fl.DefValue = fl.Value.String()
+}
+
+func setFlag(fl *pflag.Flag, val string) error {
+	if sv, ok := fl.Value.(pflag.SliceValue); ok {
+		return sv.Replace(strings.Split(val, ","))
+	}
+	return fl.Value.Set(val)
 }
 
 // loadSettings applies precedence flag > env > file > embedded defaults,
@@ -267,38 +232,33 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 	if err := v.ReadConfig(bytes.NewReader(configs.Defaults())); err != nil {
 		return fmt.Errorf("read embedded defaults: %w", err)
 	}
-
 	if configFile == "" {
-		configFile = f.Getenv("DDBOPS_CONFIG")
+		configFile = f.Env.ConfigFile()
 	}
-	path, err := findConfigFile(configFile, f.Getenv)
+	path, err := findConfigFile(configFile, f.Env)
 	if err != nil {
 		return err
 	}
 	if path != "" {
-		// The embedded defaults name every key there is.
-		known := make(map[string]bool)
-		for _, k := range v.AllKeys() {
-			known[k] = true
-		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return withHint(fmt.Errorf("read config %s: %w", path, err), "check --config")
+			return cmdutil.WithHint(fmt.Errorf("read config %s: %w", path, err), "check --config")
 		}
 		if err := v.MergeConfig(bytes.NewReader(b)); err != nil {
-			return withHint(fmt.Errorf("parse config %s: %w", path, err), "the file must be YAML with the keys of configs/ddbops.yaml")
+			return cmdutil.WithHint(fmt.Errorf("parse config %s: %w", path, err), "the file must be YAML with the keys of configs/ddbops.yaml")
 		}
+		// The embedded defaults name every key there is.
 		for _, k := range v.AllKeys() {
-			if !known[k] {
-				return usageErrorf("config %s: unknown key %q", path, k)
+			if _, ok := configs.Default(k); !ok {
+				return cmdutil.UsageErrorf("config %s: unknown key %q", path, k)
 			}
 		}
 	}
-	f.Settings.ConfigFile = path
-
-	v.SetEnvPrefix("DDBOPS")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
+	for _, k := range configs.Keys() {
+		if val, ok := f.Env.Setting(k); ok {
+			v.Set(k, val)
+		}
+	}
 
 	var bindErr error
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
@@ -311,37 +271,26 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 			v.Set(key, fl.Value.String())
 			return
 		}
-		if !v.IsSet(key) {
-			return
-		}
 		val := v.GetString(key)
-		if sv, ok := fl.Value.(pflag.SliceValue); ok {
-			if err := sv.Replace(strings.Split(val, ",")); err != nil {
-				bindErr = usageErrorf("invalid value %q for %s (from environment or config): %v", val, key, err)
-			}
-			return
-		}
-		if err := fl.Value.Set(val); err != nil {
-			bindErr = usageErrorf("invalid value %q for %s (from environment or config): %v", val, key, err)
+		if err := setFlag(fl, val); err != nil {
+			bindErr = cmdutil.UsageErrorf("invalid value %q for %s (from environment or config): %v", val, key, err)
 		}
 	})
 	if bindErr != nil {
 		return bindErr
 	}
 	if err := v.Unmarshal(&f.Settings); err != nil {
-		return usageErrorf("invalid configuration: %v", err)
+		return cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
 	fs := cmd.Flags()
-	f.Settings.NoColor, _ = fs.GetBool("no-color")
+	noColor, _ := fs.GetBool("no-color")
+	f.IO.NoColor = noColor || f.Env.NoColor()
 	f.Settings.Verbose, _ = fs.GetBool("verbose")
 	f.Settings.Quiet, _ = fs.GetBool("quiet")
-	if f.Getenv("NO_COLOR") != "" {
-		f.Settings.NoColor = true
-	}
 	switch f.Settings.Output {
 	case "text", "json":
 	default:
-		return usageErrorf("invalid --output %q: want text or json", f.Settings.Output)
+		return cmdutil.UsageErrorf("invalid --output %q: want text or json", f.Settings.Output)
 	}
 	return nil
 }
@@ -349,17 +298,17 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 // findConfigFile resolves --config, else ./ddbops.yaml, else
 // $XDG_CONFIG_HOME/ddbops/config.yaml (~/.config when unset). An explicit
 // file must exist; the implicit ones are optional.
-func findConfigFile(explicit string, getenv func(string) string) (string, error) {
+func findConfigFile(explicit string, env cmdutil.Env) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
-			return "", usageErrorf("config file %s: %v", explicit, errors.Unwrap(err))
+			return "", cmdutil.UsageErrorf("config file %s: %v", explicit, errors.Unwrap(err))
 		}
 		return explicit, nil
 	}
 	if _, err := os.Stat("ddbops.yaml"); err == nil {
 		return "ddbops.yaml", nil
 	}
-	dir := getenv("XDG_CONFIG_HOME")
+	dir := env.XDGConfigHome()
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {

@@ -4,22 +4,39 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 
-	"github.com/ddbops/ddbops/internal/client"
+	"github.com/ddbops/ddbops/configs"
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 // testIO returns non-TTY streams backed by buffers.
-func testIO() (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
+func testIO() (*cmdutil.IOStreams, *bytes.Buffer, *bytes.Buffer) {
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, out, errOut
+	return &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, out, errOut
+}
+
+// executeWith runs args through the root command, with the command name
+// built by build around runF (which sees the parsed options instead of
+// the real run), and returns the exit code.
+func executeWith[O any](f *Factory, name string, build func(*Factory, func(context.Context, *O) error) *cobra.Command, runF func(context.Context, *O) error, args []string) int {
+	root := newRootCmd(f)
+	if c, _, err := root.Find([]string{name}); err == nil {
+		root.RemoveCommand(c)
+	}
+	root.AddCommand(build(f, runF))
+	return execute(context.Background(), f, root, append([]string{name}, args...))
 }
 
 // probeCmd is a throwaway command with a bound flag, used to observe the
@@ -73,7 +90,7 @@ func TestSettingsPrecedence(t *testing.T) {
 			}
 			t.Chdir(t.TempDir()) // no ./ddbops.yaml
 			ios, _, errOut := testIO()
-			f := &Factory{IO: ios, Getenv: os.Getenv}
+			f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 			root := newRootCmd(f)
 			var got Settings
 			var mem int
@@ -112,7 +129,7 @@ func TestConfigFileDiscovery(t *testing.T) {
 	run := func() Settings {
 		t.Helper()
 		ios, _, errOut := testIO()
-		f := &Factory{IO: ios, Getenv: os.Getenv}
+		f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 		root := newRootCmd(f)
 		var got Settings
 		var mem int
@@ -147,13 +164,13 @@ func TestConfigErrorsAreUsageErrors(t *testing.T) {
 		wantCode int
 		wantMsg  string
 	}{
-		{[]string{"version", "--config", filepath.Join(dir, "missing.yaml")}, exitUsage, "config file"},
-		{[]string{"version", "--config", bad}, exitError, "parse config"},
-		{[]string{"version", "--config", unknown}, exitUsage, `unknown key "memroy"`},
-		{[]string{"version", "-o", "yaml"}, exitUsage, "invalid --output"},
-		{[]string{"version", "--bogus"}, exitUsage, "unknown flag"},
-		{[]string{"no-such-command"}, exitUsage, "unknown command"},
-		{[]string{"version", "extra"}, exitUsage, "takes no arguments"},
+		{[]string{"version", "--config", filepath.Join(dir, "missing.yaml")}, cmdutil.ExitUsage, "config file"},
+		{[]string{"version", "--config", bad}, cmdutil.ExitError, "parse config"},
+		{[]string{"version", "--config", unknown}, cmdutil.ExitUsage, `unknown key "memroy"`},
+		{[]string{"version", "-o", "yaml"}, cmdutil.ExitUsage, "invalid --output"},
+		{[]string{"version", "--bogus"}, cmdutil.ExitUsage, "unknown flag"},
+		{[]string{"no-such-command"}, cmdutil.ExitUsage, "unknown command"},
+		{[]string{"version", "extra"}, cmdutil.ExitUsage, "takes no arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -169,45 +186,6 @@ func TestConfigErrorsAreUsageErrors(t *testing.T) {
 				t.Errorf("stdout should be empty on error, got %q", out)
 			}
 		})
-	}
-}
-
-func TestExitCodes(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		err  error
-		want int
-	}{
-		{nil, exitOK},
-		{errors.New("boom"), exitError},
-		{usageErrorf("bad flag"), exitUsage},
-		{fmt.Errorf("read item: %w", &client.APIError{StatusCode: 404}), exitNotFound},
-		{fmt.Errorf("create item: %w", &client.APIError{StatusCode: 409}), exitConflict},
-		{&client.APIError{StatusCode: 400}, exitError},
-		{withHint(fmt.Errorf("x: %w", client.ErrConflict), "h"), exitConflict},
-		{&silentError{code: 1}, exitError},
-		{&silentError{err: &client.APIError{StatusCode: 404}}, exitNotFound},
-		{fmt.Errorf("bench: %w", context.Canceled), exitInterrupt},
-	}
-	for _, tt := range tests {
-		if got := exitCode(tt.err); got != tt.want {
-			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
-		}
-	}
-}
-
-func TestPrintErrorIsOneLine(t *testing.T) {
-	t.Parallel()
-	var b bytes.Buffer
-	printError(&b, withHint(errors.New("create table t: multi\nline\n  reason"), "run ddbops setup"))
-	want := "create table t: multi line reason\nhint: run ddbops setup\n"
-	if b.String() != want {
-		t.Fatalf("got %q, want %q", b.String(), want)
-	}
-	b.Reset()
-	printError(&b, &silentError{code: 1})
-	if b.Len() != 0 {
-		t.Fatalf("silent error printed %q", b.String())
 	}
 }
 
@@ -235,10 +213,10 @@ func TestJSONErrorDocument(t *testing.T) {
 		wantCode int
 		wantMsg  string
 	}{
-		{[]string{"version", "-o", "json", "--bogus"}, "", exitUsage, "unknown flag"},
-		{[]string{"no-such-command", "-o", "json"}, "", exitUsage, "unknown command"},
-		{[]string{"version", "extra"}, "json", exitUsage, "takes no arguments"},
-		{[]string{"version", "--output=json", "extra"}, "", exitUsage, "takes no arguments"},
+		{[]string{"version", "-o", "json", "--bogus"}, "", cmdutil.ExitUsage, "unknown flag"},
+		{[]string{"no-such-command", "-o", "json"}, "", cmdutil.ExitUsage, "unknown command"},
+		{[]string{"version", "extra"}, "json", cmdutil.ExitUsage, "takes no arguments"},
+		{[]string{"version", "--output=json", "extra"}, "", cmdutil.ExitUsage, "takes no arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -268,7 +246,83 @@ func TestJSONErrorDocument(t *testing.T) {
 	}
 	// Without -o json nothing reaches stdout.
 	ios, out, _ := testIO()
-	if code := Execute(context.Background(), ios, []string{"version", "--bogus"}); code != exitUsage || out.Len() != 0 {
+	if code := Execute(context.Background(), ios, []string{"version", "--bogus"}); code != cmdutil.ExitUsage || out.Len() != 0 {
 		t.Fatalf("text mode: exit %d, stdout %q", code, out)
+	}
+}
+
+// TestFlagDefaultsComeFromConfig walks every flag of every command: a flag
+// bound to a config key shows that key's value in configs/ddbops.yaml as
+// its default, and no other flag has a default of its own (a flag named
+// like a key but not bound to it, such as call --auth, defaults to "what
+// the target recorded" and must stay empty); and every key is read, by a
+// flag or through Settings.
+func TestFlagDefaultsComeFromConfig(t *testing.T) {
+	t.Parallel()
+	var yamlDefaults map[string]any
+	if err := yaml.Unmarshal(configs.Defaults(), &yamlDefaults); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _ := testIO()
+	root := newRootCmd(&Factory{IO: ios})
+	same := func(typ, a, b string) bool {
+		switch typ {
+		case "duration":
+			da, err1 := time.ParseDuration(a)
+			db, err2 := time.ParseDuration(b)
+			return err1 == nil && err2 == nil && da == db
+		case "int", "float64":
+			fa, err1 := strconv.ParseFloat(a, 64)
+			fb, err2 := strconv.ParseFloat(b, 64)
+			return err1 == nil && err2 == nil && fa == fb
+		case "bool":
+			ba, err1 := strconv.ParseBool(a)
+			bb, err2 := strconv.ParseBool(b)
+			return err1 == nil && err2 == nil && ba == bb
+		}
+		return a == b
+	}
+	bound, read := map[string]bool{}, map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		check := func(fl *pflag.Flag) {
+			what := c.CommandPath() + " --" + fl.Name
+			if keys := fl.Annotations[configKeyAnnotation]; len(keys) > 0 {
+				bound[what], read[keys[0]] = true, true
+				want, ok := yamlDefaults[keys[0]]
+				if !ok {
+					t.Errorf("%s: bound to %q, which configs/ddbops.yaml does not have", what, keys[0])
+				} else if !same(fl.Value.Type(), fl.DefValue, fmt.Sprint(want)) {
+					t.Errorf("%s: default %q, configs/ddbops.yaml %s: %v", what, fl.DefValue, keys[0], want)
+				}
+				return
+			}
+			switch fl.DefValue {
+			case "", "false", "0", "[]", "0s":
+			default:
+				t.Errorf("%s: default %q is not taken from configs/ddbops.yaml", what, fl.DefValue)
+			}
+		}
+		c.LocalNonPersistentFlags().VisitAll(check)
+		c.PersistentFlags().VisitAll(check)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	// Every key is read: by a flag bound to it, or through Settings.
+	st := reflect.TypeFor[Settings]()
+	for i := range st.NumField() {
+		read[st.Field(i).Tag.Get("mapstructure")] = true
+	}
+	for _, k := range configs.Keys() {
+		if !read[k] {
+			t.Errorf("configs/ddbops.yaml %s: no flag and no setting reads it", k)
+		}
+	}
+	for _, want := range []string{"ddbops setup --auth", "ddbops deploy --timeout", "ddbops call --timeout", "ddbops bench --request-timeout", "ddbops local --addr", "ddbops --stack"} {
+		if !bound[want] {
+			t.Errorf("%s is not bound to a config key", want)
+		}
 	}
 }

@@ -1,14 +1,17 @@
 package main
 
-import "time"
+import (
+	"time"
 
-// Settings is every configurable value after precedence (flag > DDBOPS_*
-// env > config file > embedded configs/ddbops.yaml) has been applied. The
-// root command fills it; commands read these plain values and never viper.
+	"github.com/ddbops/ddbops/internal/provision"
+)
+
+// Settings is every configurable value commands read after precedence
+// (flag > DDBOPS_* env > config file > embedded configs/ddbops.yaml) has
+// been applied. The root command fills it; commands read these plain values
+// and never viper. Keys only a flag reads (bench-rate, request-timeout, ...)
+// reach their flag directly and have no field here.
 type Settings struct {
-	// Where the config file came from ("" = embedded defaults only).
-	ConfigFile string `mapstructure:"-"`
-
 	Stack    string `mapstructure:"stack"`
 	Table    string `mapstructure:"table"`
 	Function string `mapstructure:"function"`
@@ -33,20 +36,27 @@ type Settings struct {
 	StateFile             string        `mapstructure:"state-file"`
 
 	Output  string `mapstructure:"output"`
-	NoColor bool   `mapstructure:"-"`
 	Verbose bool   `mapstructure:"-"`
 	Quiet   bool   `mapstructure:"-"`
 
 	Addr             string `mapstructure:"addr"`
 	DataDir          string `mapstructure:"data-dir"`
 	LocalAuth        string `mapstructure:"local-auth"`
+	LocalRegion      string `mapstructure:"local-region"`
 	DynamoDBEndpoint string `mapstructure:"dynamodb-endpoint"`
-
-	BenchRate     int           `mapstructure:"bench-rate"`
-	BenchDuration time.Duration `mapstructure:"bench-duration"`
-	BenchWorkers  int           `mapstructure:"bench-workers"`
-	BenchKeys     int           `mapstructure:"bench-keys"`
 }
 
 // JSON reports whether -o json was asked for.
 func (s *Settings) JSON() bool { return s.Output == "json" }
+
+// spec is the desired state the settings describe.
+func (s *Settings) spec() provision.Spec {
+	return provision.Spec{
+		Stack: s.Stack, Region: s.Region, EndpointURL: s.EndpointURL,
+		Table: s.Table, Function: s.Function, Role: s.Role, Policy: s.Policy,
+		API: s.API, Resource: s.Resource, Stage: s.Stage,
+		Memory: int32(s.Memory), Timeout: int32(s.Timeout), Arch: s.Arch, Auth: s.Auth,
+		ThrottleRate: s.ThrottleRate, ThrottleBurst: int32(s.ThrottleBurst), LogRetention: int32(s.LogRetention),
+		IAMPropagationTimeout: s.IAMPropagationTimeout,
+	}
+}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/provision"
 )
 
@@ -19,11 +19,7 @@ type statusOptions struct {
 	HandlerZip string
 }
 
-func newStatusCmd(f *Factory) *cobra.Command { return statusCmd(f, runStatus) }
-
-// statusCmd builds the command around run, so a test can observe the parsed
-// options without calling AWS.
-func statusCmd(f *Factory, run func(context.Context, *statusOptions) error) *cobra.Command {
+func newStatusCmd(f *Factory, runF func(context.Context, *statusOptions) error) *cobra.Command {
 	opts := &statusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -43,12 +39,8 @@ or with --handler-zip when given.`,
 		Example: `  ddbops status
   ddbops status --exit-code || ddbops setup
   ddbops status -o json | jq '.resources[] | select(.status != "exists")'`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.provDeps = newProvDeps(f)
-			opts.Settings = f.Settings
-			return run(cmd.Context(), opts)
-		},
+		Args: cmdutil.NoArgs,
+		RunE: provRunE(f, &opts.provDeps, opts, runF, runStatus),
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.ExitCode, "exit-code", false, "exit 1 when any resource is missing, drifted or foreign")
@@ -64,28 +56,19 @@ type statusJSON struct {
 }
 
 func runStatus(ctx context.Context, o *statusOptions) (err error) {
-	start := time.Now()
-	spec := specFromSettings(o.Settings)
-	var sess *stackSession
-	out := newJSONOut(o.IO, o.Settings)
+	r := o.begin("status", o.Settings.spec())
 	defer func() {
-		err = out.orFail(err, func() any {
+		err = r.end(err, func() any {
 			// No report: the stack's state is unknown, not in sync.
-			doc := statusJSON{StatusReport: &provision.StatusReport{Stack: spec.Stack, Region: spec.Region, WantAuth: spec.Auth, Rows: []provision.StatusRow{}},
-				ElapsedMS: time.Since(start).Milliseconds(), Error: errString(err)}
-			if sess != nil {
-				doc.Region, doc.APICalls = sess.spec.Region, countsOf(sess.rec)
-			}
-			return doc
+			return statusJSON{StatusReport: &provision.StatusReport{Stack: r.spec.Stack, Region: r.spec.Region, WantAuth: r.spec.Auth, Rows: []provision.StatusRow{}},
+				APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds(), Error: cmdutil.ErrString(err)}
 		})
 	}()
-	sess, err = openStack(ctx, o.provDeps, spec, nil)
-	if err != nil {
+	if err := r.open(ctx, nil); err != nil {
 		return err
 	}
-	defer sess.progress.Close()
 	var so provision.StatusOptions
-	if st, err := provision.LoadState(o.Settings.StateFile); err == nil && st.Stack == spec.Stack && st.Region == sess.spec.Region {
+	if st, err := provision.LoadState(o.Settings.StateFile); err == nil && st.Stack == r.spec.Stack && st.Region == r.spec.Region {
 		so = provision.StatusOptions{Memory: st.Memory, Timeout: st.Timeout, Arch: st.Architecture, Auth: st.Auth, CodeSha256: st.CodeSha256}
 	}
 	if o.HandlerZip != "" {
@@ -95,34 +78,33 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 		}
 		so.CodeSha256 = provision.CodeSha256(b)
 	}
-	rep, err := sess.prov.Status(ctx, so)
+	rep, err := r.prov.Status(ctx, so)
 	if err != nil {
 		return provErr(err)
 	}
 	if o.Settings.JSON() {
-		if err := out.write(statusJSON{StatusReport: rep, APICalls: countsOf(sess.rec), ElapsedMS: time.Since(start).Milliseconds()}); err != nil {
+		if err := r.out.Write(statusJSON{StatusReport: rep, APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds()}); err != nil {
 			return err
 		}
 	} else {
-		printStatus(o.IO, rep, o.Settings.NoColor)
+		printStatus(o.IO, rep)
 	}
 	if o.ExitCode && !rep.OK {
-		return &silentError{code: exitError}
+		return &cmdutil.SilentError{Code: cmdutil.ExitError}
 	}
 	return nil
 }
 
-func printStatus(ios *IOStreams, rep *provision.StatusReport, noColor bool) {
-	color := ios.IsTTY && !noColor
+func printStatus(ios *cmdutil.IOStreams, rep *provision.StatusReport) {
+	cs := ios.ColorScheme()
+	colors := map[string]func(string) string{provision.StatusExists: cs.Green, provision.StatusMissing: cs.Yellow, provision.StatusDrifted: cs.Yellow, provision.StatusForeign: cs.Red}
 	paint := func(status string) string {
-		if !color {
-			return status
+		if c, ok := colors[status]; ok {
+			return c(status)
 		}
-		code := map[string]string{provision.StatusExists: "32", provision.StatusMissing: "33", provision.StatusDrifted: "33", provision.StatusForeign: "31"}[status]
-		return "\x1b[" + code + "m" + status + "\x1b[0m"
+		return status
 	}
-	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\tNAME\tSTATUS\tDETAILS")
+	rows := [][]string{{"RESOURCE", "NAME", "STATUS", "DETAILS"}}
 	counts := map[string]int{}
 	for _, r := range rep.Rows {
 		counts[r.Status]++
@@ -133,9 +115,9 @@ func printStatus(ios *IOStreams, rep *provision.StatusReport, noColor bool) {
 		if r.Note != "" {
 			details = append(details, r.Note)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Kind, r.Name, paint(r.Status), strings.Join(details, "; "))
+		rows = append(rows, []string{r.Kind, r.Name, paint(r.Status), strings.Join(details, "; ")})
 	}
-	_ = tw.Flush()
+	_ = cmdutil.WriteTable(ios.Out, rows, false)
 	fmt.Fprintln(ios.Out)
 	url := rep.InvokeURL
 	if url == "" {

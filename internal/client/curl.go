@@ -3,12 +3,13 @@ package client
 import (
 	"strings"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // APIKeyEnv is the environment variable a printed curl command reads the
 // API key from (ddbops itself reads it too, under --api-key).
-const APIKeyEnv = "DDBOPS_API_KEY"
+const APIKeyEnv = cmdutil.EnvAPIKey
 
 // CurlCommand renders a runnable POSIX-shell curl command that sends body to
 // t as the client would. It never contains a secret: the API key is read

@@ -2,20 +2,23 @@ package client
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 // Sentinel errors that callers (and the CLI's exit codes) rely on. An
-// *APIError answers errors.Is for the one matching its HTTP status.
+// *APIError answers errors.Is for the one matching its HTTP status. They
+// are cmdutil's, so that the one exit-code map needs no import of this
+// package.
 var (
 	// ErrNotFound: read, update or delete of an id that does not exist (HTTP 404).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = cmdutil.ErrNotFound
 	// ErrConflict: create of an existing id, or a failed condition (HTTP 409).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = cmdutil.ErrConflict
 )
 
 // APIError is a non-2xx answer from the API, decoded from the wire

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ddbops/ddbops/internal/wire"
@@ -72,4 +73,40 @@ func shorten(s string) string {
 		return s
 	}
 	return s[:max] + "…"
+}
+
+// Item assembles the item of a create from the sources `ddbops call
+// create` takes: base (from --item) in its order, then id (--id, "" for
+// none), name (--name, nil when not given) and attrs, which add to or
+// replace base's members. The id comes first when base holds none. It
+// returns the item and its id; errors name the flags.
+func Item(base wire.Object, id string, name *string, attrs wire.Object) (wire.Object, string, error) {
+	item := slices.Clone(base)
+	if id != "" {
+		if _, dup := attrs.Get(wire.KeyAttribute); dup {
+			return nil, "", errors.New("id given twice (--id and id=...)")
+		}
+		if got, ok := item.Get(wire.KeyAttribute); ok {
+			var s string
+			if json.Unmarshal(got, &s) != nil || s != id {
+				return nil, "", errors.New("--id and the id in --item disagree")
+			}
+		} else {
+			item = append(wire.Object{{Name: wire.KeyAttribute, Value: wire.String(id)}}, item...)
+		}
+	}
+	if name != nil {
+		item.Set("name", wire.String(*name))
+	}
+	for _, m := range attrs {
+		item.Set(m.Name, m.Value)
+	}
+	raw, ok := item.Get(wire.KeyAttribute)
+	if !ok {
+		return nil, "", errors.New("--id is required (or an id in --item)")
+	}
+	if json.Unmarshal(raw, &id) != nil {
+		return nil, "", errors.New("id must be a string")
+	}
+	return item, id, nil
 }

@@ -1,7 +1,3 @@
-// Package cmdutil holds what every command and the packages below them
-// share and that belongs to none of them: the typed errors and the one
-// exit-code map, the IO streams, the JSON document writer and the atomic
-// file writer. It imports nothing of the project.
 package cmdutil
 
 import (

@@ -366,7 +366,7 @@ func TestSummaryCountsStatusesAndErrors(t *testing.T) {
 		t.Errorf("latency not ordered: %+v", l)
 	}
 
-	// The JSON document has the fields of DESIGN §7.
+	// The JSON document has the fields docs/loadtest.md lists.
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/wire"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -32,7 +33,7 @@ type ErrorCount struct {
 }
 
 // Summary is what a run measured, in the shape of `bench -o json`
-// (DESIGN §7).
+// (docs/loadtest.md).
 type Summary struct {
 	// Requests is the number of requests sent (answered or not).
 	Requests int `json:"requests"`
@@ -233,3 +234,31 @@ func (s *Summary) statusList() []string {
 }
 
 func pct(r float64) string { return strconv.FormatFloat(r*100, 'f', 2, 64) + "%" }
+
+// RunReport is one load test (no sweep) in the shape of `bench -o json`.
+type RunReport struct {
+	Op     string `json:"op"`
+	Target string `json:"target"`
+	Auth   string `json:"auth"`
+	Summary
+	Warmup []Probe `json:"warmup,omitempty"`
+	Report string  `json:"report,omitempty"`
+
+	// For the text form: Describe names the target for people, Keys is the
+	// number of ids the operation spread over, Duration the requested one.
+	Describe string        `json:"-"`
+	Keys     int           `json:"-"`
+	Duration time.Duration `json:"-"`
+}
+
+// WriteText prints the run for people: target, operation, the summary.
+func (r *RunReport) WriteText(w io.Writer) {
+	keys := ""
+	if r.Op != wire.OpList && r.Op != wire.OpPing {
+		keys = fmt.Sprintf(" over %d ids", r.Keys)
+	}
+	fmt.Fprintf(w, "Target       %s\n", r.Describe)
+	fmt.Fprintf(w, "Operation    %s%s; %d req/s for %s\n", r.Op, keys, r.RequestedRate, r.Duration)
+	r.Summary.WriteText(w)
+	fmt.Fprintln(w, "Latency is measured from each request's intended send time (open loop).")
+}

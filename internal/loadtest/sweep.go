@@ -60,8 +60,8 @@ type Sweep struct {
 	// Margin for the recommendation (DefaultMargin when 0).
 	Margin float64
 	// LogWait bounds how long to wait for REPORT lines to reach CloudWatch
-	// Logs after the last run (default 90s); LogPoll is the poll interval
-	// (default 5s).
+	// Logs after the last run (0: look once, without waiting); LogPoll is
+	// the poll interval (default 5s).
 	LogWait time.Duration
 	LogPoll time.Duration
 	// UpdateWait bounds each wait for a configuration update (default 5m).
@@ -336,9 +336,6 @@ func (s *Sweep) configure(ctx context.Context, memory int, env map[string]string
 // answers (log delivery lags by seconds) or LogWait has passed.
 func (s *Sweep) collectReports(ctx context.Context, group, pattern string, sizes []*SizeResult) error {
 	wait, poll := s.LogWait, s.LogPoll
-	if wait <= 0 {
-		wait = 90 * time.Second
-	}
 	if poll <= 0 {
 		poll = 5 * time.Second
 	}

@@ -41,8 +41,8 @@ const EntryName = "bootstrap"
 var ModTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // deflateLevel is pinned rather than flate.DefaultCompression, whose
-// meaning could change between Go releases. 9 saves 0.3% of a handler
-// zip for two to three times the compression time.
+// meaning could change between Go releases; higher levels barely shrink a
+// handler zip for much more compression time.
 const deflateLevel = 6
 
 // entryMode is bootstrap's Unix mode: Lambda executes it as any user.
@@ -234,9 +234,10 @@ func compile(ctx context.Context, goCmd, dir, arch string) ([]byte, error) {
 	return os.ReadFile(binPath)
 }
 
-// BuildArgs are the go command's arguments: DESIGN §3's flags, plus
-// -buildvcs=false so that a checkout's VCS state (commit, dirty flag)
-// never reaches the binary: an embedded copy has none.
+// BuildArgs are the go command's arguments: the flags of `ddbops package`
+// (docs/provisioning.md), plus -buildvcs=false so that a checkout's VCS
+// state (commit, dirty flag) never reaches the binary: an embedded copy has
+// none.
 func BuildArgs(outPath string) []string {
 	return []string{
 		"build",

@@ -1,11 +1,9 @@
-package main
+package target
 
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
 	"github.com/ddbops/ddbops/internal/client"
+	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/local"
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -48,7 +48,7 @@ type awsLoad struct{ region, endpoint string }
 
 // testResolver is a resolver over a state file at dir/state.json with a
 // fake API Gateway and a static AWS configuration.
-func testResolver(t *testing.T, st *provision.State, env map[string]string) (*targetResolver, *fakeKeys, *[]awsLoad) {
+func testResolver(t *testing.T, st *provision.State, env map[string]string) (*Resolver, *fakeKeys, *[]awsLoad) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.json")
@@ -57,21 +57,17 @@ func testResolver(t *testing.T, st *provision.State, env map[string]string) (*ta
 			t.Fatal(err)
 		}
 	}
-	ios, _, _ := testIO()
-	f := &Factory{
-		IO:       ios,
-		Settings: Settings{StateFile: path, Stack: "ddbops", Table: "lambda-apigateway", Auth: "iam", DataDir: filepath.Join(dir, "local")},
-		Getenv:   func(k string) string { return env[k] },
-	}
+	s := Settings{StateFile: path, Stack: "ddbops", Table: "lambda-apigateway", Auth: "iam", DataDir: filepath.Join(dir, "local")}
 	keys := &fakeKeys{values: map[string]string{"key123": "the-secret-key-value"}}
 	var loads []awsLoad
 	var mu sync.Mutex
-	r := newTargetResolver(f)
-	r.apiKeys = func(aws.Config) apiKeyGetter { return keys }
-	r.loadAWS = func(_ context.Context, region, endpoint string) (aws.Config, error) {
+	r := New(s, AWSOptions{}, cmdutil.Env{Getenv: func(k string) string { return env[k] }}, &strings.Builder{})
+	r.APIKeys = func(aws.Config) APIKeyGetter { return keys }
+	r.LoadAWS = func(_ context.Context, o AWSOptions) (aws.Config, error) {
 		mu.Lock()
-		loads = append(loads, awsLoad{region, endpoint})
+		loads = append(loads, awsLoad{o.Region, o.EndpointURL})
 		mu.Unlock()
+		region := o.Region
 		if region == "" {
 			region = "us-east-1"
 		}
@@ -91,7 +87,7 @@ func TestResolveFromState(t *testing.T) {
 	tests := []struct {
 		name       string
 		state      *provision.State
-		tf         targetFlags
+		tf         Flags
 		env        map[string]string
 		wantURL    string
 		wantAuth   string
@@ -102,28 +98,28 @@ func TestResolveFromState(t *testing.T) {
 		wantLoad   *awsLoad
 	}{
 		{name: "apikey fetched from API Gateway in the state's region and endpoint", state: apikeyState,
-			wantURL: invokeURL, wantAuth: "apikey", wantKey: "the-secret-key-value", wantKind: targetState, wantFetch: 1,
+			wantURL: invokeURL, wantAuth: "apikey", wantKey: "the-secret-key-value", wantKind: KindState, wantFetch: 1,
 			wantLoad: &awsLoad{"eu-central-1", "http://127.0.0.1:5000"}},
-		{name: "--api-key overrides, nothing fetched", state: apikeyState, tf: targetFlags{APIKey: "flag-key"},
-			wantURL: invokeURL, wantAuth: "apikey", wantKey: "flag-key", wantKind: targetState},
+		{name: "--api-key overrides, nothing fetched", state: apikeyState, tf: Flags{APIKey: "flag-key"},
+			wantURL: invokeURL, wantAuth: "apikey", wantKey: "flag-key", wantKind: KindState},
 		{name: "DDBOPS_API_KEY overrides the recorded key", state: apikeyState, env: map[string]string{"DDBOPS_API_KEY": "env-key"},
-			wantURL: invokeURL, wantAuth: "apikey", wantKey: "env-key", wantKind: targetState},
-		{name: "--auth none overrides", state: apikeyState, tf: targetFlags{Auth: "none"},
-			wantURL: invokeURL, wantAuth: "none", wantKind: targetState},
-		{name: "print-curl fetches no key", state: apikeyState, tf: targetFlags{NoSecrets: true},
-			wantURL: invokeURL, wantAuth: "apikey", wantKind: targetState},
+			wantURL: invokeURL, wantAuth: "apikey", wantKey: "env-key", wantKind: KindState},
+		{name: "--auth none overrides", state: apikeyState, tf: Flags{Auth: "none"},
+			wantURL: invokeURL, wantAuth: "none", wantKind: KindState},
+		{name: "print-curl fetches no key", state: apikeyState, tf: Flags{NoSecrets: true},
+			wantURL: invokeURL, wantAuth: "apikey", wantKind: KindState},
 		{name: "iam region from the execute-api host", state: iamState,
-			wantURL: invokeURL, wantAuth: "iam", wantRegion: "eu-central-1", wantKind: targetState, wantLoad: &awsLoad{"eu-central-1", ""}},
+			wantURL: invokeURL, wantAuth: "iam", wantRegion: "eu-central-1", wantKind: KindState, wantLoad: &awsLoad{"eu-central-1", ""}},
 		{name: "iam region from the state for another host", state: motoState,
-			wantURL: motoState.InvokeURL, wantAuth: "iam", wantRegion: "us-west-2", wantKind: targetState},
-		{name: "--url equal to the recorded URL keeps the recorded auth", state: apikeyState, tf: targetFlags{URL: invokeURL + "/"},
-			wantURL: invokeURL + "/", wantAuth: "apikey", wantKey: "the-secret-key-value", wantKind: targetURL, wantFetch: 1},
-		{name: "another --url defaults to none", state: apikeyState, tf: targetFlags{URL: "http://127.0.0.1:9/prod/X"},
-			wantURL: "http://127.0.0.1:9/prod/X", wantAuth: "none", wantKind: targetURL},
-		{name: "--api-key alone implies apikey", tf: targetFlags{URL: "http://127.0.0.1:9/p", APIKey: "k"},
-			wantURL: "http://127.0.0.1:9/p", wantAuth: "apikey", wantKey: "k", wantKind: targetURL},
-		{name: "--url with --auth iam parses the host's region", tf: targetFlags{URL: "https://zz9.execute-api.ap-southeast-2.amazonaws.com/prod/R", Auth: "iam"},
-			wantURL: "https://zz9.execute-api.ap-southeast-2.amazonaws.com/prod/R", wantAuth: "iam", wantRegion: "ap-southeast-2", wantKind: targetURL},
+			wantURL: motoState.InvokeURL, wantAuth: "iam", wantRegion: "us-west-2", wantKind: KindState},
+		{name: "--url equal to the recorded URL keeps the recorded auth", state: apikeyState, tf: Flags{URL: invokeURL + "/"},
+			wantURL: invokeURL + "/", wantAuth: "apikey", wantKey: "the-secret-key-value", wantKind: KindURL, wantFetch: 1},
+		{name: "another --url defaults to none", state: apikeyState, tf: Flags{URL: "http://127.0.0.1:9/prod/X"},
+			wantURL: "http://127.0.0.1:9/prod/X", wantAuth: "none", wantKind: KindURL},
+		{name: "--api-key alone implies apikey", tf: Flags{URL: "http://127.0.0.1:9/p", APIKey: "k"},
+			wantURL: "http://127.0.0.1:9/p", wantAuth: "apikey", wantKey: "k", wantKind: KindURL},
+		{name: "--url with --auth iam parses the host's region", tf: Flags{URL: "https://zz9.execute-api.ap-southeast-2.amazonaws.com/prod/R", Auth: "iam"},
+			wantURL: "https://zz9.execute-api.ap-southeast-2.amazonaws.com/prod/R", wantAuth: "iam", wantRegion: "ap-southeast-2", wantKind: KindURL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,7 +130,7 @@ func TestResolveFromState(t *testing.T) {
 				st = &c
 			}
 			r, keys, loads := testResolver(t, st, tt.env)
-			rt, err := r.resolve(context.Background(), tt.tf)
+			rt, err := r.Resolve(context.Background(), tt.tf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +179,7 @@ func TestResolveErrors(t *testing.T) {
 	tests := []struct {
 		name      string
 		state     *provision.State
-		tf        targetFlags
+		tf        Flags
 		keysErr   error
 		want      string
 		wantUsage bool
@@ -196,78 +192,34 @@ func TestResolveErrors(t *testing.T) {
 		{name: "key fetch fails", state: &provision.State{Stack: "ddbops", Auth: "apikey", APIKeyID: "key123", InvokeURL: invokeURL},
 			keysErr: errors.New("AccessDenied"), want: "get API key key123: AccessDenied", wantHint: "--api-key"},
 		{name: "unknown recorded auth", state: &provision.State{Stack: "ddbops", Auth: "oauth", InvokeURL: invokeURL}, want: `auth "oauth"`},
-		{name: "url and local", tf: targetFlags{URL: "http://x/p", Local: true}, want: "choose one", wantUsage: true},
-		{name: "data dir without local", tf: targetFlags{DataDir: "d"}, want: "--local only", wantUsage: true},
-		{name: "bad url", tf: targetFlags{URL: "localhost:3000/prod"}, want: "invalid --url", wantUsage: true},
-		{name: "url with user info", tf: targetFlags{URL: "https://me:pw@x/p"}, want: "user info", wantUsage: true},
-		{name: "bad auth", tf: targetFlags{URL: "http://x/p", Auth: "basic"}, want: "invalid --auth", wantUsage: true},
-		{name: "api key with iam", tf: targetFlags{URL: "http://x/p", Auth: "iam", APIKey: "k"}, want: "--api-key needs --auth apikey", wantUsage: true},
+		{name: "url and local", tf: Flags{URL: "http://x/p", Local: true}, want: "choose one", wantUsage: true},
+		{name: "data dir without local", tf: Flags{DataDir: "d"}, want: "--local only", wantUsage: true},
+		{name: "bad url", tf: Flags{URL: "localhost:3000/prod"}, want: "invalid --url", wantUsage: true},
+		{name: "url with user info", tf: Flags{URL: "https://me:pw@x/p"}, want: "user info", wantUsage: true},
+		{name: "bad auth", tf: Flags{URL: "http://x/p", Auth: "basic"}, want: "invalid --auth", wantUsage: true},
+		{name: "api key with iam", tf: Flags{URL: "http://x/p", Auth: "iam", APIKey: "k"}, want: "--api-key needs --auth apikey", wantUsage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r, keys, _ := testResolver(t, tt.state, nil)
 			keys.err = tt.keysErr
-			_, err := r.resolve(context.Background(), tt.tf)
+			_, err := r.Resolve(context.Background(), tt.tf)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
-			var ue *usageError
+			var ue *cmdutil.UsageError
 			if errors.As(err, &ue) != tt.wantUsage {
 				t.Errorf("usage error = %v, want %v", !tt.wantUsage, tt.wantUsage)
 			}
-			var he *hintError
-			if tt.wantHint != "" && (!errors.As(err, &he) || !strings.Contains(he.hint, tt.wantHint)) {
+			var he *cmdutil.HintError
+			if tt.wantHint != "" && (!errors.As(err, &he) || !strings.Contains(he.Hint, tt.wantHint)) {
 				t.Errorf("hint missing or wrong: %v", err)
 			}
 			if strings.Contains(err.Error(), "the-secret-key-value") || strings.Contains(err.Error(), ":pw@") {
 				t.Errorf("error leaks a secret: %v", err)
 			}
 		})
-	}
-}
-
-// The whole path through `call`: a state file recorded by setup with
-// apikey auth, the key fetched from (fake) API Gateway, sent as x-api-key
-// to the recorded invoke URL.
-func TestCallFromStateFileWithAPIKey(t *testing.T) {
-	t.Parallel()
-	var mu sync.Mutex
-	var gotKey, gotBody string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		gotKey, gotBody = r.Header.Get("X-Api-Key"), string(b)
-		mu.Unlock()
-		if r.Header.Get("X-Api-Key") != "the-secret-key-value" {
-			w.WriteHeader(http.StatusForbidden)
-			io.WriteString(w, `{"message":"Forbidden"}`)
-			return
-		}
-		io.WriteString(w, `{"Item":{"id":"1","name":"Bob"},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"r"}}`)
-	}))
-	t.Cleanup(srv.Close)
-	st := &provision.State{Stack: "ddbops", Region: "eu-central-1", Auth: "apikey", InvokeURL: srv.URL + "/prod/DynamoDBManager",
-		APIKeyID: "key123", TableName: "custom-table"}
-	r, keys, _ := testResolver(t, st, nil)
-	ios, out, errOut := testIO()
-	r.f.IO = ios
-	r.f.Settings.Output = "text"
-	opts := &callOptions{f: r.f, op: wire.OpRead, id: "1", timeout: 5 * time.Second, retries: 0,
-		resolve: func(ctx context.Context, _ *Factory, tf targetFlags) (*resolvedTarget, error) {
-			return r.resolve(ctx, tf)
-		}}
-	if err := runCall(context.Background(), opts); err != nil {
-		t.Fatalf("call: %v (%s)", err, errOut)
-	}
-	if out.String() != "{\n  \"id\": \"1\",\n  \"name\": \"Bob\"\n}\n" {
-		t.Errorf("stdout %q", out)
-	}
-	if gotKey != "the-secret-key-value" || len(keys.calls) != 1 {
-		t.Errorf("key %q, %d fetches", gotKey, len(keys.calls))
-	}
-	if want := `{"operation":"read","tableName":"custom-table","payload":{"Key":{"id":"1"}}}`; gotBody != want {
-		t.Errorf("body %s, want the recorded table", gotBody)
 	}
 }
 
@@ -303,8 +255,79 @@ func TestSameURL(t *testing.T) {
 		{"http://x/p", "https://x/p", false},
 	}
 	for _, tt := range tests {
-		if got := sameURL(tt.a, tt.b); got != tt.want {
-			t.Errorf("sameURL(%q, %q) = %v", tt.a, tt.b, got)
+		if got := SameURL(tt.a, tt.b); got != tt.want {
+			t.Errorf("SameURL(%q, %q) = %v", tt.a, tt.b, got)
 		}
 	}
 }
+
+// A locked data dir whose holder is just starting to serve: resolution
+// polls Discover and goes to the server.
+func TestResolveLocalLockedThenServed(t *testing.T) {
+	t.Parallel()
+	s := Settings{DataDir: "d", Table: "t", Stage: "prod", Resource: "R"}
+	info := &local.ServerInfo{URL: "http://127.0.0.1:9/prod/R", Auth: "apikey", APIKey: "server-key", PID: 1}
+	var discovers int
+	r := New(s, AWSOptions{}, cmdutil.Env{}, &strings.Builder{})
+	r.LockedWait = 10 * time.Second
+	r.Discover = func(string) (*local.ServerInfo, error) {
+		discovers++
+		if discovers < 3 {
+			return nil, nil
+		}
+		return info, nil
+	}
+	r.Open = func(context.Context, local.Options) (LocalStack, error) {
+		return nil, &local.LockedError{Dir: "d", PID: 1}
+	}
+	rt, err := r.Resolve(context.Background(), Flags{Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Kind != KindServer || rt.Target.URL != info.URL || rt.Target.APIKey != "server-key" || rt.Target.Auth != "apikey" {
+		t.Errorf("resolved %+v", rt)
+	}
+
+	// Nobody ever serves: an error with a hint, after lockedWait.
+	r.Discover = func(string) (*local.ServerInfo, error) { return nil, nil }
+	r.LockedWait = 0
+	_, err = r.Resolve(context.Background(), Flags{Local: true})
+	if err == nil || !strings.Contains(err.Error(), "in use by another ddbops process") {
+		t.Fatalf("err = %v", err)
+	}
+	var he *cmdutil.HintError
+	if !errors.As(err, &he) {
+		t.Errorf("no hint: %v", err)
+	}
+}
+
+// The in-process target closes the stack it opened, once.
+func TestResolveLocalInProcessClose(t *testing.T) {
+	t.Parallel()
+	s := Settings{DataDir: "d", Table: "t", Stage: "prod", Resource: "R"}
+	fs := &fakeStack{}
+	var got local.Options
+	r := New(s, AWSOptions{}, cmdutil.Env{}, &strings.Builder{})
+	r.Discover = func(string) (*local.ServerInfo, error) { return nil, nil }
+	r.Open = func(_ context.Context, o local.Options) (LocalStack, error) { got = o; return fs, nil }
+	rt, err := r.Resolve(context.Background(), Flags{Local: true, DataDir: "x", Auth: "iam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Kind != KindInProcess || rt.Target.Auth != wire.AuthNone || rt.Target.Transport == nil || rt.Target.TableName != "t" {
+		t.Errorf("resolved %+v", rt)
+	}
+	if got.DataDir != "x" || got.Auth != wire.AuthNone || got.TableName != "t" || got.Stage != "prod" || got.Resource != "R" {
+		t.Errorf("opened with %+v", got)
+	}
+	rt.Close()
+	rt.Close()
+	if fs.closed != 1 {
+		t.Errorf("closed %d times", fs.closed)
+	}
+}
+
+type fakeStack struct{ closed int }
+
+func (s *fakeStack) Handler() http.Handler { return http.NotFoundHandler() }
+func (s *fakeStack) Close() error          { s.closed++; return nil }

@@ -1,0 +1,120 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/pkgzip"
+	"github.com/ddbops/ddbops/internal/provision"
+)
+
+// Overrides are desired-state values given on the command line: each beats
+// what setup recorded, which beats the configuration.
+type Overrides struct {
+	Auth   string // "" = not given
+	Memory int32  // 0 = not given
+	Arch   string // "" = not given
+}
+
+// Desired is the desired state an export describes: base (the
+// configuration), overridden by what setup recorded for this stack (st, nil
+// when setup has not run; another stack's record is ignored), overridden by
+// o. envRegion stands in for a region neither the configuration nor the
+// record gives (as the SDK would find it, without loading any
+// configuration). It returns the record it used (nil when none). Invalid
+// values are usage errors.
+func Desired(base provision.Spec, st *provision.State, o Overrides, envRegion string) (provision.Spec, *provision.State, error) {
+	spec := base
+	if st != nil && st.Stack != "" && st.Stack != spec.Stack {
+		st = nil
+	}
+	if st != nil {
+		if st.Auth != "" {
+			spec.Auth = st.Auth
+		}
+		if st.Memory > 0 {
+			spec.Memory = st.Memory
+		}
+		if st.Timeout > 0 {
+			spec.Timeout = st.Timeout
+		}
+		if st.Architecture != "" {
+			spec.Arch = st.Architecture
+		}
+		if st.Region != "" && base.Region == "" {
+			spec.Region = st.Region
+		}
+	}
+	if o.Auth != "" {
+		spec.Auth = o.Auth
+	}
+	if o.Memory != 0 {
+		spec.Memory = o.Memory
+	}
+	if o.Arch != "" {
+		if !pkgzip.ValidArch(o.Arch) {
+			return spec, nil, cmdutil.UsageErrorf("invalid --arch %q: want %s", o.Arch, strings.Join(pkgzip.Arches(), " or "))
+		}
+		spec.Arch = o.Arch
+	}
+	if spec.Region == "" {
+		spec.Region = envRegion
+	}
+	probe := spec
+	if probe.Region == "" {
+		probe.Region = "us-east-1" // only to validate the rest
+	}
+	if err := probe.Validate(); err != nil {
+		return spec, nil, cmdutil.UsageErrorf("invalid configuration: %v", err)
+	}
+	return spec, st, nil
+}
+
+// WriteFile writes data to out and returns the path written. An existing
+// file is replaced only when it is a previous export of the same format:
+// an export never destroys a user's file.
+func WriteFile(out, format string, data []byte) (string, error) {
+	path, err := filepath.Abs(out)
+	if err != nil {
+		return "", fmt.Errorf("export %s: %w", format, err)
+	}
+	hint := "choose another --out, or move the file away"
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return "", fmt.Errorf("export %s: %w", format, err)
+	case fi.IsDir():
+		return "", cmdutil.WithHint(fmt.Errorf("export %s: --out %s is a directory", format, path), "name the file to write")
+	case !fi.Mode().IsRegular():
+		return "", cmdutil.WithHint(fmt.Errorf("export %s: refusing to replace %s: not a regular file", format, path), hint)
+	default:
+		old, err := readHead(path, 64<<20)
+		if err != nil {
+			return "", fmt.Errorf("export %s: %w", format, err)
+		}
+		if !Generated(format, old) {
+			return "", cmdutil.WithHint(fmt.Errorf("export %s: refusing to replace %s: not a previous ddbops %s export", format, path, format), hint)
+		}
+	}
+	if err := cmdutil.WriteFile(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("export %s: %w", format, err)
+	}
+	return path, nil
+}
+
+// readHead reads at most max bytes of path (an export is far smaller).
+func readHead(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max))
+}
