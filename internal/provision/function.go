@@ -63,7 +63,19 @@ type functionWant struct {
 	codeSha         string // "" = do not compare code
 }
 
-func (r *run) desiredEnv() map[string]string { return map[string]string{"TABLE_NAME": r.p.spec.Table} }
+// desiredEnv is the function's environment: TABLE_NAME, and CORS_ORIGINS
+// when browser origins are allowed (deploy keeps the function's own, see
+// run.keepCORSEnv).
+func (r *run) desiredEnv() map[string]string {
+	env := map[string]string{"TABLE_NAME": r.p.spec.Table}
+	switch {
+	case r.keepCORSEnv == nil:
+		maps.Copy(env, CORSFunctionEnv(r.p.spec))
+	case *r.keepCORSEnv != "":
+		env[EnvCORSOrigins] = *r.keepCORSEnv
+	}
+	return env
+}
 
 func envString(m map[string]string) string {
 	if len(m) == 0 {
