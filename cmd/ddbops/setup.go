@@ -23,6 +23,7 @@ type setupOptions struct {
 	Arch       string
 	HandlerZip string
 	Yes        bool
+	CORS       string
 }
 
 func newSetupCmd(f *Factory) *cobra.Command { return setupCmd(f, runSetup) }
@@ -69,9 +70,11 @@ push new code to an existing function use 'ddbops deploy'.`,
 	fs.StringVar(&opts.Arch, "arch", "arm64", "Lambda architecture: arm64 or x86_64")
 	fs.StringVar(&opts.HandlerZip, "handler-zip", "", "deployment zip to use (from ddbops package) instead of building the handler")
 	fs.BoolVar(&opts.Yes, "yes", false, "do not ask for confirmation (--auth none on a terminal)")
+	fs.StringVar(&opts.CORS, "cors", "", "browser origins allowed to call the API (OPTIONS preflight and Access-Control-Allow-Origin): comma-separated scheme://host[:port], or * for any; empty = none")
 	bindConfig(fs, "auth", "auth")
 	bindConfig(fs, "memory", "memory")
 	bindConfig(fs, "arch", "arch")
+	bindConfig(fs, "cors", "cors")
 	return cmd
 }
 
@@ -79,6 +82,7 @@ func runSetup(ctx context.Context, o *setupOptions) (err error) {
 	start := time.Now()
 	spec := specFromSettings(o.Settings)
 	spec.Auth, spec.Memory, spec.Arch = o.Auth, int32(o.Memory), o.Arch
+	spec.CORSOrigins = provision.SplitCORSOrigins(o.CORS)
 	var sess *stackSession
 	out := newJSONOut(o.IO, o.Settings)
 	defer func() {
