@@ -127,23 +127,26 @@ func CORSFunctionEnv(spec Spec) map[string]string {
 // origins: it sets Access-Control-Allow-Origin (a response override) to the
 // preflight's Origin header when it is exactly one of origins, and leaves
 // the header out otherwise. API Gateway hands REST API header names over
-// as the client sent them, so both spellings browsers use are read. The
-// origins are validated (letters, digits, ".-:[]/"), so they are safe in
-// single-quoted Velocity literals, which interpolate nothing.
+// as the client sent them, so both spellings browsers use are read. A
+// missing header is tested, never assigned: Velocity engines differ in
+// what #set does with a null. The origins are validated (letters, digits,
+// ".-:[]/"), so they are safe in single-quoted Velocity literals, which
+// interpolate nothing.
 func corsTemplate(origins []string) string {
 	conds := make([]string, len(origins))
 	for i, o := range origins {
-		conds[i] = `"$!origin" == '` + o + `'`
+		conds[i] = `$origin == '` + o + `'`
 	}
-	return `#set($origin = $input.params().header.get('Origin'))` + "\n" +
-		`#if("$!origin" == '')#set($origin = $input.params().header.get('origin'))#end` + "\n" +
+	return `#set($origin = '')` + "\n" +
+		`#set($header = $input.params().header)` + "\n" +
+		`#if($header.get('Origin'))#set($origin = $header.get('Origin'))#elseif($header.get('origin'))#set($origin = $header.get('origin'))#end` + "\n" +
 		`#if(` + strings.Join(conds, " || ") + `)` + "\n" +
 		`#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)` + "\n" +
 		`#end` + "\n"
 }
 
 // templateOrigin finds the origins a template of corsTemplate's form allows.
-var templateOrigin = regexp.MustCompile(`"\$!origin" == '([^']+)'`)
+var templateOrigin = regexp.MustCompile(`\$origin == '([^']+)'`)
 
 func templateOrigins(tpl string) []string {
 	var out []string
