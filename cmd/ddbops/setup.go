@@ -21,6 +21,7 @@ type setupOptions struct {
 	Arch       string
 	HandlerZip string
 	Yes        bool
+	CORS       string
 }
 
 func newSetupCmd(f *Factory, runF func(context.Context, *setupOptions) error) *cobra.Command {
@@ -59,15 +60,18 @@ push new code to an existing function use 'ddbops deploy'.`,
 	fs.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64 or x86_64")
 	fs.StringVar(&opts.HandlerZip, "handler-zip", "", "deployment zip to use (from ddbops package) instead of building the handler")
 	fs.BoolVar(&opts.Yes, "yes", false, "do not ask for confirmation (--auth none on a terminal)")
+	fs.StringVar(&opts.CORS, "cors", "", "browser origins allowed to call the API (OPTIONS preflight and Access-Control-Allow-Origin): comma-separated scheme://host[:port], or * for any; empty = none")
 	bindConfig(fs, "auth", "auth")
 	bindConfig(fs, "memory", "memory")
 	bindConfig(fs, "arch", "arch")
+	bindConfig(fs, "cors", "cors")
 	return cmd
 }
 
 func runSetup(ctx context.Context, o *setupOptions) error {
 	spec := o.Settings.spec()
 	spec.Auth, spec.Memory, spec.Arch = o.Auth, int32(o.Memory), o.Arch
+	spec.CORSOrigins = provision.SplitCORSOrigins(o.CORS)
 	res, err := o.converge(ctx, "setup", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
 		if spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes && o.IO.IsInTTY {
 			if err := r.confirm("--auth none: the API will accept unauthenticated requests from anyone on the internet. Continue?",

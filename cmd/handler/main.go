@@ -1,7 +1,7 @@
 // Command handler is the Lambda function's bootstrap (runtime
-// provided.al2023, built with -tags lambda.norpc): it reads TABLE_NAME,
-// builds the DynamoDB client once per execution environment, and serves
-// every invocation with internal/handler.
+// provided.al2023, built with -tags lambda.norpc): it reads TABLE_NAME and
+// CORS_ORIGINS, builds the DynamoDB client once per execution environment,
+// and serves every invocation with internal/handler.
 package main
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -27,8 +28,9 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the handler from the environment: TABLE_NAME, and the
-// standard AWS SDK settings (region and credentials from the Lambda
+// newHandler wires the handler from the environment: TABLE_NAME,
+// CORS_ORIGINS (the browser origins allowed, comma-separated; set by
+// ddbops setup --cors, see docs/cors.md), and the standard AWS SDK settings (region and credentials from the Lambda
 // environment; AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL to use an
 // emulator instead of DynamoDB).
 func newHandler(ctx context.Context) (*handler.Handler, error) {
@@ -49,7 +51,20 @@ func newHandler(ctx context.Context) (*handler.Handler, error) {
 		}
 	})
 	return handler.New(db, handler.Config{
-		TableName: table,
-		Logger:    slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		TableName:   table,
+		Logger:      slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		CORSOrigins: splitOrigins(os.Getenv("CORS_ORIGINS")),
 	}), nil
+}
+
+// splitOrigins splits a comma-separated list, dropping blanks (setup has
+// validated the origins; an entry no browser sends simply never matches).
+func splitOrigins(s string) []string {
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }

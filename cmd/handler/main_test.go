@@ -74,6 +74,44 @@ func TestNewHandlerHonoursEndpointVariables(t *testing.T) {
 	}
 }
 
+// CORS_ORIGINS (set by ddbops setup --cors) reaches the handler: an
+// allowed Origin is named in the answer, a foreign one is not.
+func TestNewHandlerReadsCORSOrigins(t *testing.T) {
+	for _, tc := range []struct {
+		env, origin, allow string
+	}{
+		{" https://app.example.com , http://localhost:5173,", "http://localhost:5173", "http://localhost:5173"},
+		{"https://app.example.com", "https://evil.example", ""},
+		{"", "https://app.example.com", ""},
+	} {
+		setenv(t, testenv.AWSEnv(t))
+		t.Setenv("TABLE_NAME", table)
+		t.Setenv("CORS_ORIGINS", tc.env)
+		h, err := newHandler(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		event, err := json.Marshal(events.APIGatewayProxyRequest{
+			HTTPMethod: "POST", Body: `{"operation":"ping"}`, Headers: map[string]string{"Origin": tc.origin},
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "req"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := h.Invoke(context.Background(), event)
+		var resp events.APIGatewayProxyResponse
+		if err != nil || json.Unmarshal(out, &resp) != nil || resp.StatusCode != 200 {
+			t.Fatalf("CORS_ORIGINS=%q: %s %v", tc.env, out, err)
+		}
+		if got := resp.Headers["Access-Control-Allow-Origin"]; got != tc.allow {
+			t.Errorf("CORS_ORIGINS=%q, Origin %s: Access-Control-Allow-Origin %q, want %q", tc.env, tc.origin, got, tc.allow)
+		}
+		if _, vary := resp.Headers["Vary"]; vary != (tc.env != "") {
+			t.Errorf("CORS_ORIGINS=%q: headers %v", tc.env, resp.Headers)
+		}
+	}
+}
+
 func TestBootstrapWithoutTableNameExits(t *testing.T) {
 	cmd := exec.Command(lambdatest.Bootstrap(t))
 	cmd.Env = append(testenv.AWSEnv(t), "TABLE_NAME=")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/wire"
@@ -19,6 +20,7 @@ const (
 	LogicalRestAPI      = "RestApi"
 	LogicalResource     = "ApiResource"
 	LogicalPostMethod   = "PostMethod"
+	LogicalCORSMethod   = "OptionsMethod"
 	LogicalPermission   = "InvokePermission"
 	LogicalDeployment   = "Deployment"
 	LogicalStage        = "Stage"
@@ -104,6 +106,7 @@ func CloudFormation(spec provision.Spec) (*Template, error) {
 	g.restAPI()
 	g.apiResource()
 	g.postMethod()
+	g.corsMethod()
 	g.permission()
 	g.deployment()
 	g.stage()
@@ -270,6 +273,60 @@ func (g *cfn) postMethod() {
 		),
 	), "DependsOn", []any{LogicalFunction})
 	g.methods = append(g.methods, LogicalPostMethod)
+}
+
+// corsMethod is the OPTIONS preflight setup --cors creates
+// (provision.CORSMethod): no authorization, a MOCK integration whose
+// response sets the Access-Control-Allow-* headers. None without origins.
+func (g *cfn) corsMethod() {
+	m, ok := provision.CORSMethod(g.spec)
+	if !ok {
+		return
+	}
+	methodParams := &Obj{}
+	for _, k := range sortedKeys(m.MethodResponseParameters) {
+		methodParams.Set(k, m.MethodResponseParameters[k])
+	}
+	integParams := &Obj{}
+	for _, k := range sortedKeys(m.IntegrationResponseParameters) {
+		integParams.Set(k, m.IntegrationResponseParameters[k])
+	}
+	integResponse := obj("StatusCode", m.StatusCode, "ResponseParameters", integParams)
+	if len(m.IntegrationResponseTemplates) > 0 {
+		templates := &Obj{}
+		for _, k := range sortedKeys(m.IntegrationResponseTemplates) {
+			templates.Set(k, m.IntegrationResponseTemplates[k])
+		}
+		integResponse.Set("ResponseTemplates", templates)
+	}
+	requestTemplates := &Obj{}
+	for _, k := range sortedKeys(m.RequestTemplates) {
+		requestTemplates.Set(k, m.RequestTemplates[k])
+	}
+	g.add(LogicalCORSMethod, "AWS::ApiGateway::Method", obj(
+		"RestApiId", ref(LogicalRestAPI),
+		"ResourceId", ref(LogicalResource),
+		"HttpMethod", m.HTTPMethod,
+		"AuthorizationType", m.AuthorizationType,
+		"ApiKeyRequired", m.APIKeyRequired,
+		"Integration", obj(
+			"Type", m.IntegrationType,
+			"PassthroughBehavior", m.PassthroughBehavior,
+			"RequestTemplates", requestTemplates,
+			"IntegrationResponses", []any{integResponse},
+		),
+		"MethodResponses", []any{obj("StatusCode", m.StatusCode, "ResponseParameters", methodParams)},
+	))
+	g.methods = append(g.methods, LogicalCORSMethod)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func (g *cfn) permission() {

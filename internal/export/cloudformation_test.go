@@ -235,7 +235,9 @@ func renderTemplate(t *testing.T, spec provision.Spec) (*Template, []byte, []byt
 // plan, and the invoke URL.
 func TestExportCloudFormationMatchesProvisioner(t *testing.T) {
 	t.Parallel()
-	for _, mk := range []func(string) provision.Spec{defaultSpec, otherSpec} {
+	named := func(auth string) provision.Spec { return corsSpec(auth, false) }
+	star := func(auth string) provision.Spec { return corsSpec(auth, true) }
+	for _, mk := range []func(string) provision.Spec{defaultSpec, otherSpec, named, star} {
 		for _, auth := range authModes {
 			spec := mk(auth)
 			t.Run(spec.Stack+"/"+auth, func(t *testing.T) {
@@ -325,7 +327,11 @@ func TestExportCloudFormationMatchesProvisioner(t *testing.T) {
 
 				dep := ev.resources[LogicalDeployment]
 				check("deployment", dep["Properties"], map[string]string{"RestApiId": env.apiID, "Description": spec.Description(provision.KindDeployment)})
-				check("deployment waits for", dep["DependsOn"], []string{LogicalPostMethod})
+				waits := []string{LogicalPostMethod}
+				if _, cors := provision.CORSMethod(spec); cors {
+					waits = append(waits, LogicalCORSMethod)
+				}
+				check("deployment waits for", dep["DependsOn"], waits)
 
 				th := provision.StageThrottle(spec)
 				st := ev.props(t, LogicalStage)
@@ -474,13 +480,16 @@ func TestExportCloudFormationLint(t *testing.T) {
 	lint := tool(t, "cfn-lint", "pip install cfn-lint")
 	dir := t.TempDir()
 	var files []string
-	for _, mk := range []func(string) provision.Spec{defaultSpec, otherSpec} {
+	named := func(auth string) provision.Spec { return corsSpec(auth, false) }
+	star := func(auth string) provision.Spec { return corsSpec(auth, true) }
+	for _, mk := range []func(string) provision.Spec{defaultSpec, otherSpec, named, star} {
 		for _, auth := range authModes {
 			spec := mk(auth)
 			_, j, y := renderTemplate(t, spec)
+			name := fmt.Sprintf("%s-%s-cors%d", spec.Stack, auth, len(spec.CORSOrigins))
 			files = append(files,
-				writeTemp(t, dir, spec.Stack+"-"+auth+".yaml", y),
-				writeTemp(t, dir, spec.Stack+"-"+auth+".json", j))
+				writeTemp(t, dir, name+".yaml", y),
+				writeTemp(t, dir, name+".json", j))
 		}
 	}
 	cmd := exec.Command(lint, append([]string{"--include-checks", "I", "--"}, files...)...)
@@ -553,5 +562,83 @@ func TestExportCloudFormationRejectsBadSpec(t *testing.T) {
 	s = defaultSpec("basic")
 	if _, err := CloudFormation(s); err == nil || !strings.Contains(err.Error(), "auth") {
 		t.Errorf("auth basic: err = %v", err)
+	}
+}
+
+// TestExportCloudFormationCORS checks the OPTIONS preflight of setup --cors
+// against the provisioner's desired method (provision.CORSMethod), field by
+// field, and the function's CORS_ORIGINS; without origins there is none.
+func TestExportCloudFormationCORS(t *testing.T) {
+	t.Parallel()
+	for _, star := range []bool{false, true} {
+		spec := corsSpec(wire.AuthIAM, star)
+		want, ok := provision.CORSMethod(spec)
+		if !ok {
+			t.Fatal("CORSMethod: no method for a spec with origins")
+		}
+		_, j, _ := renderTemplate(t, spec)
+		var doc struct {
+			Resources map[string]struct {
+				Type       string
+				DependsOn  []string
+				Properties struct {
+					HttpMethod, AuthorizationType string
+					ApiKeyRequired                bool
+					Integration                   struct {
+						Type, PassthroughBehavior string
+						RequestTemplates          map[string]string
+						IntegrationResponses      []struct {
+							StatusCode         string
+							ResponseParameters map[string]string
+							ResponseTemplates  map[string]string
+						}
+					}
+					MethodResponses []struct {
+						StatusCode         string
+						ResponseParameters map[string]bool
+					}
+					Environment struct{ Variables map[string]string }
+				}
+			}
+		}
+		if err := json.Unmarshal(j, &doc); err != nil {
+			t.Fatal(err)
+		}
+		m, ok := doc.Resources[LogicalCORSMethod]
+		if !ok {
+			t.Fatalf("star=%v: no %s in the template", star, LogicalCORSMethod)
+		}
+		p := m.Properties
+		if m.Type != "AWS::ApiGateway::Method" || p.HttpMethod != want.HTTPMethod || p.AuthorizationType != want.AuthorizationType || p.ApiKeyRequired != want.APIKeyRequired {
+			t.Errorf("star=%v: method %s %s %s key=%v, want %s %s key=%v", star, m.Type, p.HttpMethod, p.AuthorizationType, p.ApiKeyRequired, want.HTTPMethod, want.AuthorizationType, want.APIKeyRequired)
+		}
+		in := p.Integration
+		if in.Type != want.IntegrationType || in.PassthroughBehavior != want.PassthroughBehavior || !reflect.DeepEqual(in.RequestTemplates, want.RequestTemplates) {
+			t.Errorf("star=%v: integration %+v, want %s %s %v", star, in, want.IntegrationType, want.PassthroughBehavior, want.RequestTemplates)
+		}
+		if len(in.IntegrationResponses) != 1 || in.IntegrationResponses[0].StatusCode != want.StatusCode ||
+			!reflect.DeepEqual(in.IntegrationResponses[0].ResponseParameters, want.IntegrationResponseParameters) ||
+			len(in.IntegrationResponses[0].ResponseTemplates) != len(want.IntegrationResponseTemplates) {
+			t.Errorf("star=%v: integration responses %+v, want %s %v %v", star, in.IntegrationResponses, want.StatusCode, want.IntegrationResponseParameters, want.IntegrationResponseTemplates)
+		}
+		for k, v := range want.IntegrationResponseTemplates {
+			if len(in.IntegrationResponses) == 1 && in.IntegrationResponses[0].ResponseTemplates[k] != v {
+				t.Errorf("star=%v: response template %s differs from the provisioner's", star, k)
+			}
+		}
+		if len(p.MethodResponses) != 1 || p.MethodResponses[0].StatusCode != want.StatusCode || !reflect.DeepEqual(p.MethodResponses[0].ResponseParameters, want.MethodResponseParameters) {
+			t.Errorf("star=%v: method responses %+v, want %s %v", star, p.MethodResponses, want.StatusCode, want.MethodResponseParameters)
+		}
+		if !slices.Contains(doc.Resources[LogicalDeployment].DependsOn, LogicalCORSMethod) {
+			t.Errorf("star=%v: the deployment does not depend on %s", star, LogicalCORSMethod)
+		}
+		env := doc.Resources[LogicalFunction].Properties.Environment.Variables
+		if wantEnv := provision.FunctionEnvironment(spec); !reflect.DeepEqual(env, wantEnv) {
+			t.Errorf("star=%v: function environment %v, want %v", star, env, wantEnv)
+		}
+	}
+	_, j, _ := renderTemplate(t, otherSpec(wire.AuthIAM))
+	if bytes.Contains(j, []byte(LogicalCORSMethod)) || bytes.Contains(j, []byte(provision.EnvCORSOrigins)) {
+		t.Error("a template without origins has an OPTIONS method or CORS_ORIGINS")
 	}
 }

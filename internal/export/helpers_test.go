@@ -39,6 +39,17 @@ func otherSpec(auth string) provision.Spec {
 	}
 }
 
+// corsSpec is otherSpec with browser origins allowed (setup --cors): named
+// ones, or any ("*") when star.
+func corsSpec(auth string, star bool) provision.Spec {
+	s := otherSpec(auth)
+	s.CORSOrigins = []string{"http://localhost:5173", "https://app.example.com"}
+	if star {
+		s.CORSOrigins = []string{"*"}
+	}
+	return s
+}
+
 // tool returns the path of a command-line tool the test needs, or skips
 // (fails when emulators are required, as .ci/run requires them).
 func tool(t *testing.T, name, install string) string {

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden responses in testdata/golden")
+var update = flag.Bool("update", false, "rewrite the golden responses in testdata/golden and testdata/golden-cors")
 
 // TestGolden feeds every testdata/golden/*.event.json to Invoke (as Lambda
 // would: API Gateway proxy events and direct invocations) against a fresh
@@ -21,7 +21,20 @@ var update = flag.Bool("update", false, "rewrite the golden responses in testdat
 // with the matching *.golden.json.
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	events, err := filepath.Glob(filepath.Join("testdata", "golden", "*.event.json"))
+	runGolden(t, "golden", Config{TableName: testTable})
+}
+
+// TestGoldenCORS is TestGolden for testdata/golden-cors with two browser
+// origins allowed: an allowed Origin is named in
+// Access-Control-Allow-Origin (errors included), a foreign or absent one
+// is not, and every proxy response says it varies by Origin.
+func TestGoldenCORS(t *testing.T) {
+	t.Parallel()
+	runGolden(t, "golden-cors", Config{TableName: testTable, CORSOrigins: []string{"https://app.example.com", "http://localhost:5173"}})
+}
+
+func runGolden(t *testing.T, dir string, cfg Config) {
+	events, err := filepath.Glob(filepath.Join("testdata", dir, "*.event.json"))
 	if err != nil || len(events) == 0 {
 		t.Fatalf("no golden events: %v", err)
 	}
@@ -33,7 +46,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := New(newFakeDB(item("1", "Bob")), Config{TableName: testTable})
+			h := New(newFakeDB(item("1", "Bob")), cfg)
 			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{
 				AwsRequestID: "c0ffee00-1111-4222-8333-444455556666",
 			})
@@ -44,7 +57,7 @@ func TestGolden(t *testing.T) {
 			if !json.Valid(got) {
 				t.Fatalf("response is not JSON: %s", got)
 			}
-			golden := filepath.Join("testdata", "golden", name+".golden.json")
+			golden := filepath.Join("testdata", dir, name+".golden.json")
 			if *update {
 				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
 					t.Fatal(err)

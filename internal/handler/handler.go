@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -40,6 +41,70 @@ type Config struct {
 	// request id and the underlying error (never item data). Nil
 	// discards them.
 	Logger *slog.Logger
+	// CORSOrigins are the browser origins allowed to read responses
+	// (docs/cors.md): a proxy request whose Origin header is exactly one
+	// of them gets Access-Control-Allow-Origin naming it, and every proxy
+	// response carries Vary: Origin, as the answer depends on it. "*"
+	// allows any origin (Access-Control-Allow-Origin: *). Empty: none,
+	// and responses carry no CORS header. Preflights (OPTIONS) are the
+	// gateway's to answer, not the handler's.
+	CORSOrigins []string
+}
+
+// AllowedOrigin returns the Access-Control-Allow-Origin value for a
+// request with Origin header origin, and whether it is allowed.
+func (c Config) AllowedOrigin(origin string) (allow string, ok bool) {
+	for _, o := range c.CORSOrigins {
+		switch o {
+		case "*":
+			return "*", true
+		case origin:
+			if origin != "" {
+				return origin, true
+			}
+		}
+	}
+	return "", false
+}
+
+// corsHeaders are the CORS headers of one proxy response.
+type corsHeaders struct {
+	allow string // Access-Control-Allow-Origin ("" = none)
+	vary  bool   // Vary: Origin
+}
+
+func (c Config) corsFor(origin string) corsHeaders {
+	if len(c.CORSOrigins) == 0 {
+		return corsHeaders{}
+	}
+	allow, _ := c.AllowedOrigin(origin)
+	// With "*" the answer is the same for every origin.
+	return corsHeaders{allow: allow, vary: allow != "*"}
+}
+
+func (ch corsHeaders) set(h map[string]string) {
+	if ch.allow != "" {
+		h["Access-Control-Allow-Origin"] = ch.allow
+	}
+	if ch.vary {
+		h["Vary"] = "Origin"
+	}
+}
+
+// requestOrigin is the request's Origin header, whatever its case (REST
+// API proxy events keep header names as the client sent them).
+func requestOrigin(req *events.APIGatewayProxyRequest) string {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "Origin") {
+			return v
+		}
+	}
+	for k, v := range req.MultiValueHeaders {
+		if strings.EqualFold(k, "Origin") && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 // Handler serves the seven operations. It is safe for concurrent use.
@@ -61,22 +126,26 @@ func (h *Handler) Invoke(ctx context.Context, event []byte) (out []byte, err err
 		if r := recover(); r != nil {
 			id := requestIDFor(ctx, "")
 			h.logPanic(ctx, id, r)
-			out = appendProxyResponse(nil, http.StatusInternalServerError, internalError(id))
+			out = appendProxyResponse(nil, http.StatusInternalServerError, corsHeaders{}, internalError(id))
 		}
 	}()
 	// Only the fields the handler reads are decoded: the full
 	// events.APIGatewayProxyRequest (headers, identity, ...) would cost
-	// several times more on every invocation.
-	var ev struct {
-		Operation      present `json:"operation"`
-		HTTPMethod     present `json:"httpMethod"`
-		RequestContext *struct {
-			RequestID string `json:"requestId"`
-		} `json:"requestContext"`
-		Body            string `json:"body"`
-		IsBase64Encoded bool   `json:"isBase64Encoded"`
+	// several times more on every invocation. The headers are decoded
+	// only when CORS needs the Origin.
+	var ev proxyFields
+	var decodeErr error
+	var headers map[string]string
+	if len(h.cfg.CORSOrigins) > 0 {
+		var withHeaders struct {
+			proxyFields
+			Headers map[string]string `json:"headers"`
+		}
+		decodeErr = json.Unmarshal(event, &withHeaders)
+		ev, headers = withHeaders.proxyFields, withHeaders.Headers
+	} else {
+		decodeErr = json.Unmarshal(event, &ev)
 	}
-	decodeErr := json.Unmarshal(event, &ev)
 	if ev.Operation || !(ev.HTTPMethod || ev.RequestContext != nil) {
 		// A direct invocation (or not JSON, which Do reports).
 		_, body := h.Do(ctx, event, "")
@@ -89,30 +158,49 @@ func (h *Handler) Invoke(ctx context.Context, event []byte) (out []byte, err err
 	if decodeErr != nil {
 		id := requestIDFor(ctx, req.RequestContext.RequestID)
 		e := errorf(http.StatusBadRequest, CodeBadRequest, "event: has httpMethod or requestContext but is not a valid API Gateway proxy event")
-		return appendProxyResponse(nil, e.Status, appendErrorBody(nil, e, id)), nil
+		return appendProxyResponse(nil, e.Status, corsHeaders{}, appendErrorBody(nil, e, id)), nil
 	}
-	req.Body, req.IsBase64Encoded = ev.Body, ev.IsBase64Encoded
-	resp := h.HandleProxy(ctx, &req)
-	return appendProxyResponse(make([]byte, 0, len(resp.Body)+96), resp.StatusCode, []byte(resp.Body)), nil
+	req.Body, req.IsBase64Encoded, req.Headers = ev.Body, ev.IsBase64Encoded, headers
+	status, out, cors := h.serveProxy(ctx, &req)
+	return appendProxyResponse(make([]byte, 0, len(out)+160), status, cors, out), nil
+}
+
+// proxyFields are the fields of an event Invoke reads.
+type proxyFields struct {
+	Operation      present `json:"operation"`
+	HTTPMethod     present `json:"httpMethod"`
+	RequestContext *struct {
+		RequestID string `json:"requestId"`
+	} `json:"requestContext"`
+	Body            string `json:"body"`
+	IsBase64Encoded bool   `json:"isBase64Encoded"`
 }
 
 // HandleProxy serves one API Gateway (REST, proxy integration) request.
 func (h *Handler) HandleProxy(ctx context.Context, req *events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
+	status, out, cors := h.serveProxy(ctx, req)
+	resp := proxyResponse(status, out)
+	cors.set(resp.Headers)
+	return resp
+}
+
+func (h *Handler) serveProxy(ctx context.Context, req *events.APIGatewayProxyRequest) (int, []byte, corsHeaders) {
 	id := requestIDFor(ctx, req.RequestContext.RequestID)
+	cors := h.cfg.corsFor(requestOrigin(req))
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
 		if len(req.Body) > base64.StdEncoding.EncodedLen(wire.MaxBodyBytes) {
-			return proxyResponse(http.StatusRequestEntityTooLarge,
-				appendErrorBody(nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body: larger than %d bytes", wire.MaxBodyBytes), id))
+			return http.StatusRequestEntityTooLarge,
+				appendErrorBody(nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body: larger than %d bytes", wire.MaxBodyBytes), id), cors
 		}
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return proxyResponse(http.StatusBadRequest,
-				appendErrorBody(nil, errorf(http.StatusBadRequest, CodeBadRequest, "request body: isBase64Encoded is true but the body is not valid base64"), id))
+			return http.StatusBadRequest,
+				appendErrorBody(nil, errorf(http.StatusBadRequest, CodeBadRequest, "request body: isBase64Encoded is true but the body is not valid base64"), id), cors
 		}
 	}
 	status, out := h.Do(ctx, body, id)
-	return proxyResponse(status, out)
+	return status, out, cors
 }
 
 func proxyResponse(status int, body []byte) events.APIGatewayProxyResponse {
@@ -125,10 +213,18 @@ func proxyResponse(status int, body []byte) events.APIGatewayProxyResponse {
 
 // appendProxyResponse writes the proxy response JSON Lambda returns to API
 // Gateway. It is written by hand: it is on every request's path.
-func appendProxyResponse(b []byte, status int, body []byte) []byte {
+func appendProxyResponse(b []byte, status int, cors corsHeaders, body []byte) []byte {
 	b = append(b, `{"statusCode":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, `,"headers":{"Content-Type":"application/json"},"body":`...)
+	b = append(b, `,"headers":{"Content-Type":"application/json"`...)
+	if cors.allow != "" {
+		b = append(b, `,"Access-Control-Allow-Origin":`...)
+		b = appendString(b, cors.allow)
+	}
+	if cors.vary {
+		b = append(b, `,"Vary":"Origin"`...)
+	}
+	b = append(b, `},"body":`...)
 	b = appendString(b, string(body))
 	return append(b, '}')
 }

@@ -734,7 +734,7 @@ func TestInvoke(t *testing.T) {
 
 func TestProxyResponseDecodes(t *testing.T) {
 	t.Parallel()
-	b := appendProxyResponse(nil, 404, []byte("{\"a\":\"\u2028\\\"x\"}"))
+	b := appendProxyResponse(nil, 404, corsHeaders{}, []byte("{\"a\":\"\u2028\\\"x\"}"))
 	var resp events.APIGatewayProxyResponse
 	if err := json.Unmarshal(b, &resp); err != nil {
 		t.Fatal(err)

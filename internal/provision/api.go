@@ -15,7 +15,8 @@ import (
 
 // The REST API and what hangs off it, one file per part: this file holds
 // the REST API and its resource, and plans and applies the whole API in
-// order; api_method.go the POST method and its integration,
+// order; api_method.go the POST method and its integration, api_cors.go
+// the OPTIONS method answering CORS preflights,
 // api_permission.go the function's invoke permission, api_stage.go the
 // deployment and the stage's throttling, api_key.go the API key and usage
 // plan.
@@ -29,6 +30,10 @@ type apiObs struct {
 	resourceID string
 	method     *agtypes.Method // nil = missing
 	integ      *agtypes.Integration
+	// corsListed: the resource has an OPTIONS method; cors is that
+	// method, read whole (nil = none).
+	corsListed bool
+	cors       *agtypes.Method
 	stage      *apigateway.GetStageOutput
 
 	perm permObs
@@ -105,7 +110,7 @@ func (r *run) observeAPI(ctx context.Context) (*apiObs, error) {
 }
 
 // observeAPIInside reads the resources of the REST API o.id, the POST
-// method with its integration, and the stage.
+// method with its integration, the OPTIONS method, and the stage.
 func (r *run) observeAPIInside(ctx context.Context, o *apiObs) error {
 	if err := r.observeResources(ctx, o); err != nil {
 		return err
@@ -113,11 +118,14 @@ func (r *run) observeAPIInside(ctx context.Context, o *apiObs) error {
 	if err := r.observeIntegration(ctx, o); err != nil {
 		return err
 	}
+	if err := r.observeCORS(ctx, o); err != nil {
+		return err
+	}
 	return r.observeStage(ctx, o)
 }
 
 // observeResources finds the root and /<resource> resources and the POST
-// method on the latter.
+// and OPTIONS methods on the latter.
 func (r *run) observeResources(ctx context.Context, o *apiObs) error {
 	p := r.p
 	path := "/" + p.spec.Resource
@@ -138,6 +146,7 @@ func (r *run) observeResources(ctx context.Context, o *apiObs) error {
 				if m, ok := res.ResourceMethods["POST"]; ok {
 					o.method = &m
 				}
+				_, o.corsListed = res.ResourceMethods["OPTIONS"]
 			}
 		}
 	}
@@ -146,11 +155,18 @@ func (r *run) observeResources(ctx context.Context, o *apiObs) error {
 
 // apiPlan is the plan of the API's parts, in apply order.
 type apiPlan struct {
-	restAPI, resource, method, integration, permission, deployment, stage, key, usagePlan Change
+	restAPI, resource, method, integration, cors, permission, deployment, stage, key, usagePlan Change
+	// withCORS: the plan lists the OPTIONS method (origins are allowed,
+	// or one exists to delete).
+	withCORS bool
 }
 
 func (a *apiPlan) changes(auth string, o *apiObs) []Change {
-	cs := []Change{a.restAPI, a.resource, a.method, a.integration, a.permission, a.deployment, a.stage}
+	cs := []Change{a.restAPI, a.resource, a.method, a.integration}
+	if a.withCORS {
+		cs = append(cs, a.cors)
+	}
+	cs = append(cs, a.permission, a.deployment, a.stage)
 	if auth == wire.AuthAPIKey || o.key.id != "" {
 		cs = append(cs, a.key)
 	}
@@ -177,8 +193,11 @@ func (r *run) planAPI(o *apiObs, fn *functionObs, pendingDeployment bool) (*apiP
 	a.resource = r.planResource(o)
 	a.method = r.planMethod(o)
 	a.integration = r.planIntegration(o, a.method)
+	a.cors = r.planCORS(o)
+	_, corsOn := CORSMethod(r.p.spec)
+	a.withCORS = corsOn || (!o.resourceMissing() && o.cors != nil)
 	a.permission = r.planPermission(o, fn)
-	a.deployment = r.planDeployment(o, pendingDeployment, a.restAPI, a.resource, a.method, a.integration)
+	a.deployment = r.planDeployment(o, pendingDeployment, a.restAPI, a.resource, a.method, a.integration, a.cors)
 	a.stage = r.planStage(o)
 	a.key = keep(r.planAPIKey(o))
 	a.usagePlan = keep(r.planUsagePlan(o))
@@ -225,8 +244,9 @@ func (r *run) stepAPIDefinition(c Change, fn func() error) error {
 	return r.step(c, fn)
 }
 
-// applyAPIDefinition creates or converges the REST API, its resource and
-// the POST method: everything that does not need the function.
+// applyAPIDefinition creates or converges the REST API, its resource, the
+// POST method and the OPTIONS method: everything that does not need the
+// function.
 func (r *run) applyAPIDefinition(ctx context.Context, o *apiObs, a *apiPlan) error {
 	if err := r.applyRestAPI(ctx, o, a.restAPI); err != nil {
 		return err
@@ -234,7 +254,10 @@ func (r *run) applyAPIDefinition(ctx context.Context, o *apiObs, a *apiPlan) err
 	if err := r.applyResource(ctx, o, a.resource); err != nil {
 		return err
 	}
-	return r.applyMethod(ctx, o, a.method)
+	if err := r.applyMethod(ctx, o, a.method); err != nil {
+		return err
+	}
+	return r.applyCORS(ctx, o, a.cors)
 }
 
 func (r *run) applyRestAPI(ctx context.Context, o *apiObs, c Change) error {

@@ -83,6 +83,8 @@ type APIGatewayAPI interface {
 	DeleteMethod(ctx context.Context, in *apigateway.DeleteMethodInput, optFns ...func(*apigateway.Options)) (*apigateway.DeleteMethodOutput, error)
 	GetIntegration(ctx context.Context, in *apigateway.GetIntegrationInput, optFns ...func(*apigateway.Options)) (*apigateway.GetIntegrationOutput, error)
 	PutIntegration(ctx context.Context, in *apigateway.PutIntegrationInput, optFns ...func(*apigateway.Options)) (*apigateway.PutIntegrationOutput, error)
+	PutMethodResponse(ctx context.Context, in *apigateway.PutMethodResponseInput, optFns ...func(*apigateway.Options)) (*apigateway.PutMethodResponseOutput, error)
+	PutIntegrationResponse(ctx context.Context, in *apigateway.PutIntegrationResponseInput, optFns ...func(*apigateway.Options)) (*apigateway.PutIntegrationResponseOutput, error)
 	GetStage(ctx context.Context, in *apigateway.GetStageInput, optFns ...func(*apigateway.Options)) (*apigateway.GetStageOutput, error)
 	CreateDeployment(ctx context.Context, in *apigateway.CreateDeploymentInput, optFns ...func(*apigateway.Options)) (*apigateway.CreateDeploymentOutput, error)
 	UpdateStage(ctx context.Context, in *apigateway.UpdateStageInput, optFns ...func(*apigateway.Options)) (*apigateway.UpdateStageOutput, error)
@@ -148,6 +150,18 @@ func (c throttledAPIGateway) GetIntegration(ctx context.Context, in *apigateway.
 
 func (c throttledAPIGateway) PutIntegration(ctx context.Context, in *apigateway.PutIntegrationInput, optFns ...func(*apigateway.Options)) (*apigateway.PutIntegrationOutput, error) {
 	return throttled(ctx, c.t, "PutIntegration", func() (*apigateway.PutIntegrationOutput, error) { return c.api.PutIntegration(ctx, in, optFns...) })
+}
+
+func (c throttledAPIGateway) PutMethodResponse(ctx context.Context, in *apigateway.PutMethodResponseInput, optFns ...func(*apigateway.Options)) (*apigateway.PutMethodResponseOutput, error) {
+	return throttled(ctx, c.t, "PutMethodResponse", func() (*apigateway.PutMethodResponseOutput, error) {
+		return c.api.PutMethodResponse(ctx, in, optFns...)
+	})
+}
+
+func (c throttledAPIGateway) PutIntegrationResponse(ctx context.Context, in *apigateway.PutIntegrationResponseInput, optFns ...func(*apigateway.Options)) (*apigateway.PutIntegrationResponseOutput, error) {
+	return throttled(ctx, c.t, "PutIntegrationResponse", func() (*apigateway.PutIntegrationResponseOutput, error) {
+		return c.api.PutIntegrationResponse(ctx, in, optFns...)
+	})
 }
 
 func (c throttledAPIGateway) GetStage(ctx context.Context, in *apigateway.GetStageInput, optFns ...func(*apigateway.Options)) (*apigateway.GetStageOutput, error) {

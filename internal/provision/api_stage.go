@@ -25,7 +25,7 @@ func (r *run) observeStage(ctx context.Context, o *apiObs) error {
 }
 
 // planDeployment plans a new deployment of the stage when it does not
-// exist, when one of defs (the planned REST API, resource, method and
+// exist, when one of defs (the planned REST API, resource, methods and
 // integration) changes the API, or when an earlier run changed the API
 // without deploying it (pending).
 func (r *run) planDeployment(o *apiObs, pending bool, defs ...Change) Change {
@@ -33,7 +33,7 @@ func (r *run) planDeployment(o *apiObs, pending bool, defs ...Change) Change {
 	c := Change{Kind: KindDeployment, Name: stage, Action: Unchanged}
 	apiChanged := false
 	for _, d := range defs {
-		if d.Action == Create || d.Action == Update {
+		if d.Action == Create || d.Action == Update || d.Action == Delete {
 			apiChanged = true
 		}
 	}

@@ -55,6 +55,7 @@ const (
 	KindAPIResource = "api-resource"
 	KindMethod      = "api-method"
 	KindIntegration = "api-integration"
+	KindCORS        = "api-cors" // the OPTIONS method answering CORS preflights
 	KindPermission  = "lambda-permission"
 	KindDeployment  = "api-deployment"
 	KindStage       = "api-stage"
@@ -64,7 +65,7 @@ const (
 )
 
 var kindOrder = []string{KindTable, KindPolicy, KindRole, KindLogGroup, KindFunction, KindRestAPI,
-	KindAPIResource, KindMethod, KindIntegration, KindPermission, KindDeployment, KindStage, KindAPIKey, KindUsagePlan, KindBackup}
+	KindAPIResource, KindMethod, KindIntegration, KindCORS, KindPermission, KindDeployment, KindStage, KindAPIKey, KindUsagePlan, KindBackup}
 
 func kindIndex(k string) int {
 	for i, o := range kindOrder {

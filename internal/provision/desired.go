@@ -1,6 +1,8 @@
 package provision
 
 import (
+	"maps"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 )
@@ -91,9 +93,12 @@ func stageThrottlePatch(spec Spec) []agtypes.PatchOperation {
 	}
 }
 
-// FunctionEnvironment is the function's environment.
+// FunctionEnvironment is the function's environment: TABLE_NAME, and
+// CORS_ORIGINS when browser origins are allowed.
 func FunctionEnvironment(spec Spec) map[string]string {
-	return map[string]string{"TABLE_NAME": spec.Table}
+	env := map[string]string{"TABLE_NAME": spec.Table}
+	maps.Copy(env, CORSFunctionEnv(spec))
+	return env
 }
 
 // Description is the description setup gives the resource of kind

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sort"
@@ -975,7 +976,7 @@ func (g fakeAPIGW) GetResources(ctx context.Context, in *apigateway.GetResources
 		if len(in.Embed) > 0 {
 			res.ResourceMethods = map[string]agtypes.Method{}
 			for m, meth := range r.methods {
-				res.ResourceMethods[m] = *meth
+				res.ResourceMethods[m] = cloneMethod(meth)
 			}
 		}
 		out.Items = append(out.Items, res)
@@ -1039,7 +1040,96 @@ func (g fakeAPIGW) GetMethod(ctx context.Context, in *apigateway.GetMethodInput,
 	if !ok {
 		return nil, agNotFound("Method")
 	}
-	return &apigateway.GetMethodOutput{HttpMethod: m.HttpMethod, AuthorizationType: m.AuthorizationType, ApiKeyRequired: m.ApiKeyRequired, MethodIntegration: m.MethodIntegration}, nil
+	c := cloneMethod(m)
+	return &apigateway.GetMethodOutput{HttpMethod: c.HttpMethod, AuthorizationType: c.AuthorizationType, ApiKeyRequired: c.ApiKeyRequired,
+		MethodResponses: c.MethodResponses, MethodIntegration: c.MethodIntegration}, nil
+}
+
+// cloneMethod copies a method with its response maps, so callers never
+// share the fake's.
+func cloneMethod(m *agtypes.Method) agtypes.Method {
+	c := *m
+	if m.MethodResponses != nil {
+		c.MethodResponses = map[string]agtypes.MethodResponse{}
+		for k, mr := range m.MethodResponses {
+			mr.ResponseParameters = maps.Clone(mr.ResponseParameters)
+			c.MethodResponses[k] = mr
+		}
+	}
+	if m.MethodIntegration != nil {
+		in := *m.MethodIntegration
+		in.RequestTemplates = maps.Clone(in.RequestTemplates)
+		if in.IntegrationResponses != nil {
+			in.IntegrationResponses = map[string]agtypes.IntegrationResponse{}
+			for k, ir := range m.MethodIntegration.IntegrationResponses {
+				ir.ResponseParameters, ir.ResponseTemplates = maps.Clone(ir.ResponseParameters), maps.Clone(ir.ResponseTemplates)
+				in.IntegrationResponses[k] = ir
+			}
+		}
+		c.MethodIntegration = &in
+	}
+	return c
+}
+
+// PutMethodResponse refuses a status code the method already has, as AWS
+// does ("Response already exists for this resource").
+func (g fakeAPIGW) PutMethodResponse(ctx context.Context, in *apigateway.PutMethodResponseInput, _ ...func(*apigateway.Options)) (*apigateway.PutMethodResponseOutput, error) {
+	unlock, err := g.f.call("API Gateway", "PutMethodResponse")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	r, err := g.resource(in.RestApiId, in.ResourceId)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := r.methods[aws.ToString(in.HttpMethod)]
+	if !ok {
+		return nil, agNotFound("Method")
+	}
+	code := aws.ToString(in.StatusCode)
+	if _, ok := m.MethodResponses[code]; ok {
+		return nil, &agtypes.ConflictException{Message: msg("Response already exists for this resource")}
+	}
+	if m.MethodResponses == nil {
+		m.MethodResponses = map[string]agtypes.MethodResponse{}
+	}
+	m.MethodResponses[code] = agtypes.MethodResponse{StatusCode: in.StatusCode, ResponseParameters: maps.Clone(in.ResponseParameters)}
+	return &apigateway.PutMethodResponseOutput{StatusCode: in.StatusCode, ResponseParameters: in.ResponseParameters}, nil
+}
+
+// PutIntegrationResponse needs the integration and a method response of
+// the same status code declaring every header it maps, as AWS does.
+func (g fakeAPIGW) PutIntegrationResponse(ctx context.Context, in *apigateway.PutIntegrationResponseInput, _ ...func(*apigateway.Options)) (*apigateway.PutIntegrationResponseOutput, error) {
+	unlock, err := g.f.call("API Gateway", "PutIntegrationResponse")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	r, err := g.resource(in.RestApiId, in.ResourceId)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := r.methods[aws.ToString(in.HttpMethod)]
+	if !ok || m.MethodIntegration == nil {
+		return nil, agNotFound("Integration")
+	}
+	code := aws.ToString(in.StatusCode)
+	mr, ok := m.MethodResponses[code]
+	if !ok {
+		return nil, agNotFound("Invalid Response status code specified")
+	}
+	for k := range in.ResponseParameters {
+		if _, ok := mr.ResponseParameters[k]; !ok {
+			return nil, &agtypes.BadRequestException{Message: msg("Invalid mapping expression specified: " + k)}
+		}
+	}
+	if m.MethodIntegration.IntegrationResponses == nil {
+		m.MethodIntegration.IntegrationResponses = map[string]agtypes.IntegrationResponse{}
+	}
+	m.MethodIntegration.IntegrationResponses[code] = agtypes.IntegrationResponse{StatusCode: in.StatusCode, SelectionPattern: in.SelectionPattern,
+		ResponseParameters: maps.Clone(in.ResponseParameters), ResponseTemplates: maps.Clone(in.ResponseTemplates)}
+	return &apigateway.PutIntegrationResponseOutput{StatusCode: in.StatusCode}, nil
 }
 
 func (g fakeAPIGW) DeleteMethod(ctx context.Context, in *apigateway.DeleteMethodInput, _ ...func(*apigateway.Options)) (*apigateway.DeleteMethodOutput, error) {
@@ -1090,7 +1180,9 @@ func (g fakeAPIGW) PutIntegration(ctx context.Context, in *apigateway.PutIntegra
 	if !ok {
 		return nil, agNotFound("Method")
 	}
-	m.MethodIntegration = &agtypes.Integration{Type: in.Type, HttpMethod: in.IntegrationHttpMethod, Uri: in.Uri}
+	// A put replaces the integration, its responses with it.
+	m.MethodIntegration = &agtypes.Integration{Type: in.Type, HttpMethod: in.IntegrationHttpMethod, Uri: in.Uri,
+		RequestTemplates: maps.Clone(in.RequestTemplates), PassthroughBehavior: in.PassthroughBehavior}
 	return &apigateway.PutIntegrationOutput{}, nil
 }
 

@@ -63,7 +63,19 @@ type functionWant struct {
 	codeSha         string // "" = do not compare code
 }
 
-func (r *run) desiredEnv() map[string]string { return FunctionEnvironment(r.p.spec) }
+// desiredEnv is the function's environment: TABLE_NAME, and CORS_ORIGINS
+// when browser origins are allowed (deploy keeps the function's own, see
+// run.keepCORSEnv).
+func (r *run) desiredEnv() map[string]string {
+	env := FunctionEnvironment(r.p.spec)
+	if r.keepCORSEnv != nil {
+		delete(env, EnvCORSOrigins)
+		if *r.keepCORSEnv != "" {
+			env[EnvCORSOrigins] = *r.keepCORSEnv
+		}
+	}
+	return env
+}
 
 func envString(m map[string]string) string {
 	if len(m) == 0 {

@@ -18,6 +18,12 @@ type run struct {
 	acct Account
 	arn  arns
 
+	// keepCORSEnv, when set, is the CORS_ORIGINS value the function keeps
+	// ("" = none) instead of the Spec's: deploy changes code and function
+	// configuration, never what browsers may do, since the OPTIONS method
+	// that goes with CORS_ORIGINS is setup's.
+	keepCORSEnv *string
+
 	mu      sync.Mutex
 	changes []Change
 }
@@ -329,6 +335,8 @@ func (p *Provisioner) deploy(ctx context.Context, opts DeployOptions) (*Result, 
 	if fn.owner != p.spec.Stack {
 		return nil, notOwnedErr("function", p.spec.Function, fn.owner, p.spec.Stack)
 	}
+	corsEnv := fn.env[EnvCORSOrigins]
+	r.keepCORSEnv = &corsEnv
 	ours, _, err := p.findRestAPIs(ctx)
 	if err != nil {
 		return nil, err

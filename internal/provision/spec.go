@@ -49,6 +49,11 @@ type Spec struct {
 	ThrottleRate  float64
 	ThrottleBurst int32
 	LogRetention  int32 // days; 0 = never expire
+	// CORSOrigins are the browser origins allowed to call the API
+	// (docs/cors.md): each scheme://host[:port] as browsers send it, or
+	// "*" alone for any. Empty: none, and the resource has no OPTIONS
+	// method.
+	CORSOrigins []string
 
 	// IAMPropagationTimeout bounds the retries of "the role cannot be
 	// assumed by Lambda" after the role was created or changed.
@@ -114,6 +119,9 @@ func (s Spec) Validate() error {
 	}
 	if s.LogRetention != 0 && !slices.Contains(retentionDays, s.LogRetention) {
 		return fmt.Errorf("log-retention %d: CloudWatch Logs accepts 0 (never expire) or one of %v days", s.LogRetention, retentionDays)
+	}
+	if err := validateCORSOrigins(s.CORSOrigins); err != nil {
+		return err
 	}
 	if s.IAMPropagationTimeout < 0 {
 		return fmt.Errorf("iam-propagation-timeout %s: must not be negative", s.IAMPropagationTimeout)

@@ -42,13 +42,16 @@ type State struct {
 	Architecture string `json:"architecture,omitempty"`
 	// Memory, Timeout and CodeSha256 are what setup or deploy last applied
 	// to the function; status compares against them.
-	Memory       int32  `json:"memory,omitempty"`
-	Timeout      int32  `json:"timeout,omitempty"`
-	CodeSha256   string `json:"codeSha256,omitempty"`
-	RestAPIID    string `json:"restApiId,omitempty"`
-	ResourceID   string `json:"resourceId,omitempty"`
-	StageName    string `json:"stageName,omitempty"`
-	DeploymentID string `json:"deploymentId,omitempty"`
+	Memory     int32  `json:"memory,omitempty"`
+	Timeout    int32  `json:"timeout,omitempty"`
+	CodeSha256 string `json:"codeSha256,omitempty"`
+	// CORSOrigins are the browser origins the last setup allowed (none
+	// when empty); status compares the OPTIONS method against them.
+	CORSOrigins  []string `json:"corsOrigins,omitempty"`
+	RestAPIID    string   `json:"restApiId,omitempty"`
+	ResourceID   string   `json:"resourceId,omitempty"`
+	StageName    string   `json:"stageName,omitempty"`
+	DeploymentID string   `json:"deploymentId,omitempty"`
 	// PendingDeployment is set before the API definition changes and
 	// cleared by the deployment, so a run that stops in between is
 	// finished by the next one.

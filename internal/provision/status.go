@@ -23,6 +23,11 @@ type StatusOptions struct {
 	Auth    string
 	// CodeSha256 is the expected code hash ("" = code is not compared).
 	CodeSha256 string
+	// CORSOrigins are the browser origins expected to be allowed. Nil
+	// means those the state file records for this stack (what the last
+	// setup allowed), else the Spec's; set it to an empty slice to expect
+	// none.
+	CORSOrigins []string
 }
 
 // StatusRow is one resource.
@@ -69,6 +74,14 @@ func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusRe
 	}
 	if opts.Auth != "" {
 		spec.Auth = opts.Auth
+	}
+	switch {
+	case opts.CORSOrigins != nil:
+		spec.CORSOrigins = opts.CORSOrigins
+	case p.statePath != "":
+		if st, err := LoadState(p.statePath); err == nil && st.Stack == spec.Stack && st.Region == spec.Region {
+			spec.CORSOrigins = st.CORSOrigins
+		}
 	}
 	r, err := p.withSpec(spec).newRun(ctx)
 	if err != nil {
