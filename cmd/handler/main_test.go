@@ -5,24 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/testenv/lambdatest"
 )
 
 const table = "lambda-apigateway"
@@ -32,36 +26,8 @@ func startMinidyn(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewServer(miniserver.NewServer())
 	t.Cleanup(srv.Close)
-	client := dynamodb.NewFromConfig(testenv.StaticConfig(t, srv.URL), func(o *dynamodb.Options) {
-		o.DisableValidateResponseChecksum = true
-	})
-	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
+	testenv.CreateTable(t, testenv.DynamoDB(t, srv.URL), table)
 	return srv.URL
-}
-
-// awsEnv is the environment of a Lambda execution environment pointed at
-// an emulator, isolated from the machine's AWS files.
-func awsEnv(t *testing.T) []string {
-	dir := t.TempDir()
-	return []string{
-		"AWS_REGION=" + testenv.Region,
-		"AWS_ACCESS_KEY_ID=" + testenv.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + testenv.SecretAccessKey,
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
-		"AWS_PROFILE=",
-		"AWS_SESSION_TOKEN=",
-		"AWS_ENDPOINT_URL=",
-		"AWS_ENDPOINT_URL_DYNAMODB=",
-	}
 }
 
 func setenv(t *testing.T, env []string) {
@@ -74,7 +40,7 @@ func setenv(t *testing.T, env []string) {
 // Not parallel: these tests set process environment variables.
 
 func TestNewHandlerRequiresTableName(t *testing.T) {
-	setenv(t, awsEnv(t))
+	setenv(t, testenv.AWSEnv(t))
 	t.Setenv("TABLE_NAME", "")
 	_, err := newHandler(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME is not set") {
@@ -88,7 +54,7 @@ func TestNewHandlerHonoursEndpointVariables(t *testing.T) {
 	for _, variable := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"} {
 		t.Run(variable, func(t *testing.T) {
 			url := startMinidyn(t)
-			setenv(t, awsEnv(t))
+			setenv(t, testenv.AWSEnv(t))
 			t.Setenv("TABLE_NAME", table)
 			t.Setenv(variable, url)
 			h, err := newHandler(context.Background())
@@ -108,54 +74,12 @@ func TestNewHandlerHonoursEndpointVariables(t *testing.T) {
 	}
 }
 
-var (
-	bootstrapOnce sync.Once
-	bootstrapPath string
-	bootstrapErr  error
-)
-
-// TestMain removes the bootstrap binary the tests built.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bootstrapPath != "" {
-		_ = os.RemoveAll(filepath.Dir(bootstrapPath))
-	}
-	os.Exit(code)
-}
-
-// buildBootstrap builds this command (once per test run) as Lambda's
-// provided.al2023 runtime runs it: a static binary named bootstrap, built
-// with -tags lambda.norpc.
-func buildBootstrap(t *testing.T) string {
-	t.Helper()
-	bootstrapOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ddbops-bootstrap-")
-		if err != nil {
-			bootstrapErr = err
-			return
-		}
-		out := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command(testenv.GoTool(t), "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			bootstrapErr = fmt.Errorf("go build: %v\n%s", err, b)
-			return
-		}
-		bootstrapPath = out
-	})
-	if bootstrapErr != nil {
-		t.Fatal(bootstrapErr)
-	}
-	return bootstrapPath
-}
-
 func TestBootstrapWithoutTableNameExits(t *testing.T) {
-	bootstrap := buildBootstrap(t)
-	cmd := exec.Command(bootstrap)
-	cmd.Env = append(awsEnv(t), "TABLE_NAME=")
-	var stderr bytes.Buffer
+	cmd := exec.Command(lambdatest.Bootstrap(t))
+	cmd.Env = append(testenv.AWSEnv(t), "TABLE_NAME=")
+	var stderr testenv.SyncBuffer
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	err := testenv.Run(t, cmd)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("err = %v, want exit status 1", err)
@@ -165,15 +89,12 @@ func TestBootstrapWithoutTableNameExits(t *testing.T) {
 	}
 }
 
-// TestRuntimeUnderRIE runs the real bootstrap under the Lambda Runtime
-// Interface Emulator with DynamoDB pointed at minidyn (the runtime layer
-// of DESIGN §8), invoking it with API Gateway proxy events and with the
-// tutorial's direct test event.
+// TestRuntimeUnderRIE runs the real bootstrap, packaged as Lambda gets it,
+// under the Lambda Runtime Interface Emulator with DynamoDB pointed at
+// minidyn (the runtime layer of docs/testing.md), invoking it with API
+// Gateway proxy events and with the tutorial's direct test event.
 func TestRuntimeUnderRIE(t *testing.T) {
-	bootstrap := buildBootstrap(t)
-	url := startMinidyn(t)
-	env := append(awsEnv(t), "TABLE_NAME="+table, "AWS_ENDPOINT_URL_DYNAMODB="+url)
-	rie := testenv.StartRIE(t, bootstrap, env...)
+	rie := lambdatest.StartFunction(t, table, startMinidyn(t))
 
 	invoke := func(t *testing.T, event []byte) []byte {
 		t.Helper()

@@ -5,15 +5,17 @@ import (
 	"testing"
 
 	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/ddbops/ddbops/internal/testenv"
 )
 
 // TestEmbeddedMinidyn runs the scripted flow against minidyn's HTTP server
-// through the real SDK client (the embedded DynamoDB layer of DESIGN §8).
+// through the real SDK client (the embedded DynamoDB layer of docs/testing.md).
 func TestEmbeddedMinidyn(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(miniserver.NewServer())
 	t.Cleanup(srv.Close)
-	client := emulatorClient(t, srv.URL)
-	createTutorialTable(t, client, false)
+	client := testenv.DynamoDB(t, srv.URL)
+	testenv.CreateTable(t, client, testTable)
 	runFlow(t, client, backendQuirks{noItemSizeLimit: true, noScannedCount: true, acceptsUndefinedValues: true, dropsEmptyLists: true})
 }

@@ -7,12 +7,12 @@ import (
 )
 
 // TestEmulatorMoto runs the scripted flow against moto's DynamoDB (the
-// emulator layer of DESIGN §8). Without moto_server it skips, or fails
+// emulator layer of docs/testing.md). Without moto_server it skips, or fails
 // when DDBOPS_REQUIRE_EMULATORS=1.
 func TestEmulatorMoto(t *testing.T) {
 	t.Parallel()
 	m := testenv.StartMoto(t)
-	client := emulatorClient(t, m.URL)
-	createTutorialTable(t, client, true)
+	client := testenv.DynamoDB(t, m.URL)
+	testenv.CreateTable(t, client, testTable)
 	runFlow(t, client, backendQuirks{})
 }

@@ -8,58 +8,19 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/ddbops/ddbops/internal/testenv"
 )
 
 // The scripted flows below run the handler against a real DynamoDB
 // implementation through the real SDK client: minidyn (embedded layer) and
 // moto (emulator layer). They use the tutorial's payloads byte for byte.
 
-// createTutorialTable creates the tutorial's table (id S, on demand) and,
-// when wait is set, waits until it is active (minidyn's DescribeTable has
-// no TableStatus, so the SDK waiter never ends there; its tables are
-// usable as soon as CreateTable returns).
-func createTutorialTable(t *testing.T, client *dynamodb.Client, wait bool) {
-	t.Helper()
-	ctx := context.Background()
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(testTable),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	if !wait {
-		return
-	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(testTable)}, 30*time.Second); err != nil {
-		t.Fatalf("wait for table: %v", err)
-	}
-}
-
 type flowStep struct {
 	name   string
 	body   string
 	status int
 	want   string // exact response body; "" checks only the status
-}
-
-// emulatorClient is an SDK client for an emulator at endpoint. Emulators
-// do not send DynamoDB's X-Amz-Crc32 response header, which the SDK would
-// otherwise log a warning about on every response.
-func emulatorClient(t *testing.T, endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(testenv.StaticConfig(t, endpoint), func(o *dynamodb.Options) {
-		o.DisableValidateResponseChecksum = true
-	})
 }
 
 // backendQuirks lists where a DynamoDB implementation is known to differ

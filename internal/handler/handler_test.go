@@ -768,3 +768,31 @@ func TestClassifyStatuses(t *testing.T) {
 		}
 	}
 }
+
+// The caller's update/delete condition is joined to attribute_exists with
+// exactly one pair of parentheses: DynamoDB refuses redundant ones, so a
+// condition the caller already enclosed is not wrapped again.
+func TestWithExistsParentheses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"n = :v", "attribute_exists(#ddbops_id) AND (n = :v)"},
+		{"(n = :v)", "attribute_exists(#ddbops_id) AND (n = :v)"},
+		{"  (n = :v) ", "attribute_exists(#ddbops_id) AND (n = :v)"},
+		{"(a = :x) AND (b = :y)", "attribute_exists(#ddbops_id) AND ((a = :x) AND (b = :y))"},
+		{"(attribute_exists(a))", "attribute_exists(#ddbops_id) AND (attribute_exists(a))"},
+		{"attribute_exists(a)", "attribute_exists(#ddbops_id) AND (attribute_exists(a))"},
+		{"(a = :x) OR b = :y", "attribute_exists(#ddbops_id) AND ((a = :x) OR b = :y)"},
+	} {
+		in := tc.in
+		names, got := withExists(nil, &in)
+		if got != tc.want {
+			t.Errorf("withExists(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if names[ReservedIDName] != "id" {
+			t.Errorf("withExists(%q): names %v lack %s", tc.in, names, ReservedIDName)
+		}
+	}
+	if _, got := withExists(nil, nil); got != "attribute_exists(#ddbops_id)" {
+		t.Errorf("no condition: %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -167,7 +168,35 @@ func withExists(names map[string]string, cond *string) (map[string]string, strin
 	if cond == nil {
 		return names, existsCondition
 	}
-	return names, existsCondition + " AND (" + *cond + ")"
+	c := strings.TrimSpace(*cond)
+	if !enclosed(c) {
+		c = "(" + c + ")"
+	}
+	// DynamoDB refuses redundant parentheses: a condition the caller
+	// already enclosed in one pair is not wrapped in another.
+	return names, existsCondition + " AND " + c
+}
+
+// enclosed reports whether s is one parenthesized expression: its first
+// '(' is closed by its last byte. Expressions hold no string literals
+// (values are placeholders), so counting parentheses is exact.
+func enclosed(s string) bool {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return false
+	}
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i == len(s)-1
+			}
+		}
+	}
+	return false
 }
 
 // conditionOutcome turns a failed update/delete condition into errNotFound

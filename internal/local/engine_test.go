@@ -17,7 +17,7 @@ import (
 	mserver "github.com/truora/minidyn/server"
 
 	"github.com/ddbops/ddbops/internal/handler"
-	"github.com/ddbops/ddbops/internal/local/engine"
+	engine "github.com/ddbops/ddbops/internal/local/minidynengine"
 	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"

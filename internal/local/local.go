@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ddbops/ddbops/internal/handler"
-	"github.com/ddbops/ddbops/internal/local/engine"
 	"github.com/ddbops/ddbops/internal/local/gateway"
+	engine "github.com/ddbops/ddbops/internal/local/minidynengine"
 	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )

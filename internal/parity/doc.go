@@ -1,4 +1,4 @@
-// Package parity is the parity suite of DESIGN §8: one sequence of
+// Package parity is the parity suite (docs/testing.md): one sequence of
 // tutorial-format requests is sent to the local stack over HTTP, and to the
 // packaged bootstrap under the Lambda Runtime Interface Emulator with
 // DynamoDB = moto and with DynamoDB = minidyn's HTTP server; after

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/testenv/lambdatest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/"+goldenFile+" from the answers of this run")
@@ -40,11 +41,7 @@ func TestParity(t *testing.T) {
 	t.Parallel()
 	seq := sequence()
 	checkSequence(t, seq)
-	root, goTool := testenv.ModuleRoot(t), testenv.GoTool(t)
-	go prepareBootstrap(root, goTool)
-	// Even when a target skips, let the background build finish so that
-	// TestMain removes what it extracted.
-	t.Cleanup(func() { prepareBootstrap(root, goTool) })
+	lambdatest.Prepare(t) // packaging overlaps with building the RIE and starting the emulators
 
 	answers := make([][]reply, len(targets))
 	complete := make([]bool, len(targets))

@@ -1,7 +1,6 @@
 package parity
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -11,23 +10,17 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/ddbops/ddbops/internal/local"
-	"github.com/ddbops/ddbops/internal/pkgzip"
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/testenv/lambdatest"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -75,7 +68,7 @@ var httpClient = &http.Client{Timeout: 60 * time.Second}
 // `ddbops local` does.
 func startLocal(t *testing.T) sender {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	st, err := local.Open(context.Background(), local.Options{
 		DataDir:   t.TempDir(),
 		Auth:      wire.AuthNone,
@@ -141,104 +134,14 @@ func startLocal(t *testing.T) sender {
 	}
 }
 
-// The bootstrap is packaged and extracted once per test process and
-// shared by both RIE targets: packaging deflates a ~10 MB binary, which
-// takes tens of seconds under -race.
-var (
-	bootOnce sync.Once
-	bootDir  string // removed by TestMain
-	bootPath string
-	bootErr  error
-)
-
-// prepareBootstrap packages the handler for this machine (x86_64) from
-// the checkout at root, exactly as `ddbops package` does, and extracts the
-// zip's bootstrap, with the mode the zip records, into a temporary
-// directory. TestParity starts it in the background so that it overlaps
-// with building the RIE and starting the emulators.
-func prepareBootstrap(root, goTool string) {
-	bootOnce.Do(func() {
-		art, err := pkgzip.Package(context.Background(), pkgzip.Options{Arch: "x86_64", SourceDir: root, Go: goTool})
-		if err != nil {
-			bootErr = fmt.Errorf("package the handler: %w", err)
-			return
-		}
-		if bootDir, err = os.MkdirTemp("", "ddbops-parity-"); err != nil {
-			bootErr = err
-			return
-		}
-		bootPath, bootErr = extract(art.Zip, bootDir)
-	})
-}
-
-// extract writes the zip's only entry, bootstrap, into dir.
-func extract(z []byte, dir string) (string, error) {
-	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
-	if err != nil {
-		return "", fmt.Errorf("read the handler zip: %w", err)
-	}
-	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" {
-		return "", fmt.Errorf("handler zip: want exactly one entry, bootstrap; got %d entries", len(zr.File))
-	}
-	zf := zr.File[0]
-	rc, err := zf.Open()
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	path := filepath.Join(dir, "bootstrap")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, zf.Mode().Perm())
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(f, rc); err != nil {
-		_ = f.Close()
-		return "", fmt.Errorf("extract bootstrap: %w", err)
-	}
-	return path, f.Close()
-}
-
-// bootstrap returns the path of the packaged bootstrap.
-func bootstrap(t *testing.T) string {
-	t.Helper()
-	prepareBootstrap(testenv.ModuleRoot(t), testenv.GoTool(t))
-	if bootErr != nil {
-		t.Fatal(bootErr)
-	}
-	return bootPath
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bootDir != "" {
-		_ = os.RemoveAll(bootDir)
-	}
-	os.Exit(code)
-}
-
 // startRIE creates a fresh tutorial table in the DynamoDB at endpoint,
 // runs the packaged bootstrap under the Lambda Runtime Interface Emulator
 // pointed at it, and returns a sender that wraps each body in the API
 // Gateway proxy event the cloud sends.
 func startRIE(t *testing.T, endpoint string) sender {
 	t.Helper()
-	testenv.BuildRIE(t) // while the bootstrap is being packaged
-	bin := bootstrap(t)
-	createTable(t, endpoint)
-	rie := testenv.StartRIE(t, bin,
-		"TABLE_NAME="+tableName,
-		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint,
-		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
-		"AWS_SESSION_TOKEN=",
-		"AWS_REGION="+testenv.Region,
-		"AWS_DEFAULT_REGION="+testenv.Region,
-		// Nothing from the developer's AWS setup may leak in.
-		"AWS_PROFILE=", "AWS_DEFAULT_PROFILE=", "AWS_ENDPOINT_URL=",
-		"AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"),
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	testenv.CreateTable(t, testenv.DynamoDB(t, endpoint), tableName)
+	rie := lambdatest.StartFunction(t, tableName, endpoint)
 	var n atomic.Int64
 	return func(t *testing.T, body []byte) raw {
 		t.Helper()
@@ -310,51 +213,4 @@ func proxyContentType(pr events.APIGatewayProxyResponse) string {
 		}
 	}
 	return ""
-}
-
-// createTable creates the tutorial's table (key id S, on demand) in the
-// DynamoDB at endpoint and waits until it is ACTIVE.
-func createTable(t *testing.T, endpoint string) {
-	t.Helper()
-	ctx := context.Background()
-	db := dynamodb.NewFromConfig(testenv.StaticConfig(t, endpoint), func(o *dynamodb.Options) {
-		o.DisableValidateResponseChecksum = true // emulators send no X-Amz-Crc32
-	})
-	out, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(tableName),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table at %s: %v", endpoint, err)
-	}
-	// minidyn reports no status and serves the table at once.
-	if out.TableDescription == nil || out.TableDescription.TableStatus != types.TableStatusCreating {
-		return
-	}
-	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 30*time.Second); err != nil {
-		t.Fatalf("wait for table at %s: %v", endpoint, err)
-	}
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

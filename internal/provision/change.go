@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -224,9 +225,10 @@ func (o *functionObs) found() bool { return o.exists }
 // answer, or by someone else meanwhile. The plan tells the caller whether
 // it is ours to converge (a foreign one is refused by planning, as on the
 // first pass). One that cannot be read back yet fails the create.
-func readBack[O observation](op, name string, createErr error, observe func() (O, error), plan func(O) (Change, error)) (O, Change, error) {
+func readBack[O observation](ctx context.Context, op, name string, createErr error,
+	observe func(context.Context) (O, error), plan func(O) (Change, error)) (O, Change, error) {
 	var none O
-	o, err := observe()
+	o, err := observe(ctx)
 	if err != nil {
 		return none, Change{}, err
 	}
@@ -238,4 +240,46 @@ func readBack[O observation](op, name string, createErr error, observe func() (O
 		return none, Change{}, err
 	}
 	return o, c, nil
+}
+
+// readBackFailed is the error of a call whose answer was read back
+// (after a conflict or a lost answer) and the read-back failed too.
+func readBackFailed(err, readErr error) error {
+	return fmt.Errorf("%w; reading it back: %w", err, readErr)
+}
+
+// readBackAndApply is readBack followed by applying the new plan: the
+// answer of a create that found its resource already there.
+func readBackAndApply[O observation](ctx context.Context, op, name string, createErr error,
+	observe func(context.Context) (O, error), plan func(O) (Change, error), apply func(context.Context, O, Change) error) error {
+	o, c, err := readBack(ctx, op, name, createErr, observe, plan)
+	if err != nil {
+		return err
+	}
+	return apply(ctx, o, c)
+}
+
+// planFound starts the plan of a resource found by its unique name: Create
+// when there is none, Blocked when it is not this stack's (what names the
+// resource in the error). more reports that the caller goes on to compare
+// the resource's settings.
+func (p *Provisioner) planFound(kind, what, name string, exists bool, owner string) (c Change, more bool, err error) {
+	c = Change{Kind: kind, Name: name}
+	switch {
+	case !exists:
+		c.Action = Create
+		return c, false, nil
+	case owner != p.spec.Stack:
+		c.Action, c.Note, c.NotOwned = Blocked, notOwnedNote(owner), true
+		return c, false, notOwnedErr(what, name, owner, p.spec.Stack)
+	}
+	return c, true, nil
+}
+
+// updateIf is the action converging a resource with these differences.
+func updateIf(diffs []Diff) Action {
+	if len(diffs) > 0 {
+		return Update
+	}
+	return Unchanged
 }

@@ -78,15 +78,9 @@ func envString(m map[string]string) string {
 }
 
 func (r *run) planFunction(o *functionObs, w functionWant) (Change, error) {
-	c := Change{Kind: KindFunction, Name: r.p.spec.Function}
-	switch {
-	case !o.exists:
-		c.Action = Create
-		return c, nil
-	case o.owner != r.p.spec.Stack:
-		c.Action, c.Note = Blocked, notOwnedNote(o.owner)
-		c.NotOwned = true
-		return c, notOwnedErr("function", r.p.spec.Function, o.owner, r.p.spec.Stack)
+	c, more, err := r.p.planFound(KindFunction, "function", r.p.spec.Function, o.exists, o.owner)
+	if !more {
+		return c, err
 	}
 	c.Diffs = r.functionConfigDiffs(o, w)
 	if w.arch != o.arch {
@@ -96,10 +90,7 @@ func (r *run) planFunction(o *functionObs, w functionWant) (Change, error) {
 		c.Diffs = append(c.Diffs, Diff{Field: "code", Have: "CodeSha256 " + o.codeSha, Want: w.codeSha})
 	}
 	sort.SliceStable(c.Diffs, func(i, j int) bool { return c.Diffs[i].Field < c.Diffs[j].Field })
-	c.Action = Unchanged
-	if len(c.Diffs) > 0 {
-		c.Action = Update
-	}
+	c.Action = updateIf(c.Diffs)
 	return c, nil
 }
 
@@ -154,13 +145,9 @@ func (r *run) applyFunction(ctx context.Context, o *functionObs, c Change, w fun
 			// Created by this call when the SDK retried it after a lost
 			// answer, or by someone else meanwhile: read it back and
 			// converge it if it is ours.
-			o2, c2, rerr := readBack("create function", name, err,
-				func() (*functionObs, error) { return p.observeFunction(ctx) },
-				func(o *functionObs) (Change, error) { return r.planFunction(o, w) })
-			if rerr != nil {
-				return rerr
-			}
-			return r.applyFunction(ctx, o2, c2, w)
+			return readBackAndApply(ctx, "create function", name, err, p.observeFunction,
+				func(o *functionObs) (Change, error) { return r.planFunction(o, w) },
+				func(ctx context.Context, o *functionObs, c Change) error { return r.applyFunction(ctx, o, c, w) })
 		}
 		if err != nil {
 			return err

@@ -54,22 +54,18 @@ func (r *run) observePolicy(ctx context.Context) (*policyObs, error) {
 }
 
 func (r *run) planPolicy(o *policyObs) (Change, error) {
-	c := Change{Kind: KindPolicy, Name: r.p.spec.Policy}
-	switch {
-	case !o.exists:
-		c.Action = Create
-		return c, nil
-	case o.owner != r.p.spec.Stack:
-		c.Action, c.Note = Blocked, notOwnedNote(o.owner)
-		c.NotOwned = true
-		return c, notOwnedErr("IAM policy", r.p.spec.Policy, o.owner, r.p.spec.Stack)
+	c, more, err := r.p.planFound(KindPolicy, "IAM policy", r.p.spec.Policy, o.exists, o.owner)
+	if !more {
+		return c, err
 	}
 	c.Diffs = diffPolicies("document", o.document, r.arn.executionPolicy())
-	c.Action = Unchanged
-	if len(c.Diffs) > 0 {
-		c.Action = Update
-	}
+	c.Action = updateIf(c.Diffs)
 	return c, nil
+}
+
+// iamStackTags tags an IAM resource as this stack's.
+func (r *run) iamStackTags() []iamtypes.Tag {
+	return []iamtypes.Tag{{Key: aws.String(TagKey), Value: aws.String(r.p.spec.Stack)}}
 }
 
 func (r *run) applyPolicy(ctx context.Context, o *policyObs, c Change) error {
@@ -80,19 +76,14 @@ func (r *run) applyPolicy(ctx context.Context, o *policyObs, c Change) error {
 			PolicyName:     aws.String(name),
 			PolicyDocument: aws.String(doc),
 			Description:    aws.String(fmt.Sprintf("ddbops stack %s: the function's access to its table and log group", p.spec.Stack)),
-			Tags:           []iamtypes.Tag{{Key: aws.String(TagKey), Value: aws.String(p.spec.Stack)}},
+			Tags:           r.iamStackTags(),
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
 		if errors.As(err, &exists) {
 			// Created by this call when the SDK retried it after a lost
 			// answer, or by someone else meanwhile: read it back and
 			// converge it if it is ours.
-			o2, c2, rerr := readBack("create policy", name, err,
-				func() (*policyObs, error) { return r.observePolicy(ctx) }, r.planPolicy)
-			if rerr != nil {
-				return rerr
-			}
-			return r.applyPolicy(ctx, o2, c2)
+			return readBackAndApply(ctx, "create policy", name, err, r.observePolicy, r.planPolicy, r.applyPolicy)
 		}
 		if err != nil {
 			return opErr("create policy", name, err)
@@ -182,24 +173,15 @@ func (r *run) observeRole(ctx context.Context) (*roleObs, error) {
 }
 
 func (r *run) planRole(o *roleObs) (Change, error) {
-	c := Change{Kind: KindRole, Name: r.p.spec.Role}
-	switch {
-	case !o.exists:
-		c.Action = Create
-		return c, nil
-	case o.owner != r.p.spec.Stack:
-		c.Action, c.Note = Blocked, notOwnedNote(o.owner)
-		c.NotOwned = true
-		return c, notOwnedErr("IAM role", r.p.spec.Role, o.owner, r.p.spec.Stack)
+	c, more, err := r.p.planFound(KindRole, "IAM role", r.p.spec.Role, o.exists, o.owner)
+	if !more {
+		return c, err
 	}
 	c.Diffs = diffPolicies("trust policy", o.trust, trustPolicy())
 	if !o.attached {
 		c.Diffs = append(c.Diffs, Diff{Field: "attached policy", Have: "not attached", Want: r.p.spec.Policy})
 	}
-	c.Action = Unchanged
-	if len(c.Diffs) > 0 {
-		c.Action = Update
-	}
+	c.Action = updateIf(c.Diffs)
 	return c, nil
 }
 
@@ -213,17 +195,12 @@ func (r *run) applyRole(ctx context.Context, o *roleObs, c Change) error {
 			RoleName:                 aws.String(name),
 			AssumeRolePolicyDocument: aws.String(trustPolicy()),
 			Description:              aws.String(fmt.Sprintf("ddbops stack %s: execution role of %s", p.spec.Stack, p.spec.Function)),
-			Tags:                     []iamtypes.Tag{{Key: aws.String(TagKey), Value: aws.String(p.spec.Stack)}},
+			Tags:                     r.iamStackTags(),
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
 		if errors.As(err, &exists) {
 			// As for the policy: read back, converge if ours.
-			o2, c2, rerr := readBack("create role", name, err,
-				func() (*roleObs, error) { return r.observeRole(ctx) }, r.planRole)
-			if rerr != nil {
-				return rerr
-			}
-			return r.applyRole(ctx, o2, c2)
+			return readBackAndApply(ctx, "create role", name, err, r.observeRole, r.planRole, r.applyRole)
 		}
 		if err != nil {
 			return opErr("create role", name, err)

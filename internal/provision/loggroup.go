@@ -50,16 +50,11 @@ func (r *run) observeLogGroup(ctx context.Context) (*logGroupObs, error) {
 }
 
 func (r *run) planLogGroup(o *logGroupObs) (Change, error) {
-	c := Change{Kind: KindLogGroup, Name: r.p.spec.LogGroupName()}
-	switch {
-	case !o.exists:
-		c.Action = Create
-		return c, nil
-	case o.owner != r.p.spec.Stack:
-		c.Action, c.Note = Blocked, notOwnedNote(o.owner)
-		c.NotOwned = true
-		err := notOwnedErr("log group", c.Name, o.owner, r.p.spec.Stack)
+	c, more, err := r.p.planFound(KindLogGroup, "log group", r.p.spec.LogGroupName(), o.exists, o.owner)
+	if err != nil {
 		err.(*Error).Hint += " (Lambda creates this group by itself when the function logs before ddbops created it)"
+	}
+	if !more {
 		return c, err
 	}
 	c.Action = Unchanged
@@ -90,12 +85,7 @@ func (r *run) applyLogGroup(ctx context.Context, o *logGroupObs, c Change) error
 			// Created by this call when the SDK retried it after a lost
 			// answer (or by Lambda, or someone else): read it back and
 			// converge it if it is ours.
-			o2, c2, rerr := readBack("create log group", name, err,
-				func() (*logGroupObs, error) { return r.observeLogGroup(ctx) }, r.planLogGroup)
-			if rerr != nil {
-				return rerr
-			}
-			return r.applyLogGroup(ctx, o2, c2)
+			return readBackAndApply(ctx, "create log group", name, err, r.observeLogGroup, r.planLogGroup, r.applyLogGroup)
 		}
 		if err != nil {
 			return opErr("create log group", name, err)

@@ -197,7 +197,7 @@ func failedChanges(cs []Change) []string {
 // TestLostAnswersAreAdoptedOnTheSDKRetry: each create, attach, put or
 // update whose answer is lost after it took effect meets AWS's answer to
 // the SDK's retry ("already exists", a conflict, an update in progress, a
-// stage already removed, a plan already deleted); DESIGN §4 wants that
+// stage already removed, a plan already deleted); docs/provisioning.md wants that
 // read back and adopted, not reported. The run succeeds, the next one
 // changes nothing, and the account holds what a clean run leaves.
 func TestLostAnswersAreAdoptedOnTheSDKRetry(t *testing.T) {

@@ -19,7 +19,7 @@ const TagKey = "ddbops:stack"
 // permission granted to API Gateway, so re-runs find (and converge) it.
 const PermissionStatementID = "ddbops-apigateway-invoke"
 
-// Function shape that is not configurable (DESIGN §4).
+// Function shape that is not configurable (docs/provisioning.md).
 const (
 	Runtime = "provided.al2023"
 	Handler = "bootstrap"

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 // StateVersion is the schema version of the state file.
@@ -81,9 +83,9 @@ func LoadState(path string) (*State, error) {
 	return &s, nil
 }
 
-// SaveState writes s to path atomically (temp file, fsync, rename) with
-// mode 0600, creating the directory and a .gitignore in it so the cache is
-// never committed by accident.
+// SaveState writes s to path atomically (cmdutil.WriteFile: temp file,
+// fsync, rename) with mode 0600, creating the directory and a .gitignore
+// in it so the cache is never committed by accident.
 func SaveState(path string, s *State) error {
 	s.Version = StateVersion
 	b, err := json.MarshalIndent(s, "", "  ")
@@ -96,29 +98,8 @@ func SaveState(path string, s *State) error {
 	}
 	gi := filepath.Join(dir, ".gitignore")
 	if _, err := os.Stat(gi); errors.Is(err, fs.ErrNotExist) {
-		_ = os.WriteFile(gi, []byte("# written by ddbops: local state, never commit\n*\n"), 0o644)
+		_ = cmdutil.WriteFile(gi, []byte("# written by ddbops: local state, never commit\n*\n"), 0o644)
 	}
-	tmp, err := os.CreateTemp(dir, ".state-*.json")
-	if err != nil {
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	return nil
+	// cmdutil's errors read "write {path}: {why}".
+	return cmdutil.WriteFile(path, append(b, '\n'), 0o600)
 }

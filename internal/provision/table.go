@@ -92,15 +92,10 @@ func describeKey(t *ddbtypes.TableDescription) string {
 }
 
 func (p *Provisioner) planTable(o *tableObs) (Change, error) {
-	c := Change{Kind: KindTable, Name: p.spec.Table}
+	c, more, err := p.planFound(KindTable, "table", p.spec.Table, o.exists, o.owner)
 	switch {
-	case !o.exists:
-		c.Action = Create
-		return c, nil
-	case o.owner != p.spec.Stack:
-		c.Action, c.Note = Blocked, notOwnedNote(o.owner)
-		c.NotOwned = true
-		return c, notOwnedErr("table", p.spec.Table, o.owner, p.spec.Stack)
+	case !more:
+		return c, err
 	case o.keyDesc != "":
 		c.Action = Blocked
 		c.Diffs = []Diff{{Field: "key", Have: o.keyDesc, Want: "id (S) HASH"}}
@@ -115,10 +110,7 @@ func (p *Provisioner) planTable(o *tableObs) (Change, error) {
 	if o.billing != ddbtypes.BillingModePayPerRequest {
 		c.Diffs = append(c.Diffs, Diff{Field: "billing mode", Have: string(o.billing), Want: string(ddbtypes.BillingModePayPerRequest)})
 	}
-	c.Action = Unchanged
-	if len(c.Diffs) > 0 {
-		c.Action = Update
-	}
+	c.Action = updateIf(c.Diffs)
 	return c, nil
 }
 
@@ -145,8 +137,7 @@ func (p *Provisioner) applyTable(ctx context.Context, o *tableObs, c Change) err
 			// Created meanwhile (or by an SDK retry of our own call after
 			// a lost answer): adopt it only if it is ours and has the key
 			// the handler needs; its billing mode is converged below.
-			o2, c2, rerr := readBack("create table", name, err,
-				func() (*tableObs, error) { return p.observeTable(ctx) }, p.planTable)
+			o2, c2, rerr := readBack(ctx, "create table", name, err, p.observeTable, p.planTable)
 			if rerr != nil {
 				return rerr
 			}

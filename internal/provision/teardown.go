@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -432,4 +433,55 @@ func (p *Provisioner) backupTable(ctx context.Context) (string, error) {
 		status = d.BackupDescription.BackupDetails.BackupStatus
 	}
 	return arn, nil
+}
+
+// deleteUsagePlan detaches the plan's stages (API Gateway refuses to delete
+// a plan still bound to a stage) and deletes it.
+func (p *Provisioner) deleteUsagePlan(ctx context.Context, id string, stages []agtypes.ApiStage) error {
+	var nf *agtypes.NotFoundException
+	if len(stages) > 0 {
+		ops := make([]agtypes.PatchOperation, 0, len(stages))
+		refs := make([]string, 0, len(stages))
+		for _, s := range stages {
+			ref := stageRef(aws.ToString(s.ApiId), aws.ToString(s.Stage))
+			refs = append(refs, ref)
+			ops = append(ops, agtypes.PatchOperation{Op: agtypes.OpRemove, Path: aws.String("/apiStages"), Value: aws.String(ref)})
+		}
+		_, err := p.apigw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(id), PatchOperations: ops})
+		var bad *agtypes.BadRequestException
+		if errors.As(err, &nf) || errors.As(err, &bad) {
+			// 400: a stage is not bound (already removed by this call,
+			// retried by the SDK after a lost answer); 404: the plan, or
+			// the API a stage belongs to, is gone. Read the plan back:
+			// never report it deleted while it remains.
+			left, gone, gerr := p.usagePlanStages(ctx, id)
+			switch {
+			case gerr != nil:
+				err = readBackFailed(err, gerr)
+			case gone:
+				return nil
+			case !slices.ContainsFunc(left, func(s agtypes.ApiStage) bool {
+				return slices.Contains(refs, stageRef(aws.ToString(s.ApiId), aws.ToString(s.Stage)))
+			}):
+				err = nil
+			}
+		}
+		if err != nil {
+			return opErr("detach stages from usage plan", p.spec.UsagePlanName(), err)
+		}
+	}
+	_, err := p.apigw.DeleteUsagePlan(ctx, &apigateway.DeleteUsagePlanInput{UsagePlanId: aws.String(id)})
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return opErr("delete usage plan", p.spec.UsagePlanName(), err)
+}
+
+func (p *Provisioner) deleteAPIKey(ctx context.Context, id string) error {
+	_, err := p.apigw.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(id)})
+	var nf *agtypes.NotFoundException
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return opErr("delete API key", p.spec.APIKeyName(), err)
 }

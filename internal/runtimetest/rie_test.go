@@ -1,12 +1,12 @@
-// Package runtimetest is the runtime test layer (DESIGN §8): the packaged
-// x86_64 bootstrap, exactly as `ddbops package` zips it, runs under the AWS
-// Lambda Runtime Interface Emulator and answers API Gateway proxy events
-// against a real DynamoDB-compatible server (minidyn's HTTP server, and
-// moto_server when it is installed). The package holds only tests.
+// Package runtimetest is the runtime test layer (docs/testing.md): the
+// bootstrap packaged for this machine exactly as `ddbops package` zips it
+// (with the file mode the zip records) runs under the AWS Lambda Runtime
+// Interface Emulator and answers API Gateway proxy events against a real
+// DynamoDB-compatible server (minidyn's HTTP server, and moto_server when
+// it is installed). The package holds only tests.
 package runtimetest
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,64 +28,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniserver "github.com/truora/minidyn/server"
 
-	"github.com/ddbops/ddbops/internal/pkgzip"
 	"github.com/ddbops/ddbops/internal/testenv"
+	"github.com/ddbops/ddbops/internal/testenv/lambdatest"
 )
 
 const tableName = "lambda-apigateway"
 
-// The bootstrap is built once per test process: minutes on a cold build
-// cache, seconds on a warm one.
-var (
-	zipOnce sync.Once
-	zipArt  *pkgzip.Artifact
-	zipErr  error
-)
-
-// bootstrap packages the handler for this machine (x86_64) from the
-// checkout and extracts the zip's bootstrap into a fresh directory, with
-// the mode the zip records: an unexecutable entry fails here, as it would
-// on Lambda.
-func bootstrap(t *testing.T) string {
+// checkout fails the test when this checkout cannot build the handler.
+func checkout(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(testenv.ModuleRoot(t), "cmd", "handler", "main.go")); err != nil {
 		t.Fatalf("this checkout has no cmd/handler/main.go: %v", err)
 	}
-	zipOnce.Do(func() {
-		zipArt, zipErr = pkgzip.Package(context.Background(), pkgzip.Options{
-			Arch:      "x86_64",
-			SourceDir: testenv.ModuleRoot(t),
-			Go:        testenv.GoTool(t),
-		})
-	})
-	if zipErr != nil {
-		t.Fatalf("package the handler: %v", zipErr)
-	}
-	zr, err := zip.NewReader(bytes.NewReader(zipArt.Zip), int64(len(zipArt.Zip)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" {
-		t.Fatalf("zip entries: %d", len(zr.File))
-	}
-	zf := zr.File[0]
-	rc, err := zf.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	path := filepath.Join(t.TempDir(), "bootstrap")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, zf.Mode().Perm())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(f, rc); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // backend starts a DynamoDB-compatible server and returns its endpoint.
@@ -102,32 +55,6 @@ var backends = []backend{
 		return srv.URL
 	}},
 	{"moto", func(t *testing.T) string { return testenv.StartMoto(t).URL }},
-}
-
-// createTable creates the tutorial's table (key id, on-demand) and waits
-// until it is ACTIVE.
-func createTable(t *testing.T, db *dynamodb.Client) {
-	t.Helper()
-	ctx := context.Background()
-	out, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(tableName),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	// minidyn reports no status and serves the table at once.
-	if out.TableDescription == nil || out.TableDescription.TableStatus != types.TableStatusCreating {
-		return
-	}
-	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 30*time.Second); err != nil {
-		t.Fatalf("wait for table: %v", err)
-	}
 }
 
 // invoker posts API Gateway proxy events to the emulator. Each event gets
@@ -239,7 +166,8 @@ func (inv invocation) check(t *testing.T, status int) any {
 	return jsonValue(t, inv.resp.Body)
 }
 
-// checkMetadata asserts DESIGN §5's ResponseMetadata on a success body.
+// checkMetadata asserts the ResponseMetadata of a success body (the wire
+// contract, docs/design.md).
 func (inv invocation) checkMetadata(t *testing.T, body any) map[string]any {
 	t.Helper()
 	m, ok := body.(map[string]any)
@@ -267,7 +195,7 @@ func (inv invocation) checkRequestID(t *testing.T, what string, id any) {
 	}
 }
 
-// checkError asserts DESIGN §5's error shape.
+// checkError asserts the error shape of the wire contract (docs/design.md).
 func (inv invocation) checkError(t *testing.T, body any) {
 	t.Helper()
 	m, ok := body.(map[string]any)
@@ -291,30 +219,15 @@ func (inv invocation) checkError(t *testing.T, body any) {
 // endpoint, once per DynamoDB backend.
 func TestPackagedBootstrapUnderRIE(t *testing.T) {
 	t.Parallel()
+	lambdatest.Prepare(t) // packaging overlaps with starting the backends
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			bin := bootstrap(t)
+			checkout(t)
 			endpoint := be.start(t)
-			db := dynamodb.NewFromConfig(testenv.StaticConfig(t, endpoint), func(o *dynamodb.Options) {
-				o.DisableValidateResponseChecksum = true // minidyn sends no X-Amz-Crc32
-			})
-			createTable(t, db)
-			testenv.BuildRIE(t) // skip (or fail) early when the emulator cannot be built
-			rie := testenv.StartRIE(t, bin,
-				"TABLE_NAME="+tableName,
-				"AWS_ENDPOINT_URL_DYNAMODB="+endpoint,
-				"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
-				"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
-				"AWS_SESSION_TOKEN=",
-				"AWS_REGION="+testenv.Region,
-				"AWS_DEFAULT_REGION="+testenv.Region,
-				// Nothing from the developer's AWS setup may leak in.
-				"AWS_PROFILE=", "AWS_DEFAULT_PROFILE=", "AWS_ENDPOINT_URL=",
-				"AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"),
-				"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"),
-				"AWS_EC2_METADATA_DISABLED=true",
-			)
+			db := testenv.DynamoDB(t, endpoint)
+			testenv.CreateTable(t, db, tableName)
+			rie := lambdatest.StartFunction(t, tableName, endpoint)
 			iv := &invoker{url: rie.InvokeURL}
 
 			// The emulator serves one invocation at a time: the steps are

@@ -47,7 +47,13 @@ func TestFaultProxyInjectsTypedErrors(t *testing.T) {
 		t.Fatalf("CreateRole: want ServiceFailure, got %v", err)
 	}
 
-	_, err = lambda.NewFromConfig(cfg).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("f")})
+	// A call first, so that GetFunction goes out on a reused connection,
+	// which net/http retries once when it is reset: the two resets below.
+	lc := lambda.NewFromConfig(cfg)
+	if _, err := lc.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Fatalf("ListFunctions: %v", err)
+	}
+	_, err = lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("f")})
 	if err == nil || errors.As(err, &ae) {
 		t.Fatalf("GetFunction: want a transport error, got %v (calls %v)", err, p.Calls())
 	}

@@ -27,6 +27,7 @@ func NPMPrefix() string {
 // required (SkipOrFail).
 func NPMTool(t testing.TB, bin, pkg string) string {
 	t.Helper()
+	SkipShort(t, "emulator")
 	if p, err := exec.LookPath(bin); err == nil {
 		return p
 	}

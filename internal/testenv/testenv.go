@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,6 +43,16 @@ func SkipOrFail(t testing.TB, format string, args ...any) {
 		t.Fatalf("DDBOPS_REQUIRE_EMULATORS=1 but %s", reason)
 	}
 	t.Skip(reason)
+}
+
+// SkipShort skips t under `go test -short`, which leaves out the emulator,
+// runtime and fault layers (docs/testing.md#layers): every helper that
+// starts or builds a real component calls it first.
+func SkipShort(t testing.TB, layer string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: the %s layer is skipped", layer)
+	}
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
@@ -85,14 +94,20 @@ func GoTool(t testing.TB) string {
 // Moto is a running moto_server.
 type Moto struct {
 	URL string
-	p   *proc
+	p   *Proc
 }
 
 // StartMoto starts moto_server on a free loopback port and stops it when
 // the test ends. Without moto_server on PATH it skips (or fails, see
 // SkipOrFail).
+//
+// moto_server is often a pyenv shim: a bash script that execs pyenv, which
+// execs the moto_server script, which is the Python server. Each step
+// execs (none forks), so the server is the process Start made and gets its
+// parent-death signal; TestChildrenDieWithTheTestBinary checks it.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
+	SkipShort(t, "emulator")
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		SkipOrFail(t, "moto_server is not on PATH (pip install 'moto[server]')")
@@ -105,24 +120,25 @@ func StartMoto(t testing.TB) *Moto {
 		out := &SyncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
-		p, err := startProc(cmd)
+		p, err := start(cmd)
 		if err != nil {
 			t.Fatalf("start moto_server: %v", err)
 		}
 		m := &Moto{URL: "http://" + addr, p: p}
-		if err := waitHTTP(m.URL+"/moto-api/", 60*time.Second, p.done); err != nil {
-			m.stop()
+		if err := waitHTTP(m.URL+"/moto-api/", 60*time.Second, p.Done()); err != nil {
+			p.Stop()
 			lastErr = fmt.Errorf("%v; output: %s", err, out.String())
 			continue
 		}
-		t.Cleanup(m.stop)
+		t.Cleanup(p.Stop)
 		return m
 	}
 	t.Fatalf("moto_server did not start: %v", lastErr)
 	return nil
 }
 
-func (m *Moto) stop() { m.p.stop() }
+// Pid is the process id of the server.
+func (m *Moto) Pid() int { return m.p.Pid() }
 
 // Reset clears every resource moto holds.
 func (m *Moto) Reset(t testing.TB) {
@@ -156,31 +172,6 @@ func StaticConfig(t testing.TB, endpoint string) aws.Config {
 		t.Fatalf("aws config: %v", err)
 	}
 	return cfg
-}
-
-// proc is a started command whose exit is observed by one goroutine.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startProc(cmd *exec.Cmd) (*proc, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// stop kills the process group and waits for the process to be reaped.
-func (p *proc) stop() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
 }
 
 // waitHTTP polls url until it answers, the deadline passes, or the
@@ -218,6 +209,7 @@ var (
 // directory and later test processes reuse it.
 func BuildRIE(t testing.TB) string {
 	t.Helper()
+	SkipShort(t, "runtime")
 	rieOnce.Do(func() {
 		cmd := exec.Command(GoTool(t), "tool", "-n", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
 		cmd.Dir = ModuleRoot(t)
@@ -243,6 +235,7 @@ type RIE struct {
 	// (/2015-03-31/functions/function/invocations).
 	InvokeURL string
 	logs      *SyncBuffer
+	p         *Proc
 }
 
 // StartRIE runs bootstrap under the emulator on free loopback ports for
@@ -261,19 +254,18 @@ func StartRIE(t testing.TB, bootstrap string, env ...string) *RIE {
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
-	p, err := startProc(cmd)
-	if err != nil {
-		t.Fatalf("start aws-lambda-rie: %v", err)
-	}
-	r := &RIE{InvokeURL: "http://" + emuAddr + "/2015-03-31/functions/function/invocations", logs: logs}
+	p := Start(t, cmd)
+	r := &RIE{InvokeURL: "http://" + emuAddr + "/2015-03-31/functions/function/invocations", logs: logs, p: p}
 	t.Cleanup(func() {
-		p.stop()
+		// Runs before Start's cleanup: the output is complete once the
+		// emulator is stopped.
+		p.Stop()
 		if t.Failed() {
 			t.Logf("aws-lambda-rie output:\n%s", logs.String())
 		}
 	})
 	// The emulator answers any path once its HTTP server is up.
-	if err := waitHTTP("http://"+emuAddr+"/", 30*time.Second, p.done); err != nil {
+	if err := waitHTTP("http://"+emuAddr+"/", 30*time.Second, p.Done()); err != nil {
 		t.Fatalf("aws-lambda-rie: %v; output: %s", err, logs.String())
 	}
 	return r
@@ -281,3 +273,7 @@ func StartRIE(t testing.TB, bootstrap string, env ...string) *RIE {
 
 // Logs returns what the emulator and the function printed so far.
 func (r *RIE) Logs() string { return r.logs.String() }
+
+// Pid is the process id of the emulator (the function's runtime is its
+// child).
+func (r *RIE) Pid() int { return r.p.Pid() }
