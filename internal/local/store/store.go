@@ -424,7 +424,7 @@ func (s *Store) compareWitness(wpath string, w witnessState, have bool, txid uin
 	if same && txid < w.txid {
 		why := fmt.Sprintf("its newest valid commit is %d, but this data dir acknowledged commit %d", txid, w.txid)
 		if otherBad != "" {
-			why += fmt.Sprintf(" (meta page %d %s)", 1-m.page, otherBad)
+			why += fmt.Sprintf(" (meta page %d: %s)", 1-m.page, otherBad)
 		}
 		return &DamagedError{Path: s.path, Why: why,
 			Fix: fmt.Sprintf("restore a copy of it, or start on a new data dir; if you put an older copy in place on purpose, remove %s", wpath)}
@@ -436,13 +436,13 @@ func (s *Store) compareWitness(wpath string, w witnessState, have bool, txid uin
 		return nil
 	}
 	if !same {
-		return &DamagedError{Path: s.path, Why: fmt.Sprintf("meta page %d %s, and no record of the last commit tells whether the other one is the newest", 1-m.page, otherBad),
+		return &DamagedError{Path: s.path, Why: fmt.Sprintf("meta page %d: %s, and no record of the last commit tells whether the other one is the newest", 1-m.page, otherBad),
 			Fix: "restore a copy of it, or start on a new data dir"}
 	}
 	// The newest acknowledged commit is there: the other page was being
 	// written by a commit that never returned, or is older damage that
 	// the next commit overwrites.
-	s.warnf("warning: %s: meta page %d %s; meta page %d holds commit %d, the last one acknowledged: serving it", s.path, 1-m.page, otherBad, m.page, txid)
+	s.warnf("warning: %s: meta page %d: %s; meta page %d holds commit %d, the last one acknowledged: serving it", s.path, 1-m.page, otherBad, m.page, txid)
 	return nil
 }
 
