@@ -242,6 +242,7 @@ func TestFaultMemoryIndependentOfData(t *testing.T) {
 		if status, b, err := call(p.doc.URL, tutorialCreate); err != nil || status != 200 {
 			t.Fatalf("create: %d %s %v", status, b, err)
 		}
+		rss := rssAnon(t, p.doc.PID)
 		for i := range 20 {
 			body := fmt.Sprintf(`{"operation":"read","payload":{"Key":{"id":"item-%04d"}}}`, i*items/20)
 			if status, b, err := call(p.doc.URL, body); err != nil || (status != 200 && p.doc.Items > 0) {
