@@ -69,18 +69,15 @@ func items(t *testing.T, st *Stack) []map[string]any {
 		if r.status != 200 {
 			t.Fatalf("list: %d %s", r.status, r.body)
 		}
-		var page struct {
-			Items            []map[string]any
-			LastEvaluatedKey map[string]any
+		page := r.json(t)
+		for _, it := range page["Items"].([]any) {
+			all = append(all, it.(map[string]any))
 		}
-		if err := json.Unmarshal(r.body, &page); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, page.Items...)
-		if page.LastEvaluatedKey == nil {
+		lek, ok := page["LastEvaluatedKey"].(map[string]any)
+		if !ok {
 			return all
 		}
-		body = fmt.Sprintf(`{"operation":"list","payload":{"Limit":7,"ExclusiveStartKey":{"id":%q}}}`, page.LastEvaluatedKey["id"])
+		body = fmt.Sprintf(`{"operation":"list","payload":{"Limit":7,"ExclusiveStartKey":{"id":%q}}}`, lek["id"])
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // DefaultCheckInline is the largest database file Open verifies before it
@@ -313,10 +314,10 @@ func (s *Store) openErr(err error) error {
 	if errors.As(err, &de) || errors.As(err, &le) {
 		return err
 	}
-	if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
 		return &DamagedError{Path: s.path, Why: err.Error()}
 	}
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("open %s: another process holds the file", s.path)
 	}
 	var pe *fs.PathError
