@@ -139,6 +139,7 @@ func Open(dir string, o Options) (*Store, error) {
 
 	var inForceMeta boltMeta
 	var otherBad string
+	s.checkInline = fresh // nothing to check yet
 	if !fresh {
 		m, other, err := s.preflight(size, limit)
 		if err != nil {
@@ -753,7 +754,9 @@ func (s *Store) commit(batch []*call) {
 		err = s.safely(func() error { return s.commitTx(batch) })
 	}
 	for _, c := range batch {
-		if c.ok {
+		// A failed batch fails every call but those whose own fn failed
+		// (including the ones it never reached).
+		if err != nil && (c.ok || c.err == nil) {
 			c.err = err
 		}
 		close(c.done)

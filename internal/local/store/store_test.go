@@ -297,3 +297,28 @@ func TestSymlinkedDatabase(t *testing.T) {
 		t.Fatalf("Open = %v", err)
 	}
 }
+
+// TestFailedBatchFailsEveryCall: when a batch cannot commit (here: the
+// store failed before it ran), no call of it is acknowledged, including
+// those whose function never ran.
+func TestFailedBatchFailsEveryCall(t *testing.T) {
+	t.Parallel()
+	s := open(t, t.TempDir(), Options{})
+	ran := 0
+	mk := func(k string) *call {
+		return &call{key: []byte(k), done: make(chan struct{}), fn: func([]byte) ([]byte, error) { ran++; return []byte("v"), nil }}
+	}
+	batch := []*call{mk("a"), mk("b")}
+	failure := errors.New("disk gone")
+	s.setBad(failure)
+	s.commit(batch)
+	for _, c := range batch {
+		<-c.done
+		if c.err != failure {
+			t.Errorf("call %s: err %v, want the store's failure", c.key, c.err)
+		}
+	}
+	if ran != 0 {
+		t.Errorf("%d functions ran on a failed store", ran)
+	}
+}
