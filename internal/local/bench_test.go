@@ -5,17 +5,18 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbops/ddbops/internal/local/engine"
 	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // BenchmarkGatewayRead measures the local stack's own per-request cost
-// (gateway, handler, journaled engine) for the tutorial's read, without
+// (gateway, handler, engine, store) for the tutorial's read, without
 // the network: the part of a request that `ddbops local` adds on top of
 // net/http.
 func BenchmarkGatewayRead(b *testing.B) {
@@ -45,16 +46,32 @@ func BenchmarkGatewayRead(b *testing.B) {
 	}
 }
 
-// BenchmarkOpen measures Open (lock, read the snapshot, load the engine)
-// of a data dir holding 10 000 items.
+// BenchmarkOpen measures Open (lock, open and verify the database) of a
+// data dir holding 10 000 items.
 func BenchmarkOpen(b *testing.B) {
 	dir := b.TempDir()
-	snap := frame(`{"format":"ddbops-local","version":1,"table":"` + testTable + `"}`)
-	for i := range 10000 {
-		id := fmt.Sprint(i)
-		snap = append(snap, frame(`{"put":{"id":{"S":"`+id+`"},"n":{"N":"`+id+`"},"name":{"S":"user `+id+`"}}}`)...)
+	st, err := store.Open(dir, store.Options{Table: testTable})
+	if err != nil {
+		b.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, store.SnapshotFile), snap, 0o600); err != nil {
+	_, err = st.Import("bench", func(put func(k, v []byte) error) error {
+		for i := range 10000 {
+			id := fmt.Sprintf("%05d", i)
+			v, err := engine.EncodeItem(map[string]types.AttributeValue{
+				"id":   &types.AttributeValueMemberS{Value: id},
+				"n":    &types.AttributeValueMemberN{Value: fmt.Sprint(i)},
+				"name": &types.AttributeValueMemberS{Value: "user " + id},
+			})
+			if err != nil {
+				return err
+			}
+			if err := put([]byte(id), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || st.Close() != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {

@@ -17,7 +17,7 @@ import (
 	mserver "github.com/truora/minidyn/server"
 
 	"github.com/ddbops/ddbops/internal/handler"
-	engine "github.com/ddbops/ddbops/internal/local/minidynengine"
+	"github.com/ddbops/ddbops/internal/local/engine"
 	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/testenv"
 	"github.com/ddbops/ddbops/internal/wire"
@@ -81,17 +81,27 @@ func sdkClient(endpoint string) *dynamodb.Client {
 	})
 }
 
-// TestEmbeddedMatchesMinidynOverHTTP runs the handler over the embedded
-// engine and over the real SDK client talking to minidyn's HTTP server:
-// the same engine, with and without the JSON round trip. They must agree,
-// except where the embedded engine deliberately answers as DynamoDB does
-// (PutItem returns no Attributes, Scan reports ScannedCount).
-func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
-	t.Parallel()
-	emb := engine.New()
-	if err := emb.CreateTable(context.Background(), testTable); err != nil {
+// embedded returns the embedded engine over a bbolt store in a fresh
+// data dir.
+func embedded(t *testing.T) *engine.Engine {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), store.Options{Table: testTable})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = st.Close() })
+	return engine.New(st, testTable)
+}
+
+// TestEmbeddedMatchesMinidynOverHTTP runs the handler over the embedded
+// engine and over the real SDK client talking to minidyn's HTTP server
+// (an independent implementation, with the JSON round trip). They must
+// agree, except where the embedded engine deliberately answers as
+// DynamoDB does (PutItem returns no Attributes, Scan reports
+// ScannedCount).
+func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
+	t.Parallel()
+	emb := embedded(t)
 	hs := httptest.NewServer(mserver.NewServer())
 	defer hs.Close()
 	sdk := sdkClient(hs.URL)
@@ -127,10 +137,7 @@ func TestEmbeddedMatchesMinidynOverHTTP(t *testing.T) {
 func TestEmbeddedMatchesMoto(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
-	emb := engine.New()
-	if err := emb.CreateTable(context.Background(), testTable); err != nil {
-		t.Fatal(err)
-	}
+	emb := embedded(t)
 	sdk := sdkClient(moto.URL)
 	if err := ensureTable(context.Background(), sdk, testTable, true); err != nil {
 		t.Fatal(err)
@@ -182,7 +189,7 @@ var expressionConformance = []string{
 }
 
 // TestExternalEndpoint: --dynamodb-endpoint serves the same API from
-// moto (table created on first start), without a journal.
+// moto (table created on first start), without a database of its own.
 func TestExternalEndpoint(t *testing.T) {
 	t.Parallel()
 	moto := testenv.StartMoto(t)
@@ -199,8 +206,8 @@ func TestExternalEndpoint(t *testing.T) {
 	if normalize(r.body) != `{"Item":{"id":"1","name":"Bob"},"ResponseMetadata":{"HTTPStatusCode":200,"RequestId":"RID"}}` {
 		t.Errorf("read: %s", r.body)
 	}
-	if _, err := os.Stat(filepath.Join(dir, store.JournalFile)); !os.IsNotExist(err) {
-		t.Errorf("a journal was written with an external endpoint: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, store.DBFile)); !os.IsNotExist(err) {
+		t.Errorf("a database was written with an external endpoint: %v", err)
 	}
 	_ = srv.stop()
 	// A second start finds the table and the item.

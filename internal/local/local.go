@@ -1,8 +1,10 @@
 // Package local wires the local stack (docs/local.md): the HTTP gateway
 // (local/gateway) in front of the in-process handler, over the embedded
-// DynamoDB engine (local/engine) made durable by the store (local/store)
-// in the data dir, or over an external DynamoDB-compatible endpoint. It
-// owns the data dir's life: lock, API key, server.json and Discover.
+// DynamoDB engine (local/engine) whose items live in the store's bbolt
+// database in the data dir (local/store, docs/local-storage.md), or over an
+// external DynamoDB-compatible endpoint. It owns the data dir's life:
+// lock, checks, upgrade of an older data dir, API key, server.json and
+// Discover.
 package local
 
 import (
@@ -24,8 +26,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/local/engine"
 	"github.com/ddbops/ddbops/internal/local/gateway"
-	engine "github.com/ddbops/ddbops/internal/local/minidynengine"
+	"github.com/ddbops/ddbops/internal/local/legacy"
 	"github.com/ddbops/ddbops/internal/local/store"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -37,13 +40,30 @@ var ErrLocked = store.ErrLocked
 // and, when known, the PID of the process holding it.
 type LockedError = store.LockedError
 
-// CorruptJournalError is a damaged journal record before the last one,
-// which Open refuses to start over: the records before Offset are intact
-// and nothing was changed.
-type CorruptJournalError = store.CorruptJournalError
+// CorruptJournalError is a damaged record before the last one in the
+// journal of a data dir of the journal format, which Open refuses to
+// import: the records before Offset are intact and nothing was changed.
+type CorruptJournalError = legacy.CorruptJournalError
+
+// DamagedError is a database file that fails its check: Open refuses to
+// start on it, and nothing was changed.
+type DamagedError = store.DamagedError
 
 // Recovery describes what Open found in the data dir.
-type Recovery = store.Recovery
+type Recovery struct {
+	// Items is the number of items in the data dir (kept by the store:
+	// O(1) to read).
+	Items int
+	// JournalRecords is the number of journal records read when Open
+	// imported a data dir of the journal format (0 otherwise).
+	JournalRecords int
+	// Imported is the number of items imported then.
+	Imported int
+	// CheckedAtOpen reports whether the database was verified before
+	// Open returned (small files); a larger one is verified in the
+	// background, and damage found then makes every answer a 503.
+	CheckedAtOpen bool
+}
 
 const (
 	shutdownTimeout = 10 * time.Second
@@ -63,7 +83,7 @@ type Options struct {
 	// Credentials verify SigV4 signatures under iam auth.
 	Credentials aws.CredentialsProvider
 	// DynamoDBEndpoint uses an external DynamoDB-compatible endpoint
-	// instead of the embedded engine (no journal then).
+	// instead of the embedded engine (no database then).
 	DynamoDBEndpoint string
 	TableName        string
 	Stage            string
@@ -75,6 +95,10 @@ type Options struct {
 	// A data dir held by a running server fails at once with ErrLocked
 	// whatever LockWait says: Discover finds that server.
 	LockWait time.Duration
+
+	// checkInline is the store's CheckInline (tests force the background
+	// check with -1).
+	checkInline int64
 }
 
 // validate refuses options Open cannot serve, before anything is touched.
@@ -111,7 +135,7 @@ func (o *Options) validate() error {
 type Stack struct {
 	opts        Options
 	lock        *store.DirLock
-	journal     *store.Journal // nil with an external endpoint
+	st          *store.Store // nil with an external endpoint
 	h           *handler.Handler
 	gw          *gateway.Gateway
 	apiKey      string
@@ -120,12 +144,12 @@ type Stack struct {
 	closeOnce   sync.Once
 	closeErr    error
 	serveCalled bool
-	syncFile    func(*os.File) error // the journal's sync; guarded by mu
 	mu          sync.Mutex
 }
 
-// Open locks the data dir, replays and compacts the journal, and creates
-// the table if missing.
+// Open locks the data dir, checks it, opens (or creates) its database,
+// importing a data dir of the journal format once, and verifies the
+// database (in the background when it is large).
 func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("local stack: %w", err)
@@ -134,7 +158,9 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
 	}
-	ensureGitignore(dir)
+	if err := checkDataDir(dir); err != nil {
+		return nil, err
+	}
 	lk, err := acquire(ctx, dir, opts.LockWait)
 	if err != nil {
 		var le *LockedError
@@ -143,10 +169,11 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
 	}
+	ignoreDataFiles(dir, opts.Log)
 	s := &Stack{opts: opts, lock: lk}
 	if err := s.open(ctx); err != nil {
-		if s.journal != nil {
-			_ = s.journal.Close()
+		if s.st != nil {
+			_ = s.st.Close()
 		}
 		_ = lk.Release()
 		return nil, err
@@ -211,6 +238,7 @@ func (s *Stack) open(ctx context.Context) error {
 	}
 
 	var db handler.DynamoDB
+	var down func() error
 	if o.DynamoDBEndpoint != "" {
 		ext, err := newExternalEngine(o)
 		if err != nil {
@@ -221,11 +249,11 @@ func (s *Stack) open(ctx context.Context) error {
 		}
 		db = ext
 	} else {
-		jdb, err := s.openEmbedded(ctx)
-		if err != nil {
+		if err := s.openStore(); err != nil {
 			return err
 		}
-		db = jdb
+		db = engine.New(s.st, o.TableName)
+		down = s.unavailable
 	}
 
 	s.h = handler.New(db, handler.Config{TableName: o.TableName, Logger: handlerLogger(o.Log)})
@@ -238,42 +266,40 @@ func (s *Stack) open(ctx context.Context) error {
 		Credentials: creds,
 		Region:      o.Region,
 		Log:         o.Log,
+		Unavailable: down,
 	})
 	return nil
 }
 
-// openEmbedded recovers the data dir into a fresh engine and starts the
-// journal.
-func (s *Stack) openEmbedded(ctx context.Context) (*store.DB, error) {
+// openStore opens the data dir's database, importing a data dir of the
+// journal format into it once.
+func (s *Stack) openStore() error {
 	o := &s.opts
-	items, rec, err := store.Recover(o.DataDir, o.TableName, o.Log)
+	st, err := store.Open(o.DataDir, store.Options{Table: o.TableName, Log: o.Log, CheckInline: o.checkInline})
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("open data dir %s: %w", o.DataDir, err)
 	}
-	s.recovery = rec
-	eng := engine.New()
-	if err := eng.CreateTable(ctx, o.TableName); err != nil {
-		return nil, fmt.Errorf("embedded dynamodb: create table %s: %w", o.TableName, err)
-	}
-	if err := eng.Load(items); err != nil {
-		return nil, fmt.Errorf("load data dir %s: %w", o.DataDir, err)
-	}
-	s.syncFile = store.Datasync
-	j, err := store.OpenJournal(o.DataDir, s.syncJournal)
+	s.st = st
+	up, err := upgrade(o.DataDir, o.TableName, st, o.Log)
 	if err != nil {
-		return nil, fmt.Errorf("open data dir %s: %w", o.DataDir, err)
+		return fmt.Errorf("open data dir %s: %w", o.DataDir, err)
 	}
-	s.journal = j
-	return store.NewDB(eng, j), nil
+	s.recovery = Recovery{Items: int(st.Count()), JournalRecords: up.JournalRecords, Imported: up.imported, CheckedAtOpen: st.CheckedInline()}
+	return nil
 }
 
-// syncJournal makes the journal's appends durable with s.syncFile, which
-// tests replace to make the disk fail.
-func (s *Stack) syncJournal(f *os.File) error {
-	s.mu.Lock()
-	sync := s.syncFile
-	s.mu.Unlock()
-	return sync(f)
+// unavailable is the gateway's 503 while the store is unusable: damage
+// found by the background check or a read, or a failed sync.
+func (s *Stack) unavailable() error {
+	err := s.st.Err()
+	if err == nil {
+		return nil
+	}
+	var de *store.DamagedError
+	if errors.As(err, &de) {
+		return fmt.Errorf("the local stack's database is damaged (%s): nothing more is served from it; restore a copy of %s, or start on a new --data-dir, then restart", de.Why, de.Path)
+	}
+	return fmt.Errorf("the local stack's database cannot be trusted since a sync failed: restart `ddbops local` (acknowledged writes are on disk)")
 }
 
 // handlerLogger sends the handler's records of failed requests (request
@@ -305,9 +331,10 @@ func (s *Stack) Options() Options { return s.opts }
 // Serve serves the gateway on ln until ctx is done, then shuts down
 // gracefully: it stops accepting, lets in-flight requests finish (up to
 // 10 s) and returns nil. While serving, <data-dir>/server.json describes
-// it so that Discover finds it. If the journal fails (disk full, I/O
-// error) Serve shuts down the same way and returns that error: nothing
-// more can be acknowledged durably. Call Close after Serve returns.
+// it so that Discover finds it. A write that cannot be made durable (disk
+// full, read-only, I/O error) fails that request with a 500 and the
+// server goes on; damage makes every answer a 503. Call Close after Serve
+// returns.
 func (s *Stack) Serve(ctx context.Context, ln net.Listener) error {
 	return s.ServeWithReady(ctx, ln, nil)
 }
@@ -345,11 +372,6 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 		ready(info)
 	}
 
-	var failed <-chan struct{}
-	if s.journal != nil {
-		failed = s.journal.Failed()
-	}
-	var result error
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -358,8 +380,6 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 			err = errors.New("server stopped")
 		}
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
-	case <-failed:
-		result = s.journal.Err()
 	}
 	_ = os.Remove(infoPath)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -371,15 +391,15 @@ func (s *Stack) ServeWithReady(ctx context.Context, ln net.Listener, ready func(
 	// came too early would leave Serve accepting.
 	_ = ln.Close()
 	<-errc
-	return result
+	return nil
 }
 
-// Close flushes the journal and releases the data dir. It is safe to call
-// more than once.
+// Close closes the database (pending writes commit first) and releases
+// the data dir. It is safe to call more than once.
 func (s *Stack) Close() error {
 	s.closeOnce.Do(func() {
-		if s.journal != nil {
-			s.closeErr = s.journal.Close()
+		if s.st != nil {
+			s.closeErr = s.st.Close()
 		}
 		if err := s.lock.Release(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("release data dir %s: %w", s.opts.DataDir, err)
@@ -427,7 +447,7 @@ func Discover(dataDir string) (*ServerInfo, error) {
 	if dataDir == "" {
 		return nil, errors.New("discover local server: no data dir given")
 	}
-	b, err := os.ReadFile(filepath.Join(dataDir, serverFile))
+	b, err := store.ReadFile(filepath.Join(dataDir, serverFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -47,6 +47,9 @@ type Config struct {
 	Credentials aws.CredentialsProvider
 	Region      string
 	Log         io.Writer // where a panicking handler is reported; nil: nowhere
+	// Unavailable, when set and returning an error, turns every answer
+	// into a 503 with that error's text (the store found damage).
+	Unavailable func() error
 }
 
 // Gateway plays API Gateway (REST API, one resource with POST, Lambda
@@ -65,6 +68,7 @@ type Gateway struct {
 	apiKey   string
 	sigv4    *sigV4Verifier
 	log      io.Writer
+	down     func() error
 }
 
 // New returns the gateway c describes.
@@ -77,6 +81,7 @@ func New(c Config) *Gateway {
 		auth:     c.Auth,
 		apiKey:   c.APIKey,
 		log:      c.Log,
+		down:     c.Unavailable,
 	}
 	if c.Auth == wire.AuthIAM {
 		g.sigv4 = newSigV4Verifier(c.Credentials, c.Region)
@@ -123,6 +128,9 @@ const (
 // Missing Authentication Token, before authorization), then the API key
 // or the presence of a signature.
 func (g *Gateway) precheck(method, path string, header func(string) string) *gwError {
+	if e := g.unavailable(); e != nil {
+		return e
+	}
 	if method != http.MethodPost || path != g.path {
 		return errMissingToken
 	}
@@ -153,6 +161,9 @@ func (g *Gateway) handle(ctx context.Context, in *inbound, reqID string) outboun
 		id.AccessKey, id.AccountID, id.Caller, id.User = accessKey, localAccountID, accessKey, accessKey
 	}
 	resp, ok := g.invoke(ctx, &ev)
+	if e := g.unavailable(); e != nil { // found during this request
+		return errorOut(e)
+	}
 	if !ok || resp.StatusCode < 100 || resp.StatusCode > 599 {
 		// What API Gateway answers for a crashed function or a malformed
 		// proxy response.
@@ -180,6 +191,16 @@ func (g *Gateway) invoke(ctx context.Context, ev *events.APIGatewayProxyRequest)
 		}
 	}()
 	return g.h.HandleProxy(ctx, ev), true
+}
+
+func (g *Gateway) unavailable() *gwError {
+	if g.down == nil {
+		return nil
+	}
+	if err := g.down(); err != nil {
+		return &gwError{http.StatusServiceUnavailable, "ServiceUnavailableException", err.Error()}
+	}
+	return nil
 }
 
 func errorOut(e *gwError) outbound {

@@ -24,8 +24,12 @@ type DirLock struct {
 // holder.
 func LockDir(dir string) (*DirLock, error) {
 	path := filepath.Join(dir, LockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		var le *LinkError
+		if errors.As(err, &le) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("create lock file: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
@@ -36,14 +40,14 @@ func LockDir(dir string) (*DirLock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	// The PID is informational (error messages, Discover's cross-check);
-	// the flock is what excludes.
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("write lock file %s: %w", path, err)
-		}
-	} else {
+	// the flock is what excludes. Written in place, then cut to length:
+	// on a full disk, rewriting the file's existing block needs no space.
+	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	if _, err := f.WriteAt(pid, 0); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("write lock file %s: %w", path, err)
+	}
+	if err := f.Truncate(int64(len(pid))); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("write lock file %s: %w", path, err)
 	}
@@ -63,7 +67,7 @@ func (l *DirLock) Release() error {
 // LockHeld reports whether some process holds the lock of dir. It probes
 // with a shared non-blocking flock, released at once.
 func LockHeld(dir string) (bool, error) {
-	f, err := os.Open(filepath.Join(dir, LockFile))
+	f, err := OpenFile(filepath.Join(dir, LockFile), os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
@@ -88,7 +92,7 @@ func LockHolder(dir string) int { return readPID(filepath.Join(dir, LockFile)) }
 
 // readPID returns the PID recorded in the lock file, 0 if unknown.
 func readPID(path string) int {
-	b, err := os.ReadFile(path)
+	b, err := ReadFile(path)
 	if err != nil {
 		return 0
 	}
