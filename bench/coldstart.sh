@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # coldstart.sh — the handler's cold start against Python + boto3's import and
 # client creation, on the same machine, in one run, printed as a ratio
-# (DESIGN §9). It packages the handler for this machine's architecture with
+# (docs/benchmarks.md#rules). It packages the handler for this machine's architecture with
 # `ddbops package` (exactly the zip Lambda would get), extracts bootstrap,
 # and runs bench/coldstart, which measures exec → first Runtime API poll for
 # both, alternating runs.

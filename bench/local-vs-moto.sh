@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # local-vs-moto.sh — read throughput of `ddbops local` against moto_server's
 # plain DynamoDB GetItem, on the same machine, with the same load tool
-# (vegeta, at its maximum rate), in one run; printed as a ratio (DESIGN §9,
-# issue 3). Also prints where the local stack's CPU goes (pprof top) and how
+# (vegeta, at its maximum rate), in one run; printed as a ratio
+# (docs/benchmarks.md#rules). Also prints where the local stack's CPU goes (pprof top) and how
 # fast `ddbops local` starts on an empty data dir and on ones holding N items.
 #
 # It builds ddbops, vegeta and bench/localstartup into a temporary directory

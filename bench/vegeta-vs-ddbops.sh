@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vegeta-vs-ddbops.sh — compare `ddbops bench` with the vegeta CLI on the
-# same target, side by side in one run (DESIGN §9): achieved send rate,
+# same target, side by side in one run (docs/benchmarks.md#rules): achieved send rate,
 # success ratio and client CPU seconds per request, and their ratios.
 #
 # It builds ddbops and vegeta (into a temporary directory; nothing is

@@ -4,7 +4,7 @@
 // /runtime/invocation/next, which is when a function is ready for its first
 // event. A tiny in-process Runtime API on loopback records that poll. Runs
 // alternate between the two so that machine load drifts affect both alike;
-// medians are compared as a ratio (DESIGN §9).
+// medians are compared as a ratio (docs/benchmarks.md#rules).
 //
 // Usage: go run ./bench/coldstart -bootstrap /path/to/bootstrap [-n 20] [-python python3] [-json]
 package main

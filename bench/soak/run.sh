@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # soak/run.sh — `ddbops local` under a steady mixed load for a long time
-# (issue 6 item 5): does latency drift, does memory grow, do errors appear?
+# (docs/benchmarks.md): does latency drift, does memory grow, do errors appear?
 #
 # It builds ddbops into a temporary directory (nothing is committed),
 # starts `ddbops local --auth apikey` on a free loopback port with a fresh

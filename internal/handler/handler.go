@@ -1,7 +1,7 @@
 // Package handler is the Lambda function's business logic: decode a request
 // in the tutorial's wire format (from an API Gateway proxy event or a direct
 // invocation), validate it, run one DynamoDB operation through a small
-// injected interface, and encode the response (DESIGN §5).
+// injected interface, and encode the response (docs/wire.md).
 package handler
 
 import (

@@ -539,7 +539,8 @@ func errorCases() []doCase {
 	}
 }
 
-// Every status of DESIGN §5 must be produced by at least one error case.
+// Every status of the wire contract (docs/wire.md#errors) must be produced
+// by at least one error case.
 func TestEveryStatusCovered(t *testing.T) {
 	t.Parallel()
 	seen := map[int]bool{}

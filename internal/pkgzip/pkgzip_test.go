@@ -489,7 +489,7 @@ func TestPackageEmbeddedMatchesCheckout(t *testing.T) {
 
 // TestPackageArchitectures checks each zip's binary: the right ELF
 // machine, static (no interpreter), the contract's build settings, and the
-// zip size budget of issue 2 (5 MiB).
+// zip size budget (5 MiB, docs/provisioning.md#package).
 func TestPackageArchitectures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
