@@ -306,7 +306,7 @@ func postmanRequests(table string) ([]postmanRequest, error) {
 		{name: "read missing (404)", description: "Read an id that does not exist: 404 NotFound.", body: missing, tests: testError(404, "NotFound")},
 		{
 			name: "create again (409)", description: "Create the same id with " + wire.NotExistsCondition + ": 409 ConditionalCheckFailed.",
-			body: again, tests: testError(409, "ConditionalCheckFailed"),
+			body: again, tests: testError(wire.ErrorStatus[wire.CodeConditionalCheckFailed], wire.CodeConditionalCheckFailed),
 		},
 		{
 			name: "delete", description: "Delete the item: the table is as the run found it.", body: all["delete"],

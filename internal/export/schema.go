@@ -15,10 +15,6 @@ import (
 // the spelling of a number: 5.0 is not a positive integer literal) is left
 // to it and described in the 400 response.
 
-// deleteReturnValues are the ReturnValues DynamoDB's DeleteItem (and so the
-// handler) accepts; update accepts all of wire.ReturnValues.
-var deleteReturnValues = []string{"NONE", "ALL_OLD"}
-
 // errorStatus is one error answer of the handler: its status and stable
 // code, and when it is given.
 type errorStatus struct {
@@ -32,13 +28,13 @@ type errorStatus struct {
 
 // errorStatuses are the handler's error answers, in status order.
 var errorStatuses = []errorStatus{
-	{400, "BadRequest", fmt.Sprintf("malformed JSON, JSON nested deeper than %d levels, unknown operation or key, wrong types, missing or empty or non-string %s, a Limit that is not a positive integer, an invalid expression", wire.MaxDepth, wire.KeyAttribute), false},
-	{403, "Forbidden", "a tableName other than the configured table; API Gateway answers 403 itself for a missing or wrong API key or SigV4 signature", true},
-	{404, "NotFound", "read, update or delete of a missing " + wire.KeyAttribute, false},
-	{409, "ConditionalCheckFailed", "a condition was false, e.g. create of an existing " + wire.KeyAttribute + " with " + wire.NotExistsCondition, false},
-	{413, "PayloadTooLarge", fmt.Sprintf("body over %d bytes or item over DynamoDB's %d KB", wire.MaxBodyBytes, wire.MaxItemBytes/1024), true},
-	{429, "Throttled", "DynamoDB throttled the request; API Gateway answers 429 itself above the stage's throttling", true},
-	{500, "InternalError", "anything else; the message carries the request id", false},
+	{wire.ErrorStatus[wire.CodeBadRequest], wire.CodeBadRequest, fmt.Sprintf("malformed JSON, JSON nested deeper than %d levels, unknown operation or key, wrong types, missing or empty or non-string %s, a Limit that is not a positive integer, an invalid expression", wire.MaxDepth, wire.KeyAttribute), false},
+	{wire.ErrorStatus[wire.CodeForbidden], wire.CodeForbidden, "a tableName other than the configured table; API Gateway answers 403 itself for a missing or wrong API key or SigV4 signature", true},
+	{wire.ErrorStatus[wire.CodeNotFound], wire.CodeNotFound, "read, update or delete of a missing " + wire.KeyAttribute, false},
+	{wire.ErrorStatus[wire.CodeConditionalCheckFailed], wire.CodeConditionalCheckFailed, "a condition was false, e.g. create of an existing " + wire.KeyAttribute + " with " + wire.NotExistsCondition, false},
+	{wire.ErrorStatus[wire.CodePayloadTooLarge], wire.CodePayloadTooLarge, fmt.Sprintf("body over %d bytes or item over DynamoDB's %d KB", wire.MaxBodyBytes, wire.MaxItemBytes/1024), true},
+	{wire.ErrorStatus[wire.CodeThrottled], wire.CodeThrottled, "DynamoDB throttled the request; API Gateway answers 429 itself above the stage's throttling", true},
+	{wire.ErrorStatus[wire.CodeInternalError], wire.CodeInternalError, "anything else; the message carries the request id", false},
 }
 
 func schemaRef(name string) *Obj { return obj("$ref", "#/components/schemas/"+name) }
@@ -124,8 +120,8 @@ func requestSchemas(schemas *Obj, table string) error {
 		"additionalProperties", true,
 	))
 	schemas.Set("ConsistentRead", obj("type", "boolean", "nullable", true))
-	schemas.Set("UpdateReturnValues", nullableEnum("what update answers in Attributes", wire.ReturnValues))
-	schemas.Set("DeleteReturnValues", nullableEnum("what delete answers in Attributes", deleteReturnValues))
+	schemas.Set("UpdateReturnValues", nullableEnum("what update answers in Attributes", wire.ReturnValuesOf[wire.OpUpdate]))
+	schemas.Set("DeleteReturnValues", nullableEnum("what delete answers in Attributes", wire.ReturnValuesOf[wire.OpDelete]))
 	schemas.Set("Limit", obj(
 		"type", "integer", "minimum", 1, "nullable", true,
 		"description", fmt.Sprintf("page size: a positive integer; at most %d items are returned (the default)", wire.MaxListLimit),

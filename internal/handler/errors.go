@@ -11,16 +11,15 @@ import (
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
-// Stable error codes of the wire contract ("error.code" in error bodies).
-// Each belongs to exactly one HTTP status.
+// The wire contract's error codes (wire.ErrorStatus gives their statuses).
 const (
-	CodeBadRequest             = "BadRequest"             // 400
-	CodeForbidden              = "Forbidden"              // 403
-	CodeNotFound               = "NotFound"               // 404
-	CodeConditionalCheckFailed = "ConditionalCheckFailed" // 409
-	CodePayloadTooLarge        = "PayloadTooLarge"        // 413
-	CodeThrottled              = "Throttled"              // 429
-	CodeInternalError          = "InternalError"          // 500
+	CodeBadRequest             = wire.CodeBadRequest
+	CodeForbidden              = wire.CodeForbidden
+	CodeNotFound               = wire.CodeNotFound
+	CodeConditionalCheckFailed = wire.CodeConditionalCheckFailed
+	CodePayloadTooLarge        = wire.CodePayloadTooLarge
+	CodeThrottled              = wire.CodeThrottled
+	CodeInternalError          = wire.CodeInternalError
 )
 
 // Error is a failed request: the HTTP status, the stable code and a

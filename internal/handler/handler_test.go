@@ -546,6 +546,10 @@ func TestEveryStatusCovered(t *testing.T) {
 	seen := map[int]bool{}
 	for _, tc := range errorCases() {
 		seen[tc.status] = true
+		// The case's code belongs to its status, as the wire says.
+		if want, ok := wire.ErrorStatus[tc.code]; !ok || want != tc.status {
+			t.Errorf("%s: code %q with status %d; wire.ErrorStatus gives %d", tc.name, tc.code, tc.status, want)
+		}
 	}
 	for _, want := range []int{400, 403, 404, 409, 413, 429, 500} {
 		if !seen[want] {

@@ -388,10 +388,15 @@ func decodeStartKey(v any) (map[string]types.AttributeValue, error) {
 	return toAttrMap(m), nil
 }
 
-var returnValues = [OpPing + 1][]types.ReturnValue{
-	OpUpdate: {types.ReturnValueNone, types.ReturnValueAllOld, types.ReturnValueUpdatedOld, types.ReturnValueAllNew, types.ReturnValueUpdatedNew},
-	OpDelete: {types.ReturnValueNone, types.ReturnValueAllOld},
-}
+// returnValues is wire.ReturnValuesOf by operation.
+var returnValues = func() (rv [OpPing + 1][]types.ReturnValue) {
+	for op := OpCreate; op <= OpPing; op++ {
+		for _, v := range wire.ReturnValuesOf[op.String()] {
+			rv[op] = append(rv[op], types.ReturnValue(v))
+		}
+	}
+	return rv
+}()
 
 func decodeReturnValues(op Operation, v any) (types.ReturnValue, error) {
 	if v == nil {

@@ -55,8 +55,35 @@ var Accepted = map[string][]string{
 	OpPing:   {},
 }
 
-// ReturnValues accepted by update and delete.
-var ReturnValues = []string{"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"}
+// ReturnValuesOf lists the ReturnValues each operation accepts (as
+// DynamoDB's UpdateItem and DeleteItem do).
+var ReturnValuesOf = map[string][]string{
+	OpUpdate: {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"},
+	OpDelete: {"NONE", "ALL_OLD"},
+}
+
+// Stable error codes of the wire contract ("error.code" in error bodies).
+// Each belongs to exactly one HTTP status (ErrorStatus).
+const (
+	CodeBadRequest             = "BadRequest"
+	CodeForbidden              = "Forbidden"
+	CodeNotFound               = "NotFound"
+	CodeConditionalCheckFailed = "ConditionalCheckFailed"
+	CodePayloadTooLarge        = "PayloadTooLarge"
+	CodeThrottled              = "Throttled"
+	CodeInternalError          = "InternalError"
+)
+
+// ErrorStatus is the HTTP status of each error code.
+var ErrorStatus = map[string]int{
+	CodeBadRequest:             400,
+	CodeForbidden:              403,
+	CodeNotFound:               404,
+	CodeConditionalCheckFailed: 409,
+	CodePayloadTooLarge:        413,
+	CodeThrottled:              429,
+	CodeInternalError:          500,
+}
 
 // KeyAttribute is the table's partition key, a string.
 const KeyAttribute = "id"
