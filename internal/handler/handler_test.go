@@ -547,6 +547,9 @@ func TestEveryStatusCovered(t *testing.T) {
 	for _, tc := range errorCases() {
 		seen[tc.status] = true
 		// The case's code belongs to its status, as the wire says.
+		if tc.status == 200 {
+			continue // a case at a limit, just inside it
+		}
 		if want, ok := wire.ErrorStatus[tc.code]; !ok || want != tc.status {
 			t.Errorf("%s: code %q with status %d; wire.ErrorStatus gives %d", tc.name, tc.code, tc.status, want)
 		}
