@@ -277,37 +277,26 @@ type exportLocal struct {
 
 // startExportLocal runs `ddbops local -o json` with auth on a free port
 // over dataDir, env added to its environment, and waits for its ready
-// document. The server dies with the test process (Pdeathsig) and is
-// killed, with its process group, at cleanup.
+// document. The server dies with the test process and is killed, with
+// its process group, at cleanup (testenv.StartReading).
 func startExportLocal(t *testing.T, bin, dataDir, auth string, env ...string) exportLocal {
 	t.Helper()
 	cmd := exec.Command(bin, "local", "--auth", auth, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "-o", "json")
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr := &testenv.SyncBuffer{}
 	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := testenv.StartReading(t, cmd)
 	exited := make(chan struct{})
 	ready := make(chan localReady, 1)
 	go func() {
 		var doc localReady
-		if json.NewDecoder(bufio.NewReader(stdout)).Decode(&doc) == nil {
+		if json.NewDecoder(bufio.NewReader(p.Stdout())).Decode(&doc) == nil {
 			ready <- doc
 		}
-		_, _ = io.Copy(io.Discard, stdout)
-		_ = cmd.Wait()
+		_, _ = io.Copy(io.Discard, p.Stdout())
+		_ = p.Wait()
 		close(exited)
 	}()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
 	select {
 	case doc := <-ready:
 		return exportLocal{url: doc.URL, apiKey: doc.APIKey}
@@ -338,15 +327,17 @@ func newmanRun(t *testing.T, newman, collection string, args ...string) (string,
 	argv := append([]string{"run", collection, "--color", "off", "--disable-unicode",
 		"--reporters", "cli,json", "--reporter-json-export", report}, args...)
 	cmd := exec.Command(newman, argv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.CombinedOutput()
+	var buf testenv.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := testenv.Run(t, cmd)
+	out := buf.String()
 	var st newmanStats
 	if b, rerr := os.ReadFile(report); rerr == nil {
 		if jerr := json.Unmarshal(b, &st); jerr != nil {
 			t.Fatalf("newman report: %v", jerr)
 		}
 	}
-	return string(out), st, err
+	return out, st, err
 }
 
 // summaryTable is the summary table at the end of newman's CLI output.

@@ -92,7 +92,7 @@ type readyDoc struct {
 
 // proc is one `ddbops local` subprocess.
 type proc struct {
-	cmd    *exec.Cmd
+	p      *testenv.Proc
 	doc    readyDoc
 	stderr *testenv.SyncBuffer
 	ready  chan readyDoc
@@ -121,17 +121,13 @@ func startProcIn(t *testing.T, cwd string, argv []string) *proc {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = cwd
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "DDBOPS_API_KEY=")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, stderr: &testenv.SyncBuffer{}, ready: make(chan readyDoc, 1), done: make(chan struct{})}
+	p := &proc{stderr: &testenv.SyncBuffer{}, ready: make(chan readyDoc, 1), done: make(chan struct{})}
 	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	// Its own process group and a parent-death signal: nothing survives
+	// the test binary (testenv.StartReading).
+	p.p = testenv.StartReading(t, cmd)
 	go func() {
+		stdout := p.p.Stdout()
 		var doc readyDoc
 		if json.NewDecoder(bufio.NewReader(stdout)).Decode(&doc) == nil {
 			if doc.Error != nil {
@@ -141,12 +137,11 @@ func startProcIn(t *testing.T, cwd string, argv []string) *proc {
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
-		_ = cmd.Wait()
-		p.code = cmd.ProcessState.ExitCode()
+		p.code = p.p.ExitCode()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		p.p.Stop()
 		<-p.done
 	})
 	return p
@@ -468,7 +463,7 @@ func TestFaultKillLoop(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := p.p.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		<-p.done
@@ -578,7 +573,7 @@ func populated(t *testing.T, bin string) string {
 // stopProc stops p with SIGTERM and expects a clean exit.
 func stopProc(t *testing.T, p *proc) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if code := p.waitExit(t); code != 0 {
@@ -667,7 +662,7 @@ func mapsEqualExcept(a, b map[string]string, ignore ...string) bool {
 // tmpfsNS is a private mount namespace holding a small tmpfs at dir (the
 // same path as outside, where dir stays an empty directory).
 type tmpfsNS struct {
-	holder *exec.Cmd
+	holder *testenv.Proc
 	dir    string
 }
 
@@ -677,35 +672,24 @@ func newTmpfsNS(t *testing.T, size string) *tmpfsNS {
 	dir := t.TempDir()
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
 		`mount -t tmpfs -o size="$2",mode=0700 tmpfs "$1" && echo mounted && exec sleep 3600`, "sh", dir, size)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var errb testenv.SyncBuffer
 	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, _ := bufio.NewReader(out).ReadString('\n')
+	holder := testenv.StartReading(t, cmd)
+	line, _ := bufio.NewReader(holder.Stdout()).ReadString('\n')
 	if line != "mounted\n" {
 		t.Fatalf("mount tmpfs: %s", errb.String())
 	}
-	return &tmpfsNS{holder: cmd, dir: dir}
+	return &tmpfsNS{holder: holder, dir: dir}
 }
 
 // wrap runs argv inside the namespace (nsenter execs it: same PID).
 func (n *tmpfsNS) wrap(argv []string) []string {
-	return append([]string{"nsenter", "-t", strconv.Itoa(n.holder.Process.Pid), "-m", "--"}, argv...)
+	return append([]string{"nsenter", "-t", strconv.Itoa(n.holder.Pid()), "-m", "--"}, argv...)
 }
 
 // path is where the test process reaches a file of the tmpfs.
 func (n *tmpfsNS) path(rel string) string {
-	return filepath.Join(fmt.Sprintf("/proc/%d/root", n.holder.Process.Pid), n.dir, rel)
+	return filepath.Join(fmt.Sprintf("/proc/%d/root", n.holder.Pid()), n.dir, rel)
 }
 
 func (n *tmpfsNS) resize(t *testing.T, size string) {
@@ -930,7 +914,7 @@ func TestFaultDamagedDatabase(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatalf("offset %d: neither started nor failed", off)
 		}
-		_ = pr.cmd.Process.Kill()
+		pr.p.Stop()
 		<-pr.done
 	}
 	t.Logf("%d flips: %d refused at start, %d served every item exactly", len(offsets), detected, served)
