@@ -34,13 +34,13 @@ func TestLocalFlags(t *testing.T) {
 		want localOptions
 		code int
 	}{
-		{name: "defaults", want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager"}},
+		{name: "defaults", want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
 		{name: "flags", args: []string{"--addr", "127.0.0.1:0", "--data-dir", "d", "--auth", "none", "--api-key", "k0123456789012345678901", "--dynamodb-endpoint", "http://127.0.0.1:8000"},
-			want: localOptions{Addr: "127.0.0.1:0", DataDir: "d", Auth: "none", APIKey: "k0123456789012345678901", APIKeySource: "--api-key", DynamoDBEndpoint: "http://127.0.0.1:8000", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager"}},
+			want: localOptions{Addr: "127.0.0.1:0", DataDir: "d", Auth: "none", APIKey: "k0123456789012345678901", APIKeySource: "--api-key", DynamoDBEndpoint: "http://127.0.0.1:8000", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
 		{name: "environment", env: map[string]string{"DDBOPS_ADDR": "127.0.0.1:9", "DDBOPS_DATA_DIR": "e", "DDBOPS_LOCAL_AUTH": "iam", "DDBOPS_API_KEY": "env-key-0123456789012345", "DDBOPS_DYNAMODB_ENDPOINT": "http://127.0.0.1:1", "DDBOPS_TABLE": "t2", "DDBOPS_STAGE": "dev"},
-			want: localOptions{Addr: "127.0.0.1:9", DataDir: "e", Auth: "iam", APIKey: "env-key-0123456789012345", APIKeySource: "DDBOPS_API_KEY", DynamoDBEndpoint: "http://127.0.0.1:1", Table: "t2", Stage: "dev", Resource: "DynamoDBManager"}},
+			want: localOptions{Addr: "127.0.0.1:9", DataDir: "e", Auth: "iam", APIKey: "env-key-0123456789012345", APIKeySource: "DDBOPS_API_KEY", DynamoDBEndpoint: "http://127.0.0.1:1", Table: "t2", Stage: "dev", Resource: "DynamoDBManager", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
 		{name: "flag beats environment", args: []string{"--auth", "none", "--api-key", "flag-key-0123456789012345"}, env: map[string]string{"DDBOPS_LOCAL_AUTH": "iam", "DDBOPS_API_KEY": "env-key-0123456789012345"},
-			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "none", APIKey: "flag-key-0123456789012345", APIKeySource: "--api-key", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager"}},
+			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "none", APIKey: "flag-key-0123456789012345", APIKeySource: "--api-key", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
 		{name: "bad auth", args: []string{"--auth", "basic"}, code: exitUsage},
 		{name: "arguments", args: []string{"extra"}, code: exitUsage},
 	}
