@@ -140,12 +140,12 @@ type localReady struct {
 	// key the user gave is never printed.
 	APIKey    string   `json:"apiKey,omitempty"`
 	CORS      []string `json:"cors,omitempty"`
-	Region    string `json:"region,omitempty"`
-	PID       int    `json:"pid"`
-	DataDir   string `json:"dataDir"`
-	Engine    string `json:"engine"`
-	Items     int    `json:"items"`
-	StartupMS int64  `json:"startupMs"`
+	Region    string   `json:"region,omitempty"`
+	PID       int      `json:"pid"`
+	DataDir   string   `json:"dataDir"`
+	Engine    string   `json:"engine"`
+	Items     int      `json:"items"`
+	StartupMS int64    `json:"startupMs"`
 }
 
 // runLocalFunc is runLocal, replaceable by the flag-parsing test.
