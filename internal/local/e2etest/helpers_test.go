@@ -98,6 +98,7 @@ type server struct {
 	stdout *testenv.SyncBuffer // after the ready document
 	stderr *testenv.SyncBuffer
 	readyc chan readyDoc
+	text   bool
 	done   chan struct{}
 	code   int
 }
@@ -108,6 +109,7 @@ type spec struct {
 	env    []string
 	prefix []string // a wrapper that execs its arguments (prlimit)
 	global []string // flags before `local`
+	text   bool     // no -o json: wait for the ready line instead
 }
 
 // baseEnv: no user config, no API key, no AWS profile of the machine.
@@ -126,7 +128,10 @@ func baseEnv(t *testing.T) []string {
 func launch(t *testing.T, sp spec) *server {
 	t.Helper()
 	argv := append(append(append([]string{}, sp.prefix...), ddbops(t)), sp.global...)
-	argv = append(argv, "local", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"), "-o", "json")
+	argv = append(argv, "local", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"))
+	if !sp.text {
+		argv = append(argv, "-o", "json")
+	}
 	argv = append(argv, sp.args...)
 	cmd := command(argv...)
 	cmd.Env = append(baseEnv(t), sp.env...)
@@ -134,7 +139,7 @@ func launch(t *testing.T, sp spec) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stdout: &testenv.SyncBuffer{}, stderr: &testenv.SyncBuffer{}, done: make(chan struct{})}
+	s := &server{cmd: cmd, stdout: &testenv.SyncBuffer{}, stderr: &testenv.SyncBuffer{}, done: make(chan struct{}), text: sp.text}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -172,6 +177,10 @@ func start(t *testing.T, sp spec) *server {
 
 func (s *server) waitReady(t *testing.T) {
 	t.Helper()
+	if s.text {
+		s.waitReadyLine(t)
+		return
+	}
 	select {
 	case s.doc = <-s.readyc:
 	case <-s.done:
@@ -179,9 +188,36 @@ func (s *server) waitReady(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("ddbops local not ready after 60s:\n%s", s.stderr)
 	}
+	// The ready line comes last: then everything else is written.
+	waitFor(t, "the ready line", func() bool { return strings.Contains(s.stderr.String(), "ddbops local: ready on ") })
 	host := strings.TrimPrefix(s.doc.URL, "http://")
 	s.addr, _, _ = strings.Cut(host, "/")
 	_, s.port, _ = net.SplitHostPort(s.addr)
+}
+
+// waitReadyLine waits for the text ready line on stderr.
+func (s *server) waitReadyLine(t *testing.T) {
+	t.Helper()
+	const prefix = "ddbops local: ready on "
+	waitFor(t, "the ready line", func() bool {
+		if !s.alive() {
+			t.Fatalf("ddbops local exited with %d before it was ready:\n%s", s.code, s.stderr)
+		}
+		return strings.Contains(s.stderr.String(), prefix)
+	})
+	_, rest, _ := strings.Cut(s.stderr.String(), prefix)
+	s.doc.URL, _, _ = strings.Cut(rest, " ")
+	s.doc.PID = s.cmd.Process.Pid
+	host := strings.TrimPrefix(s.doc.URL, "http://")
+	s.addr, _, _ = strings.Cut(host, "/")
+	_, s.port, _ = net.SplitHostPort(s.addr)
+}
+
+// stop ends the server with SIGTERM and waits for it.
+func (s *server) stop(t *testing.T) int {
+	t.Helper()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	return s.exit(t)
 }
 
 // exit waits for the server to exit on its own.
