@@ -58,6 +58,9 @@ type Config struct {
 	// bound). It must be at least wire.MaxBodyBytes.
 	MaxBodyBytesInFlight int64
 	Log                  io.Writer // where a panicking handler and accept errors are reported; nil: nowhere
+	// Unavailable, when set and returning an error, turns every answer
+	// into a 503 with that error's text (the store found damage).
+	Unavailable func() error
 }
 
 // Gateway plays API Gateway (REST API, one resource with POST, Lambda
@@ -79,6 +82,7 @@ type Gateway struct {
 	maxConns int
 	bodies   *budget // nil: no bound
 	log      io.Writer
+	down     func() error
 }
 
 // New returns the gateway c describes.
@@ -93,6 +97,7 @@ func New(c Config) *Gateway {
 		cors:     newCORSPolicy(c.CORS),
 		maxConns: c.MaxConns,
 		log:      c.Log,
+		down:     c.Unavailable,
 	}
 	if c.MaxBodyBytesInFlight > 0 {
 		g.bodies = &budget{max: max(c.MaxBodyBytesInFlight, wire.MaxBodyBytes)}
@@ -158,13 +163,17 @@ type verdict struct {
 	sig         *sigHead
 }
 
-// admit decides a request from its head alone, in this order: Host (on a
+// admit decides a request from its head alone, in this order: the
+// store's health (Unavailable), Host (on a
 // loopback bind), Origin, the route (REST APIs answer any undefined
 // resource or method with 403 Missing Authentication Token, before
 // authorization; an OPTIONS preflight when CORS is on), then the API key
 // or everything of a signature but the body hash.
 func (g *Gateway) admit(ctx context.Context, h *head, loopbackBind bool) verdict {
 	var v verdict
+	if v.err = g.unavailable(); v.err != nil {
+		return v
+	}
 	// An HTTP/1.0 request may come without Host: it names nothing.
 	if loopbackBind && h.hasHost && !loopbackHost(h.host) {
 		v.err = errHostForbidden
@@ -234,6 +243,9 @@ func (g *Gateway) handle(ctx context.Context, in *inbound, v *verdict, reqID str
 		id.AccessKey, id.AccountID, id.Caller, id.User = accessKey, localAccountID, accessKey, accessKey
 	}
 	resp, ok := g.invoke(ctx, &ev)
+	if e := g.unavailable(); e != nil { // found during this request
+		return errorOut(e)
+	}
 	if !ok || resp.StatusCode < 100 || resp.StatusCode > 599 {
 		// What API Gateway answers for a crashed function or a malformed
 		// proxy response.
@@ -261,6 +273,16 @@ func (g *Gateway) invoke(ctx context.Context, ev *events.APIGatewayProxyRequest)
 		}
 	}()
 	return g.h.HandleProxy(ctx, ev), true
+}
+
+func (g *Gateway) unavailable() *gwError {
+	if g.down == nil {
+		return nil
+	}
+	if err := g.down(); err != nil {
+		return &gwError{http.StatusServiceUnavailable, "ServiceUnavailableException", err.Error()}
+	}
+	return nil
 }
 
 func errorOut(e *gwError) outbound {

@@ -42,11 +42,12 @@ type listener struct {
 	closeOnce sync.Once
 	open      atomic.Int64
 	log       io.Writer
-	lastLog   time.Time // only Accept's goroutine uses it
+	lastLog   time.Time                            // only Accept's goroutine uses it
+	after     func(time.Duration) <-chan time.Time // time.After; tests record the backoff
 }
 
 func newListener(ln net.Listener, maxConns int, firstByte time.Duration, log io.Writer) *listener {
-	l := &listener{Listener: ln, firstByte: firstByte, closed: make(chan struct{}), log: log}
+	l := &listener{Listener: ln, firstByte: firstByte, closed: make(chan struct{}), log: log, after: time.After}
 	if maxConns > 0 {
 		l.slots = make(chan struct{}, maxConns)
 	}
@@ -78,7 +79,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
 		l.report(err, delay)
 		select {
-		case <-time.After(delay):
+		case <-l.after(delay):
 		case <-l.closed:
 			l.release()
 			return nil, net.ErrClosed
