@@ -92,6 +92,8 @@ func TestStrictHTTP(t *testing.T) {
 		{"signed length", line("POST", route, "HTTP/1.1", []string{host, keyHdr, "Content-Length: +" + strconv.Itoa(len(body("plus")))}, "plus"), 400, "malformed Content-Length"},
 		{"gzip coding", "POST " + route + " HTTP/1.1\r\n" + host + "\r\n" + keyHdr + "\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + chunked("gzip"), 501, "Not Implemented"},
 		{"Transfer-Encoding in HTTP/1.0", "POST " + route + " HTTP/1.0\r\n" + keyHdr + "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked("te10"), 400, "Transfer-Encoding in an HTTP/1.0 request"},
+		{"no minor version", line("POST", route, "HTTP/1", []string{host, keyHdr, cl("v1")}, "v1"), 400, "Bad Request"},
+		{"headers over 16 KiB", line("POST", route, "HTTP/1.1", []string{host, keyHdr, "X-Big: " + strings.Repeat("b", 20<<10), cl("big")}, "big"), 431, "Request Header Fields Too Large"},
 		{"two x-api-key", line("POST", route, "HTTP/1.1", []string{host, keyHdr, keyHdr, cl("twokeys")}, "twokeys"), 403, "Forbidden"},
 		{"a wrong and the right x-api-key", line("POST", route, "HTTP/1.1", []string{host, "X-Api-Key: wrong-key-0123456789abcdef", keyHdr, cl("wrongright")}, "wrongright"), 403, "Forbidden"},
 	}
@@ -104,7 +106,7 @@ func TestStrictHTTP(t *testing.T) {
 			t.Errorf("%s: the connection stays open after a framing error", tt.name)
 		}
 	}
-	for _, id := range []string{"v99", "v20", "v12", "v09", "clte", "nohost", "twohosts", "fold", "foldtab", "spacecolon", "twocl", "plus", "gzip", "te10", "twokeys", "wrongright", "twoeq"} {
+	for _, id := range []string{"v99", "v20", "v12", "v09", "clte", "nohost", "twohosts", "fold", "foldtab", "spacecolon", "twocl", "plus", "gzip", "te10", "twokeys", "wrongright", "twoeq", "v1", "big"} {
 		if s.stored(t, id, keyHdr) {
 			t.Errorf("refused request %s stored its item", id)
 		}
