@@ -163,8 +163,8 @@ type verdict struct {
 	sig         *sigHead
 }
 
-// admit decides a request from its head alone, in this order: the
-// store's health (Unavailable), Host (on a
+// admit decides a request from its head alone, in this order
+// (docs/local-security.md): the store's health (Unavailable), Host (on a
 // loopback bind), Origin, the route (REST APIs answer any undefined
 // resource or method with 403 Missing Authentication Token, before
 // authorization; an OPTIONS preflight when CORS is on), then the API key

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -266,5 +268,20 @@ func TestHostRuleOnLoopbackListener(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("%s: Host evil.example: %d, want %d", name, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestBodySkippedMark: the mark headerReceived leaves is found by the
+// handler, and no request off the wire can carry it (its name is no
+// token, which checkFraming refuses).
+func TestBodySkippedMark(t *testing.T) {
+	t.Parallel()
+	var rh fasthttp.RequestHeader
+	rh.Set(bodySkipped, "1")
+	if len(rh.Peek(bodySkipped)) == 0 {
+		t.Fatal("the mark set on a header is not found on it")
+	}
+	if _, e := checkFraming([]byte("HTTP/1.1"), []byte("Host: x\r\n"+bodySkipped+": 1\r\n\r\n")); e == nil || e.status != 400 {
+		t.Fatalf("a request carrying the mark: %v, want 400", e)
 	}
 }
