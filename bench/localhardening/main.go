@@ -372,7 +372,7 @@ func floodRun(bin string, prefix []string, n int) string {
 	if d < 0 {
 		return fmt.Sprintf("%d of %d connections established; the next ping was NOT answered within 60 s", established, n)
 	}
-	return fmt.Sprintf("%d of %d connections established within %.0f s each (the rest waited in the kernel's queues), server held %d descriptors, VmRSS %.0f MB; alive; ping %.0f ms after they closed",
+	return fmt.Sprintf("%d of %d connections established within %.0f s each (the others' connects timed out: the server accepts no more than its cap), server held %d descriptors, VmRSS %.0f MB; alive; ping %.0f ms after they closed",
 		established, n, floodDialTimeout.Seconds(), held, float64(rss)/1e6, ms(d))
 }
 

@@ -72,6 +72,7 @@ func peakRSS(t *testing.T, s *server, stop <-chan struct{}) (anon, total chan in
 // its 403 from the headers alone, nothing of the bodies is kept, and the
 // server's memory stays under 100 MB.
 func TestStalledBodiesUnderIAM(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	s := start(t, spec{args: []string{"--auth", "iam"}, env: iamEnv})
 	head := "POST " + route + " HTTP/1.1\r\nHost: " + s.addr + "\r\nAuthorization: garbage\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n"
@@ -110,6 +111,7 @@ func TestStalledBodiesUnderIAM(t *testing.T) {
 // 400 stalled 1 MiB bodies under the default 32 MiB keep the server under
 // 100 MB; the bodies that do not fit get 503 with Retry-After at once.
 func TestStalledBodiesUnauthenticated(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	s := start(t, spec{args: []string{"--auth", "none"}})
 	head := "POST " + route + " HTTP/1.1\r\nHost: " + s.addr + "\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n"

@@ -46,6 +46,7 @@ async function attempt(name, init) {
 // gets nothing through: the preflight is refused, the simple requests are
 // answered 403 and store nothing.
 func TestCORSChromium(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	chromium := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {

@@ -47,6 +47,7 @@ func closeAll(conns []net.Conn) {
 // cap drops below local-max-conns and says so), the rest wait in the
 // listen queue.
 func TestIdleConnectionsUnderLowFDLimit(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	prlimit := needPrlimit(t)
 	s := start(t, spec{prefix: []string{prlimit, "--nofile=256", "--"}, args: []string{"--auth", "none"}})
@@ -73,6 +74,7 @@ func TestIdleConnectionsUnderLowFDLimit(t *testing.T) {
 // (here the limit drops under a running server), the server retries with
 // backoff, says so, and answers again once the connections are gone.
 func TestAcceptBackoffOnEMFILE(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	prlimit := needPrlimit(t)
 	s := start(t, spec{args: []string{"--auth", "none"}})

@@ -391,6 +391,15 @@ func (s *server) rss(t *testing.T) (anon, total int64) {
 	return anon, total
 }
 
+// skipShort skips a test of the fault layer (hundreds of connections or
+// megabytes of bodies, a browser) under -short.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: a fault-layer test (many connections, large bodies or a browser)")
+	}
+}
+
 // waitFor polls cond until it holds or 60 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

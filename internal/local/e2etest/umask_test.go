@@ -14,9 +14,7 @@ import (
 // umask clears, and get the usual ones it leaves: 0600 under 077, 0640
 // under 027, 0644 under 022.
 func TestWrittenFilesHonourUmask(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: package builds the handler")
-	}
+	skipShort(t) // package builds the handler
 	t.Parallel()
 	bin := ddbops(t)
 	s := start(t, spec{args: []string{"--auth", "none"}})
