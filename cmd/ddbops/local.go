@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -30,6 +31,12 @@ type localOptions struct {
 	APIKeySource     string // where APIKey came from, for the start banner
 	DynamoDBEndpoint string
 	CPUProfile       string // hidden: write a CPU profile of the serving phase (bench/)
+
+	// CORS is --cors as given (ORIGIN[,ORIGIN]); runLocal parses it.
+	CORS                       string
+	AllowRemoteUnauthenticated bool
+	MaxConns                   int
+	MaxBodyBytesInFlight       int64
 
 	Table    string
 	Stage    string
@@ -59,10 +66,16 @@ before the answer is sent, so stopping or killing the server loses nothing.
 
 Auth behaves as API Gateway's: apikey (the default) wants the x-api-key header,
 iam wants SigV4 signatures (service execute-api) made with your AWS
-credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
+credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.
+
+Browsers: on a loopback address a request whose Host is not a loopback name
+gets 403 (DNS rebinding), and so does one from a web page of another origin
+unless --cors allows that origin. --auth none on any other address refuses to
+start without --allow-remote-unauthenticated.`,
 		Example: `  ddbops local
   ddbops local --auth none --addr 127.0.0.1:8080
   ddbops local --auth iam --region eu-west-1
+  ddbops local --cors http://localhost:5173                 # a dev server's page may call it
   ddbops local --dynamodb-endpoint http://127.0.0.1:8000   # DynamoDB Local, LocalStack, moto`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -89,6 +102,12 @@ credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
 			if opts.Addr == "" {
 				return cmdutil.UsageErrorf("--addr must not be empty")
 			}
+			if opts.MaxConns < 1 {
+				return cmdutil.UsageErrorf("invalid --max-conns %d: want at least 1", opts.MaxConns)
+			}
+			if opts.MaxBodyBytesInFlight < wire.MaxBodyBytes {
+				return cmdutil.UsageErrorf("invalid --max-body-bytes-in-flight %d: want at least %d (one body's limit)", opts.MaxBodyBytesInFlight, wire.MaxBodyBytes)
+			}
 			return runOr(cmd.Context(), opts, runF, runLocal)
 		},
 	}
@@ -98,27 +117,37 @@ credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
 	fl.StringVar(&opts.Auth, "auth", "", "none|apikey|iam (config key local-auth)")
 	fl.StringVar(&opts.APIKey, "api-key", "", "API key for apikey auth (also DDBOPS_API_KEY; default: generated once, saved in the data dir)")
 	fl.StringVar(&opts.DynamoDBEndpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint (DynamoDB Local, LocalStack, moto) instead of the embedded one; no journal then")
+	fl.StringVar(&opts.CORS, "cors", "", "browser origins allowed to call the API, ORIGIN[,ORIGIN] (scheme://host[:port]) or * (default from config cors: none)")
+	fl.BoolVar(&opts.AllowRemoteUnauthenticated, "allow-remote-unauthenticated", false, "let --auth none listen on an address other machines can reach")
+	fl.IntVar(&opts.MaxConns, "max-conns", 0, "connections held at once; more wait in the listen queue (default from config local-max-conns: 1024)")
+	fl.Int64Var(&opts.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 0, "request-body bytes held at once; a body that does not fit gets 503 (default from config local-max-body-bytes-in-flight: 32 MiB)")
 	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the serving phase to this file (for bench/)")
 	_ = fl.MarkHidden("cpuprofile")
 	bindConfig(fl, "addr", "addr")
 	bindConfig(fl, "data-dir", "data-dir")
 	bindConfig(fl, "auth", "local-auth")
 	bindConfig(fl, "dynamodb-endpoint", "dynamodb-endpoint")
+	bindConfig(fl, "cors", "cors")
+	bindConfig(fl, "max-conns", "local-max-conns")
+	bindConfig(fl, "max-body-bytes-in-flight", "local-max-body-bytes-in-flight")
 	return cmd
 }
 
 // localReady is the -o json document printed once the server accepts
 // requests.
 type localReady struct {
-	URL       string `json:"url"`
-	Auth      string `json:"auth"`
-	APIKey    string `json:"apiKey,omitempty"`
-	Region    string `json:"region,omitempty"`
-	PID       int    `json:"pid"`
-	DataDir   string `json:"dataDir"`
-	Engine    string `json:"engine"`
-	Items     int    `json:"items"`
-	StartupMS int64  `json:"startupMs"`
+	URL  string `json:"url"`
+	Auth string `json:"auth"`
+	// APIKey is a key ddbops generated (now or at an earlier start); a
+	// key the user gave is never printed.
+	APIKey    string   `json:"apiKey,omitempty"`
+	CORS      []string `json:"cors,omitempty"`
+	Region    string   `json:"region,omitempty"`
+	PID       int      `json:"pid"`
+	DataDir   string   `json:"dataDir"`
+	Engine    string   `json:"engine"`
+	Items     int      `json:"items"`
+	StartupMS int64    `json:"startupMs"`
 }
 
 func runLocal(ctx context.Context, opts *localOptions) error {
@@ -129,6 +158,13 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	errOut := opts.IO.ErrOut
+	cors, err := local.ParseOrigins(opts.CORS)
+	if err != nil {
+		return cmdutil.UsageErrorf("invalid --cors %q: %v", opts.CORS, err)
+	}
+	if err := checkExposure(ctx, opts, addrIsLoopback(ctx, opts.Addr)); err != nil {
+		return err
+	}
 	lo := local.Options{
 		DataDir:          opts.DataDir,
 		Auth:             opts.Auth,
@@ -141,6 +177,10 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		Log:              errOut,
 		// An in-process `call --local` holds the data dir for a moment.
 		LockWait: 3 * time.Second,
+
+		CORS:                 cors,
+		MaxConns:             opts.MaxConns,
+		MaxBodyBytesInFlight: opts.MaxBodyBytesInFlight,
 	}
 	region, creds, err := target.ServerAWS(ctx, opts.AWSConfig, opts.Auth, opts.DynamoDBEndpoint)
 	if err != nil {
@@ -171,8 +211,21 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 			"is another server using that port? pass --addr 127.0.0.1:0 to pick a free one")
 	}
 	so := stack.Options()
-	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopbackIP(host) {
-		fmt.Fprintf(errOut, "warning: %s is not a loopback address: other machines can reach this API\n", ln.Addr())
+	if loopback := local.IsLoopbackAddr(ln.Addr()); !loopback {
+		// The name resolved otherwise than checkExposure was told.
+		if err := checkExposure(ctx, opts, loopback); err != nil {
+			_ = ln.Close()
+			_ = stack.Close()
+			return err
+		}
+		if opts.Auth == wire.AuthNone {
+			fmt.Fprintf(errOut, "warning: %s is not a loopback address: anyone who can reach this machine can read and write the table, without authentication\n", ln.Addr())
+		} else {
+			fmt.Fprintf(errOut, "warning: %s is not a loopback address: other machines can reach this API, over plain HTTP (the API key or signed requests and every item travel unencrypted)\n", ln.Addr())
+		}
+	}
+	if len(cors) == 1 && cors[0] == local.AnyOrigin && opts.Auth == wire.AuthNone {
+		fmt.Fprintln(errOut, "warning: --cors * with --auth none: every web page you visit can read and write the table")
 	}
 
 	var readyErr error
@@ -186,10 +239,14 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 			if so.DynamoDBEndpoint != "" {
 				engine = so.DynamoDBEndpoint
 			}
-			readyErr = cmdutil.WriteJSON(opts.IO.Out, localReady{
-				URL: info.URL, Auth: info.Auth, APIKey: info.APIKey, Region: info.Region, PID: info.PID,
+			doc := localReady{
+				URL: info.URL, Auth: info.Auth, Region: info.Region, PID: info.PID, CORS: cors,
 				DataDir: so.DataDir, Engine: engine, Items: stack.Recovery().Items, StartupMS: startup.Milliseconds(),
-			})
+			}
+			if opts.APIKeySource == "" {
+				doc.APIKey = info.APIKey
+			}
+			readyErr = cmdutil.WriteJSON(opts.IO.Out, doc)
 		}
 		// Last: whoever waits for this line finds everything else written.
 		fmt.Fprintf(errOut, "ddbops local: ready on %s (auth %s)\n", info.URL, info.Auth)
@@ -253,10 +310,38 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 	}
 }
 
-func isLoopbackIP(host string) bool {
+// checkExposure refuses --auth none on an address other machines can
+// reach, unless the user said so.
+func checkExposure(_ context.Context, opts *localOptions, loopback bool) error {
+	if loopback || opts.Auth != wire.AuthNone || opts.AllowRemoteUnauthenticated {
+		return nil
+	}
+	return cmdutil.UsageErrorf("--auth none on %s would serve anyone who can reach this machine without authentication: listen on 127.0.0.1, use --auth apikey or iam, or pass --allow-remote-unauthenticated", opts.Addr)
+}
+
+// addrIsLoopback reports whether listening on addr (host:port) listens on
+// the loopback interface only: a loopback address, localhost, or a name
+// that resolves to loopback addresses only. An empty host is every
+// interface.
+func addrIsLoopback(ctx context.Context, addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.IsLoopback()
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }

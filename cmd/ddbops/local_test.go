@@ -35,13 +35,21 @@ func TestLocalFlags(t *testing.T) {
 		want localOptions
 		code int
 	}{
-		{name: "defaults", want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1"}},
+		{name: "defaults", want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
 		{name: "flags", args: []string{"--addr", "127.0.0.1:0", "--data-dir", "d", "--auth", "none", "--api-key", "k0123456789012345678901", "--dynamodb-endpoint", "http://127.0.0.1:8000"},
-			want: localOptions{Addr: "127.0.0.1:0", DataDir: "d", Auth: "none", APIKey: "k0123456789012345678901", APIKeySource: "--api-key", DynamoDBEndpoint: "http://127.0.0.1:8000", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1"}},
+			want: localOptions{Addr: "127.0.0.1:0", DataDir: "d", Auth: "none", APIKey: "k0123456789012345678901", APIKeySource: "--api-key", DynamoDBEndpoint: "http://127.0.0.1:8000", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
 		{name: "environment", env: map[string]string{"DDBOPS_ADDR": "127.0.0.1:9", "DDBOPS_DATA_DIR": "e", "DDBOPS_LOCAL_AUTH": "iam", "DDBOPS_API_KEY": "env-key-0123456789012345", "DDBOPS_DYNAMODB_ENDPOINT": "http://127.0.0.1:1", "DDBOPS_TABLE": "t2", "DDBOPS_STAGE": "dev"},
-			want: localOptions{Addr: "127.0.0.1:9", DataDir: "e", Auth: "iam", APIKey: "env-key-0123456789012345", APIKeySource: "DDBOPS_API_KEY", DynamoDBEndpoint: "http://127.0.0.1:1", Table: "t2", Stage: "dev", Resource: "DynamoDBManager", Region: "us-east-1"}},
+			want: localOptions{Addr: "127.0.0.1:9", DataDir: "e", Auth: "iam", APIKey: "env-key-0123456789012345", APIKeySource: "DDBOPS_API_KEY", DynamoDBEndpoint: "http://127.0.0.1:1", Table: "t2", Stage: "dev", Resource: "DynamoDBManager", Region: "us-east-1", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
 		{name: "flag beats environment", args: []string{"--auth", "none", "--api-key", "flag-key-0123456789012345"}, env: map[string]string{"DDBOPS_LOCAL_AUTH": "iam", "DDBOPS_API_KEY": "env-key-0123456789012345"},
-			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "none", APIKey: "flag-key-0123456789012345", APIKeySource: "--api-key", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1"}},
+			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "none", APIKey: "flag-key-0123456789012345", APIKeySource: "--api-key", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1", MaxConns: 1024, MaxBodyBytesInFlight: 32 << 20}},
+		{name: "hardening flags", args: []string{"--cors", "http://localhost:5173", "--allow-remote-unauthenticated", "--max-conns", "7", "--max-body-bytes-in-flight", "2097152"},
+			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1",
+				CORS: "http://localhost:5173", AllowRemoteUnauthenticated: true, MaxConns: 7, MaxBodyBytesInFlight: 2 << 20}},
+		{name: "hardening environment", env: map[string]string{"DDBOPS_CORS": "http://a.example,http://b.example", "DDBOPS_LOCAL_MAX_CONNS": "9", "DDBOPS_LOCAL_MAX_BODY_BYTES_IN_FLIGHT": "1048576"},
+			want: localOptions{Addr: "127.0.0.1:3000", DataDir: ".ddbops/local", Auth: "apikey", Table: "lambda-apigateway", Stage: "prod", Resource: "DynamoDBManager", Region: "us-east-1",
+				CORS: "http://a.example,http://b.example", MaxConns: 9, MaxBodyBytesInFlight: 1 << 20}},
+		{name: "no connections", args: []string{"--max-conns", "0"}, code: cmdutil.ExitUsage},
+		{name: "body budget under one body", args: []string{"--max-body-bytes-in-flight", "1048575"}, code: cmdutil.ExitUsage},
 		{name: "bad auth", args: []string{"--auth", "basic"}, code: cmdutil.ExitUsage},
 		{name: "arguments", args: []string{"extra"}, code: cmdutil.ExitUsage},
 	}
@@ -50,7 +58,7 @@ func TestLocalFlags(t *testing.T) {
 			// Not parallel: the environment is process-wide.
 			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 			t.Chdir(t.TempDir())
-			for _, k := range []string{"DDBOPS_ADDR", "DDBOPS_DATA_DIR", "DDBOPS_LOCAL_AUTH", "DDBOPS_API_KEY", "DDBOPS_DYNAMODB_ENDPOINT", "DDBOPS_TABLE", "DDBOPS_STAGE"} {
+			for _, k := range []string{"DDBOPS_ADDR", "DDBOPS_DATA_DIR", "DDBOPS_LOCAL_AUTH", "DDBOPS_API_KEY", "DDBOPS_DYNAMODB_ENDPOINT", "DDBOPS_TABLE", "DDBOPS_STAGE", "DDBOPS_CORS", "DDBOPS_LOCAL_MAX_CONNS", "DDBOPS_LOCAL_MAX_BODY_BYTES_IN_FLIGHT"} {
 				t.Setenv(k, "")
 				os.Unsetenv(k)
 			}

@@ -292,7 +292,9 @@ func checkAnswer(t *testing.T, status int, h http.Header, body []byte, withBody 
 	if status < 200 || status > 599 {
 		t.Fatalf("status %d", status)
 	}
-	if status >= 500 {
+	// 501 and 505 refuse a transfer coding or an HTTP version the
+	// server does not speak; any other 5xx is a bug.
+	if status >= 500 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported {
 		t.Fatalf("status %d for a client's input (the engine is healthy): %s", status, body)
 	}
 	if ct := h.Get("Content-Type"); ct != "application/json" {
@@ -348,7 +350,9 @@ func FuzzGateway(f *testing.F) {
 		res := rec.Result()
 		out := rec.Body.Bytes()
 		checkAnswer(t, res.StatusCode, res.Header, out, true)
-		onRoute := req.Method == http.MethodPost && req.URL.Path == fuzzRoute
+		// The route is matched exactly as sent: no decoding, no cleaning.
+		path, _, _ := strings.Cut(req.RequestURI, "?")
+		onRoute := req.Method == http.MethodPost && path == fuzzRoute
 		errType := headerFold(res.Header, "x-amzn-ErrorType")
 		switch {
 		case !onRoute && (res.StatusCode != 403 || errType != "MissingAuthenticationTokenException"):
@@ -491,19 +495,19 @@ func FuzzGatewayRaw(f *testing.F) {
 	}
 	ping := `{"operation":"ping"}`
 	for _, raw := range []string{
-		"GET " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\n\r\n",
-		"HEAD " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+		"HEAD " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
 		"POST " + fuzzRoute + " HTTP/1.0\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping,
-		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n" + ping + "\r\n0\r\n\r\n",
-		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping,
-		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n{",
-		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping +
-			"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(tutorialRead)) + "\r\n\r\n" + tutorialRead,
-		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nX-Api-Key: " + fuzzAPIKey + "\r\nContent-Length: 1\r\n\r\n{",
+		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n" + ping + "\r\n0\r\n\r\n",
+		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping,
+		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n\r\n{",
+		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + strconv.Itoa(len(ping)) + "\r\n\r\n" + ping +
+			"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + strconv.Itoa(len(tutorialRead)) + "\r\n\r\n" + tutorialRead,
+		"POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: " + fuzzAPIKey + "\r\nContent-Length: 1\r\n\r\n{",
 		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-		"POST /prod/DynamoDBManager?x=%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /prod/DynamoDBManager?x=%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
 		"\r\n\r\nPOST " + fuzzRoute + " HTTP/1.1\r\n\r\n",
 	} {
 		f.Add(uint8(0), []byte(raw))
@@ -518,7 +522,7 @@ func FuzzGatewayRaw(f *testing.F) {
 		fs.afterInput(t)
 		if fs.inputs%checkEvery == 0 {
 			// Still serving, over the network.
-			ping := "POST " + fuzzRoute + " HTTP/1.1\r\nHost: x\r\nX-Api-Key: " + fuzzAPIKey + "\r\nContent-Length: 20\r\n\r\n" + `{"operation":"ping"}`
+			ping := "POST " + fuzzRoute + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: " + fuzzAPIKey + "\r\nContent-Length: 20\r\n\r\n" + `{"operation":"ping"}`
 			out := exchange(t, fs.addrs[0], []byte(ping))
 			if !bytes.HasPrefix(out, []byte("HTTP/1.1 200 ")) || !bytes.HasSuffix(out, []byte(`"pong"`)) {
 				t.Fatalf("ping after %d inputs: %q", fs.inputs, out)

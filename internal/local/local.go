@@ -65,6 +65,18 @@ type Recovery struct {
 	CheckedAtOpen bool
 }
 
+// The HTTP front's browser rules, for the command that configures them
+// (docs/local-security.md).
+var (
+	// ParseOrigins parses --cors: ORIGIN[,ORIGIN] or AnyOrigin.
+	ParseOrigins = gateway.ParseOrigins
+	// IsLoopbackAddr reports whether a listener is on loopback only.
+	IsLoopbackAddr = gateway.IsLoopbackAddr
+)
+
+// AnyOrigin, alone in Options.CORS, allows every origin.
+const AnyOrigin = gateway.AnyOrigin
+
 const (
 	shutdownTimeout = 10 * time.Second
 	lockRetryEvery  = 20 * time.Millisecond
@@ -89,6 +101,13 @@ type Options struct {
 	Stage            string
 	Resource         string
 	Log              io.Writer
+
+	// The HTTP front's limits and browser rules (gateway.Config): CORS
+	// origins besides the server's own (gateway.CheckOrigins), the
+	// connection cap and the request-body bytes held at once (0: none).
+	CORS                 []string
+	MaxConns             int
+	MaxBodyBytesInFlight int64
 
 	// LockWait makes Open wait up to this long for a data dir held by a
 	// process that is not serving it (e.g. an in-process `call --local`).
@@ -127,6 +146,15 @@ func (o *Options) validate() error {
 		if err := gateway.ValidAPIKey(o.APIKey); err != nil {
 			return fmt.Errorf("invalid API key: %w", err)
 		}
+	}
+	if _, err := gateway.CheckOrigins(o.CORS); err != nil {
+		return fmt.Errorf("invalid CORS origins: %w", err)
+	}
+	if o.MaxConns < 0 {
+		return fmt.Errorf("invalid connection cap %d: must be positive (0: none)", o.MaxConns)
+	}
+	if o.MaxBodyBytesInFlight != 0 && o.MaxBodyBytesInFlight < wire.MaxBodyBytes {
+		return fmt.Errorf("invalid body bytes in flight %d: must be at least one body's limit, %d (0: no bound)", o.MaxBodyBytesInFlight, wire.MaxBodyBytes)
 	}
 	return nil
 }
@@ -256,6 +284,7 @@ func (s *Stack) open(ctx context.Context) error {
 		down = s.unavailable
 	}
 
+	cors, _ := gateway.CheckOrigins(o.CORS) // validated by Open
 	s.h = handler.New(db, handler.Config{TableName: o.TableName, Logger: handlerLogger(o.Log)})
 	s.gw = gateway.New(gateway.Config{
 		Handler:     s.h,
@@ -267,6 +296,10 @@ func (s *Stack) open(ctx context.Context) error {
 		Region:      o.Region,
 		Log:         o.Log,
 		Unavailable: down,
+
+		CORS:                 cors,
+		MaxConns:             o.MaxConns,
+		MaxBodyBytesInFlight: o.MaxBodyBytesInFlight,
 	})
 	return nil
 }

@@ -124,81 +124,101 @@ func redact(h string) string {
 	return "..."
 }
 
-// verify returns the caller's access key id, or the error API Gateway
-// would answer.
-func (v *sigV4Verifier) verify(ctx context.Context, r *inbound) (string, *gwError) {
-	body := r.body
-	a, gerr := parseAuthorization(r.header.Get("Authorization"))
+// sigHead is a signed request whose headers passed: what checkBody needs
+// once the body is read.
+type sigHead struct {
+	auth       sigV4Auth
+	signed     []string // the signed header names, lower-case
+	signsToken bool
+	at         time.Time
+	creds      aws.Credentials
+}
+
+// checkHead checks everything of a signature that needs no body: the
+// Authorization header's format, the date and its skew, the credential
+// scope, the access key, the signed-header list and the session token. It
+// returns the error API Gateway would answer.
+func (v *sigV4Verifier) checkHead(ctx context.Context, header func(string) string) (*sigHead, *gwError) {
+	a, gerr := parseAuthorization(header("Authorization"))
 	if gerr != nil {
-		return "", gerr
+		return nil, gerr
 	}
-	amzDate := r.header.Get("X-Amz-Date")
+	amzDate := header("X-Amz-Date")
 	if amzDate == "" {
-		return "", incompleteSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+		return nil, incompleteSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
 	t, err := time.Parse(amzDateFormat, amzDate)
 	if err != nil {
-		return "", incompleteSignature("X-Amz-Date must be in the ISO-8601 basic format yyyyMMdd'T'HHmmss'Z', got '" + amzDate + "'.")
+		return nil, incompleteSignature("X-Amz-Date must be in the ISO-8601 basic format yyyyMMdd'T'HHmmss'Z', got '" + amzDate + "'.")
 	}
 	now := v.now().UTC()
 	if t.Before(now.Add(-maxClockSkew)) {
-		return "", invalidSignature(fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
+		return nil, invalidSignature(fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
 			amzDate, now.Add(-maxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
 	}
 	if t.After(now.Add(maxClockSkew)) {
-		return "", invalidSignature(fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
+		return nil, invalidSignature(fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
 			amzDate, now.Add(maxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
 	}
 
 	scope := strings.Split(a.credential, "/")
 	if len(scope) != 5 {
-		return "", incompleteSignature("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + strings.Join(scope[1:], "/") + "'")
+		return nil, incompleteSignature("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + strings.Join(scope[1:], "/") + "'")
 	}
 	if scope[4] != "aws4_request" {
-		return "", incompleteSignature("Credential should be scoped with a valid terminator: 'aws4_request', not '" + scope[4] + "'.")
+		return nil, incompleteSignature("Credential should be scoped with a valid terminator: 'aws4_request', not '" + scope[4] + "'.")
 	}
 	if scope[1] != amzDate[:8] {
-		return "", invalidSignature(fmt.Sprintf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", scope[1], amzDate[:8], amzDate))
+		return nil, invalidSignature(fmt.Sprintf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", scope[1], amzDate[:8], amzDate))
 	}
 	if scope[2] != v.region {
-		return "", invalidSignature("Credential should be scoped to a valid region, not '" + scope[2] + "'. This API is in '" + v.region + "'.")
+		return nil, invalidSignature("Credential should be scoped to a valid region, not '" + scope[2] + "'. This API is in '" + v.region + "'.")
 	}
 	if scope[3] != "execute-api" {
-		return "", invalidSignature("Credential should be scoped to correct service: 'execute-api'.")
+		return nil, invalidSignature("Credential should be scoped to correct service: 'execute-api'.")
 	}
 
 	creds, err := v.creds.Retrieve(ctx)
 	if err != nil {
-		return "", errInternal
+		return nil, errInternal
 	}
 	if scope[0] != creds.AccessKeyID {
-		return "", errBadToken
+		return nil, errBadToken
 	}
-	signed := strings.Split(strings.ToLower(a.signedHeaders), ";")
-	hasHost, signsToken := false, false
-	for _, h := range signed {
+	sh := &sigHead{auth: a, signed: strings.Split(strings.ToLower(a.signedHeaders), ";"), at: t, creds: creds}
+	hasHost := false
+	for _, h := range sh.signed {
 		switch h {
 		case "host":
 			hasHost = true
 		case "x-amz-security-token":
-			signsToken = true
+			sh.signsToken = true
 		}
 	}
 	if !hasHost {
-		return "", invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+		return nil, invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-	if creds.SessionToken != "" && r.header.Get("X-Amz-Security-Token") != creds.SessionToken {
-		return "", errBadToken
+	// With long-term credentials there is no token to send: AWS refuses
+	// one, as it refuses a wrong or missing one for temporary credentials.
+	if header("X-Amz-Security-Token") != creds.SessionToken {
+		return nil, errBadToken
 	}
+	return sh, nil
+}
 
+// checkBody verifies the signature of a request whose head passed
+// checkHead, now that its body is read, and returns the caller's access
+// key id, or the error API Gateway would answer.
+func (v *sigV4Verifier) checkBody(ctx context.Context, sh *sigHead, r *inbound) (string, *gwError) {
+	body := r.body
 	// Re-sign a copy that holds exactly what the client signed.
 	cp := &http.Request{
 		Method: r.method,
-		URL:    &url.URL{Path: r.path, RawPath: r.rawPath, RawQuery: r.rawQuery},
+		URL:    &url.URL{Path: r.path, RawQuery: r.rawQuery},
 		Host:   r.host,
-		Header: make(http.Header, len(signed)),
+		Header: make(http.Header, len(sh.signed)),
 	}
-	for _, h := range signed {
+	for _, h := range sh.signed {
 		switch h {
 		case "host":
 		case "content-length":
@@ -210,8 +230,8 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *inbound) (string, *gwErro
 		}
 	}
 	sum := sha256.Sum256(body)
-	err = v.signer.SignHTTP(ctx, creds, cp, hex.EncodeToString(sum[:]), "execute-api", v.region, t,
-		func(o *v4.SignerOptions) { o.DisableSessionToken = !signsToken })
+	err := v.signer.SignHTTP(ctx, sh.creds, cp, hex.EncodeToString(sum[:]), "execute-api", v.region, sh.at,
+		func(o *v4.SignerOptions) { o.DisableSessionToken = !sh.signsToken })
 	if err != nil {
 		return "", errInternal
 	}
@@ -222,11 +242,11 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *inbound) (string, *gwErro
 	// Headers the SDK never signs (User-Agent, Expect, ...) cannot be
 	// reproduced; the signed-header lists then differ and so does the
 	// signature.
-	if want.signedHeaders != strings.ToLower(a.signedHeaders) ||
-		!hmac.Equal([]byte(want.signature), []byte(strings.ToLower(a.signature))) {
+	if want.signedHeaders != strings.ToLower(sh.auth.signedHeaders) ||
+		!hmac.Equal([]byte(want.signature), []byte(strings.ToLower(sh.auth.signature))) {
 		return "", errBadSignature
 	}
-	return creds.AccessKeyID, nil
+	return sh.creds.AccessKeyID, nil
 }
 
 // apiKeyAlphabet is what API Gateway's generated keys are made of.

@@ -46,7 +46,18 @@ type Config struct {
 	// the region of the credential scope.
 	Credentials aws.CredentialsProvider
 	Region      string
-	Log         io.Writer // where a panicking handler is reported; nil: nowhere
+	// CORS are the browser origins allowed to call the API besides the
+	// server's own, as CheckOrigins returns them ([AnyOrigin]: every
+	// origin; nil: none).
+	CORS []string
+	// MaxConns caps the connections the server holds at once; the cap
+	// also stays under the open-file limit (0: only that limit).
+	MaxConns int
+	// MaxBodyBytesInFlight bounds the request-body bytes held at once by
+	// the requests being served; a body that does not fit gets 503 (0: no
+	// bound). It must be at least wire.MaxBodyBytes.
+	MaxBodyBytesInFlight int64
+	Log                  io.Writer // where a panicking handler and accept errors are reported; nil: nowhere
 	// Unavailable, when set and returning an error, turns every answer
 	// into a 503 with that error's text (the store found damage).
 	Unavailable func() error
@@ -67,6 +78,9 @@ type Gateway struct {
 	auth     string
 	apiKey   string
 	sigv4    *sigV4Verifier
+	cors     corsPolicy
+	maxConns int
+	bodies   *budget // nil: no bound
 	log      io.Writer
 	down     func() error
 }
@@ -80,8 +94,13 @@ func New(c Config) *Gateway {
 		path:     "/" + c.Stage + "/" + c.Resource,
 		auth:     c.Auth,
 		apiKey:   c.APIKey,
+		cors:     newCORSPolicy(c.CORS),
+		maxConns: c.MaxConns,
 		log:      c.Log,
 		down:     c.Unavailable,
+	}
+	if c.MaxBodyBytesInFlight > 0 {
+		g.bodies = &budget{max: max(c.MaxBodyBytesInFlight, wire.MaxBodyBytes)}
 	}
 	if c.Auth == wire.AuthIAM {
 		g.sigv4 = newSigV4Verifier(c.Credentials, c.Region)
@@ -92,8 +111,7 @@ func New(c Config) *Gateway {
 // inbound is one request as the gateway sees it.
 type inbound struct {
 	method     string
-	path       string
-	rawPath    string
+	path       string // always the route: /<stage>/<resource>
 	rawQuery   string
 	host       string
 	proto      string
@@ -108,11 +126,12 @@ type inbound struct {
 
 // outbound is the answer to write.
 type outbound struct {
-	status  int
-	errType string // x-amzn-ErrorType, for API Gateway's own errors
-	headers map[string]string
-	multi   map[string][]string
-	body    []byte
+	status      int
+	errType     string // x-amzn-ErrorType, for API Gateway's own errors
+	allowOrigin string // Access-Control-Allow-Origin, for an allowed cross-origin caller
+	headers     map[string]string
+	multi       map[string][]string
+	body        []byte
 }
 
 // Identifiers the local gateway reports in the proxy event's
@@ -123,33 +142,96 @@ const (
 	localResource  = "local0"
 )
 
-// precheck is what API Gateway decides before it reads the body: the
-// route (REST APIs answer any undefined resource or method with 403
-// Missing Authentication Token, before authorization), then the API key
-// or the presence of a signature.
-func (g *Gateway) precheck(method, path string, header func(string) string) *gwError {
-	if e := g.unavailable(); e != nil {
-		return e
+// head is what the gateway decides on before it reads a body.
+type head struct {
+	method    string
+	path      string // the request-target up to '?', exactly as sent
+	host      string // the Host header
+	hasHost   bool
+	origin    string
+	hasOrigin bool
+	apiKeys   int    // how many x-api-key headers
+	port      string // the port the server listens on ("" unknown)
+	header    func(string) string
+}
+
+// verdict is what the gateway decided from a request's head.
+type verdict struct {
+	err         *gwError
+	allowOrigin string // Access-Control-Allow-Origin for the answer
+	preflight   bool   // answer a CORS preflight
+	sig         *sigHead
+}
+
+// admit decides a request from its head alone, in this order
+// (docs/local-security.md): the store's health (Unavailable), Host (on a
+// loopback bind), Origin, the route (REST APIs answer any undefined
+// resource or method with 403 Missing Authentication Token, before
+// authorization; an OPTIONS preflight when CORS is on), then the API key
+// or everything of a signature but the body hash.
+func (g *Gateway) admit(ctx context.Context, h *head, loopbackBind bool) verdict {
+	var v verdict
+	if v.err = g.unavailable(); v.err != nil {
+		return v
 	}
-	if method != http.MethodPost || path != g.path {
-		return errMissingToken
+	// An HTTP/1.0 request may come without Host: it names nothing.
+	if loopbackBind && h.hasHost && !loopbackHost(h.host) {
+		v.err = errHostForbidden
+		return v
+	}
+	if h.hasOrigin {
+		allow, ok := g.cors.allow(h.origin, h.host, h.port)
+		if !ok {
+			v.err = errOriginForbidden
+			return v
+		}
+		v.allowOrigin = allow
+	}
+	if h.path != g.path {
+		v.err = errMissingToken
+		return v
+	}
+	if h.method == http.MethodOptions && g.cors.enabled() {
+		v.preflight = true
+		return v
+	}
+	if h.method != http.MethodPost {
+		v.err = errMissingToken
+		return v
 	}
 	switch g.auth {
 	case wire.AuthAPIKey:
-		return checkAPIKey(header("X-Api-Key"), g.apiKey)
-	case wire.AuthIAM:
-		if header("Authorization") == "" {
-			return errMissingToken
+		if h.apiKeys > 1 {
+			// Which of them would the check and the function see?
+			v.err = errForbidden
+			return v
 		}
+		v.err = checkAPIKey(h.header("X-Api-Key"), g.apiKey)
+	case wire.AuthIAM:
+		if h.header("Authorization") == "" {
+			v.err = errMissingToken
+			return v
+		}
+		v.sig, v.err = g.sigv4.checkHead(ctx, h.header)
 	}
-	return nil
+	return v
 }
 
-// handle runs a prechecked request whose body has been read.
-func (g *Gateway) handle(ctx context.Context, in *inbound, reqID string) outbound {
+// preflightOut answers a CORS preflight as API Gateway's OPTIONS method
+// with a MOCK integration does.
+func preflightOut(allowOrigin string) outbound {
+	h := map[string]string{
+		"Access-Control-Allow-Methods": CORSAllowMethods,
+		"Access-Control-Allow-Headers": CORSAllowHeaders,
+	}
+	return outbound{status: http.StatusOK, allowOrigin: allowOrigin, headers: h}
+}
+
+// handle runs an admitted request whose body has been read.
+func (g *Gateway) handle(ctx context.Context, in *inbound, v *verdict, reqID string) outbound {
 	var accessKey string
 	if g.auth == wire.AuthIAM {
-		key, e := g.sigv4.verify(ctx, in)
+		key, e := g.sigv4.checkBody(ctx, v.sig, in)
 		if e != nil {
 			return errorOut(e)
 		}
@@ -340,7 +422,8 @@ type headerWriter interface {
 }
 
 // writeHeaders sets the function's headers on h: the single-value ones,
-// then the multi-value ones, which replace them.
+// then the multi-value ones, which replace them; then the CORS headers of
+// an allowed cross-origin caller, which replace the function's.
 func (o *outbound) writeHeaders(h headerWriter) {
 	for k, v := range o.headers {
 		h.Set(k, v)
@@ -349,6 +432,12 @@ func (o *outbound) writeHeaders(h headerWriter) {
 		h.Del(k)
 		for _, v := range vs {
 			h.Add(k, v)
+		}
+	}
+	if o.allowOrigin != "" {
+		h.Set("Access-Control-Allow-Origin", o.allowOrigin)
+		if o.allowOrigin != AnyOrigin {
+			h.Set("Vary", "Origin")
 		}
 	}
 }

@@ -1,16 +1,15 @@
 package gateway
 
 import (
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
-
-	"github.com/ddbops/ddbops/internal/wire"
+	"strings"
 )
 
-// The net/http adapter: ServeHTTP.
+// The net/http adapter: ServeHTTP, for in-process transports and tests.
+// net/http itself enforces strict HTTP/1.x framing; the Host rule belongs
+// to a loopback listener (Server.Serve) and does not apply here.
 
 // Header values shared by every response (never mutated).
 var hdrJSON = []string{"application/json"}
@@ -18,17 +17,45 @@ var hdrJSON = []string{"application/json"}
 // ServeHTTP serves one request with net/http.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
-	if e := g.precheck(r.Method, r.URL.Path, r.Header.Get); e != nil {
-		writeHTTP(w, reqID, errorOut(e))
+	target := r.RequestURI
+	if target == "" {
+		target = r.URL.RequestURI()
+	}
+	path, query, _ := strings.Cut(target, "?")
+	h := head{
+		method:  r.Method,
+		path:    path,
+		host:    r.Host,
+		hasHost: r.Host != "",
+		apiKeys: len(r.Header["X-Api-Key"]),
+		port:    localPort(r),
+		header:  r.Header.Get,
+	}
+	if o := r.Header["Origin"]; len(o) > 0 {
+		h.origin, h.hasOrigin = o[0], true
+		if len(o) > 1 {
+			h.origin = ""
+		}
+	}
+	v := g.admit(r.Context(), &h, false)
+	switch {
+	case v.err != nil:
+		out := errorOut(v.err)
+		out.allowOrigin = v.allowOrigin
+		writeHTTP(w, reqID, out)
+		return
+	case v.preflight:
+		writeHTTP(w, reqID, preflightOut(v.allowOrigin))
 		return
 	}
-	body, tooLarge, err := readBody(w, r)
-	if tooLarge {
-		writeHTTP(w, reqID, tooLargeOut(reqID))
-		return
+	n := r.ContentLength
+	if n < 0 && len(r.TransferEncoding) == 0 {
+		n = 0
 	}
-	if err != nil {
-		writeHTTP(w, reqID, errorOut(errBadBody))
+	body, held, refusal := g.readBody(r.Body, n, reqID)
+	if refusal != nil {
+		refusal.allowOrigin = v.allowOrigin
+		writeHTTP(w, reqID, *refusal)
 		return
 	}
 	header := make(http.Header, len(r.Header)+4)
@@ -37,13 +64,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	in := &inbound{
 		method:     r.Method,
-		path:       r.URL.Path,
-		rawPath:    r.URL.RawPath,
-		rawQuery:   r.URL.RawQuery,
+		path:       path,
+		rawQuery:   query,
 		host:       r.Host,
 		proto:      r.Proto,
 		remoteAddr: r.RemoteAddr,
-		localPort:  localPort(r),
+		localPort:  h.port,
 		userAgent:  r.UserAgent(),
 		header:     header,
 		body:       body,
@@ -51,7 +77,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength >= 0 {
 		header["Content-Length"] = []string{strconv.FormatInt(r.ContentLength, 10)}
 	}
-	writeHTTP(w, reqID, g.handle(r.Context(), in, reqID))
+	out := g.handle(r.Context(), in, &v, reqID)
+	g.bodies.give(held)
+	out.allowOrigin = v.allowOrigin
+	writeHTTP(w, reqID, out)
 }
 
 func writeHTTP(w http.ResponseWriter, reqID string, out outbound) {
@@ -67,32 +96,6 @@ func writeHTTP(w http.ResponseWriter, reqID string, out outbound) {
 	hdr["Content-Length"] = []string{strconv.Itoa(len(out.body))}
 	w.WriteHeader(out.status)
 	_, _ = w.Write(out.body)
-}
-
-// errBadBody answers a body that could not be read (client gone,
-// malformed chunking).
-var errBadBody = &gwError{http.StatusBadRequest, "BadRequestException", "Could not read the request body"}
-
-// readBody reads at most wire.MaxBodyBytes; a longer body is refused
-// without reading it all.
-func readBody(w http.ResponseWriter, r *http.Request) (body []byte, tooLarge bool, err error) {
-	if r.ContentLength > wire.MaxBodyBytes {
-		return nil, true, nil
-	}
-	rd := http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes)
-	if r.ContentLength >= 0 {
-		body = make([]byte, r.ContentLength)
-		if _, err = io.ReadFull(rd, body); err != nil {
-			return nil, false, err
-		}
-		return body, false, nil
-	}
-	body, err = io.ReadAll(rd)
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, true, nil
-	}
-	return body, false, err
 }
 
 func localPort(r *http.Request) string {
