@@ -91,12 +91,7 @@ func TestCORSChromium(t *testing.T) {
 		"--user-data-dir="+t.TempDir(), allowed+"/allowed")
 	logs := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { stopGroup(cmd); <-done })
+	done := testenv.Start(t, cmd).Done()
 
 	got := map[string]string{}
 	for len(got) < 2 {

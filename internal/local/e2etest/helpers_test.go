@@ -62,20 +62,11 @@ func ddbops(t *testing.T) string {
 	return build.path
 }
 
-// command is how every process of these tests starts: killed with the
-// test process (Pdeathsig) and in its own process group, which stop kills
-// whole.
+// command is the exec.Cmd of argv; every process of these tests starts
+// through testenv (Start, StartReading, Run): its own process group and a
+// parent-death signal, so nothing outlives the test binary.
 func command(argv ...string) *exec.Cmd {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	return cmd
-}
-
-// stopGroup kills cmd's process group.
-func stopGroup(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
+	return exec.Command(argv[0], argv[1:]...)
 }
 
 // ---- ddbops local ----
@@ -91,7 +82,7 @@ type readyDoc struct {
 
 // server is one `ddbops local` process.
 type server struct {
-	cmd    *exec.Cmd
+	p      *testenv.Proc
 	doc    readyDoc
 	addr   string // host:port
 	port   string
@@ -135,29 +126,22 @@ func launch(t *testing.T, sp spec) *server {
 	argv = append(argv, sp.args...)
 	cmd := command(argv...)
 	cmd.Env = append(baseEnv(t), sp.env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, stdout: &testenv.SyncBuffer{}, stderr: &testenv.SyncBuffer{}, done: make(chan struct{}), text: sp.text}
+	s := &server{stdout: &testenv.SyncBuffer{}, stderr: &testenv.SyncBuffer{}, done: make(chan struct{}), text: sp.text}
 	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s.p = testenv.StartReading(t, cmd)
 	ready := make(chan readyDoc, 1)
 	go func() {
-		br := bufio.NewReader(stdout)
+		br := bufio.NewReader(s.p.Stdout())
 		var doc readyDoc
 		if json.NewDecoder(io.TeeReader(br, s.stdout)).Decode(&doc) == nil && doc.URL != "" {
 			ready <- doc
 		}
 		_, _ = io.Copy(s.stdout, br)
-		_ = cmd.Wait()
-		s.code = cmd.ProcessState.ExitCode()
+		s.code = s.p.ExitCode()
 		close(s.done)
 	}()
 	t.Cleanup(func() {
-		stopGroup(cmd)
+		s.p.Stop()
 		<-s.done
 		if t.Failed() {
 			t.Logf("ddbops local stderr:\n%s", s.stderr)
@@ -207,7 +191,7 @@ func (s *server) waitReadyLine(t *testing.T) {
 	})
 	_, rest, _ := strings.Cut(s.stderr.String(), prefix)
 	s.doc.URL, _, _ = strings.Cut(rest, " ")
-	s.doc.PID = s.cmd.Process.Pid
+	s.doc.PID = s.p.Pid()
 	host := strings.TrimPrefix(s.doc.URL, "http://")
 	s.addr, _, _ = strings.Cut(host, "/")
 	_, s.port, _ = net.SplitHostPort(s.addr)
@@ -216,7 +200,7 @@ func (s *server) waitReadyLine(t *testing.T) {
 // stop ends the server with SIGTERM and waits for it.
 func (s *server) stop(t *testing.T) int {
 	t.Helper()
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.p.Signal(syscall.SIGTERM)
 	return s.exit(t)
 }
 

@@ -35,8 +35,10 @@ func TestWrittenFilesHonourUmask(t *testing.T) {
 			cmd := command(argv...)
 			cmd.Dir = testenv.ModuleRoot(t)
 			cmd.Env = baseEnv(t)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("umask %s: ddbops %s: %v\n%s", tt.umask, args[0], err, out)
+			var out testenv.SyncBuffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := testenv.Run(t, cmd); err != nil {
+				t.Fatalf("umask %s: ddbops %s: %v\n%s", tt.umask, args[0], err, out.String())
 			}
 		}
 		for _, f := range []string{report, zip} {
