@@ -15,6 +15,7 @@ import (
 	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/loadtest"
 	"github.com/ddbops/ddbops/internal/target"
+	"github.com/ddbops/ddbops/internal/wire"
 )
 
 // benchOptions holds `ddbops bench`'s flags and dependencies.
@@ -78,22 +79,26 @@ and Ctrl-C.
 	addTargetFlags(fl, &opts.Target)
 	fl.StringVar(&opts.Op, "op", "", "operation: "+strings.Join(loadtest.Ops, "|"))
 	fl.IntVar(&opts.Rate, "rate", 0, "requests per second")
-	fl.DurationVar(&opts.Duration, "duration", 0, "how long to send")
+	cmdutil.DurationVar(fl, &opts.Duration, "duration", 0, "how long to send")
 	fl.IntVar(&opts.Workers, "workers", 0, "cap on requests in flight, not the pacing")
 	fl.IntVar(&opts.Keys, "keys", 0, "ids the operations spread over: bench-1 … bench-N")
 	fl.IntVar(&opts.Warmup, "warmup", 0, "requests sent one by one before the measured run (not counted)")
 	fl.BoolVar(&opts.Seed, "seed", false, "create the ids first for read, update and list (--seed=false when they exist)")
-	fl.DurationVar(&opts.RequestTimeout, "request-timeout", 0, "give up on a request after this long (counted as an error)")
+	cmdutil.DurationVar(fl, &opts.RequestTimeout, "request-timeout", 0, "give up on a request after this long (counted as an error)")
 	fl.IntSliceVar(&opts.Memory, "memory", nil, "sweep these Lambda memory sizes in MB, e.g. 128,512,1024 (the recorded AWS stack only)")
 	fl.Float64Var(&opts.Margin, "margin", 0, "sweep recommendation: percent of the fastest p99 a cheaper size may be slower by")
 	fl.StringVar(&opts.Prices, "prices", "", "price table overriding the embedded configs/prices.yaml (same keys)")
-	fl.DurationVar(&opts.LogWait, "log-wait", 0, "sweep: how long to wait for REPORT lines to reach CloudWatch Logs")
+	cmdutil.DurationVar(fl, &opts.LogWait, "log-wait", 0, "sweep: how long to wait for REPORT lines to reach CloudWatch Logs")
 	fl.StringVar(&opts.Report, "report", "", "write a self-contained HTML report to this file")
 	for name, key := range map[string]string{"op": "bench-op", "rate": "bench-rate", "duration": "bench-duration", "workers": "bench-workers",
 		"keys": "bench-keys", "warmup": "bench-warmup", "seed": "bench-seed", "request-timeout": "request-timeout",
 		"margin": "bench-margin", "log-wait": "bench-log-wait"} {
 		bindConfig(fl, name, key)
 	}
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes, "op": loadtest.Ops, "memory": memorySizes})
+	_ = cmd.MarkFlagFilename("report", "html")
+	_ = cmd.MarkFlagFilename("prices", "yaml", "yml")
+	_ = cmd.MarkFlagDirname("data-dir")
 	return cmd
 }
 

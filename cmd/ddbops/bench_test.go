@@ -248,7 +248,7 @@ func TestBenchTextOutput(t *testing.T) {
 	if code != cmdutil.ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	for _, want := range []string{"Target       " + url + " (none auth)", "Operation    read over 5 ids; 50 req/s for 1s",
+	for _, want := range []string{"Target       " + url + " (auth none)", "Operation    read over 5 ids; 50 req/s for 1s",
 		"Requests     50 sent of 50 planned", "Success      100.00%", "Status codes 200 × 50", "Latency ms   min", "Errors       none"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)

@@ -22,6 +22,8 @@ type exportOptions struct {
 	Settings Settings
 	Env      cmdutil.Env
 	Version  string
+	// StatePath is the stack's state file.
+	StatePath string
 
 	Format string // export.Format*
 	Out    string // file to write, "-" = stdout
@@ -135,6 +137,7 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.IO, opts.Settings, opts.Env, opts.Version, opts.Resolver = f.IO, f.Settings, f.Env, f.Version, f.Resolver()
+			opts.StatePath, _ = f.StatePath()
 			fl := cmd.Flags()
 			// postman's --auth is the target's (opts.Target.Auth).
 			opts.AuthSet = format != export.FormatPostman && fl.Changed("auth")
@@ -152,7 +155,7 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 		fl.StringVar(&opts.Auth, "auth", "", authHelp)
 		fl.IntVar(&opts.Memory, "memory", 0, "Lambda memory in MB (default: as recorded, else from config)")
 		fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (default: as recorded, else from config)")
-		_ = cmd.RegisterFlagCompletionFunc("arch", cobra.FixedCompletions(pkgzip.Arches(), cobra.ShellCompDirectiveNoFileComp))
+		completeValues(cmd, map[string][]string{"arch": pkgzip.Arches(), "memory": memorySizes})
 	case export.FormatOpenAPI:
 		fl.StringVar(&opts.Auth, "auth", "", authHelp)
 		fl.StringVar(&opts.AccountID, "account-id", "", "AWS account id for the integration URI (default: as recorded)")
@@ -164,7 +167,7 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 		fl.StringVar(&opts.Target.DataDir, "data-dir", "", "local stack data dir, with --local (default from config: .ddbops/local)")
 		fl.StringVar(&opts.Target.Auth, "auth", "", "auth of the target: none|apikey|iam (default: as recorded; none for an unknown --url)")
 	}
-	_ = cmd.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(wire.AuthModes, cobra.ShellCompDirectiveNoFileComp))
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes})
 	return cmd
 }
 
@@ -218,7 +221,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 // and the recorded state it used.
 func exportSpec(opts *exportOptions) (provision.Spec, *provision.State, error) {
 	s := opts.Settings
-	st, err := provision.LoadState(s.StateFile)
+	st, err := provision.LoadState(opts.StatePath)
 	switch {
 	case errors.Is(err, provision.ErrNoState):
 		st = nil
@@ -235,7 +238,7 @@ func exportSpec(opts *exportOptions) (provision.Spec, *provision.State, error) {
 	if opts.ArchSet {
 		o.Arch = opts.Arch
 	}
-	return export.Desired(s.spec(), st, o, opts.Env.AWSRegion())
+	return export.Desired(s.spec(), s.Explicit, st, o, opts.Env.AWSRegion())
 }
 
 func exportCloudFormation(opts *exportOptions, res *exportResult) ([]byte, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/local"
+	"github.com/ddbops/ddbops/internal/local/gateway"
 	"github.com/ddbops/ddbops/internal/target"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -89,6 +90,11 @@ credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
 			if opts.Addr == "" {
 				return cmdutil.UsageErrorf("--addr must not be empty")
 			}
+			if opts.APIKey != "" {
+				if err := gateway.ValidAPIKey(opts.APIKey); err != nil {
+					return cmdutil.UsageErrorf("invalid API key from %s: %v", opts.APIKeySource, err)
+				}
+			}
 			return runOr(cmd.Context(), opts, runF, runLocal)
 		},
 	}
@@ -104,6 +110,8 @@ credentials, none wants nothing. Runs until Ctrl-C or SIGTERM.`,
 	bindConfig(fl, "data-dir", "data-dir")
 	bindConfig(fl, "auth", "local-auth")
 	bindConfig(fl, "dynamodb-endpoint", "dynamodb-endpoint")
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes})
+	_ = cmd.MarkFlagDirname("data-dir")
 	return cmd
 }
 
@@ -228,8 +236,8 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 		if rec.JournalRecords > 0 {
 			detail = fmt.Sprintf(", replayed %d journal records", rec.JournalRecords)
 		}
-		fmt.Fprintf(w, "ddbops local: data dir %s: %d items%s, table %s, started in %s\n",
-			so.DataDir, rec.Items, detail, so.TableName, startup.Round(time.Millisecond))
+		fmt.Fprintf(w, "ddbops local: data dir %s: %s%s, table %s, started in %s\n",
+			so.DataDir, cmdutil.Plural(rec.Items, "item"), detail, so.TableName, startup.Round(time.Millisecond))
 	}
 	switch info.Auth {
 	case wire.AuthAPIKey:
@@ -238,6 +246,9 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 		case opts.APIKeySource != "":
 			// The caller's own key: not echoed into logs.
 			shown = "$" + cmdutil.EnvAPIKey
+			if opts.APIKeySource != cmdutil.EnvAPIKey {
+				shown = "<the key given to " + opts.APIKeySource + ">"
+			}
 			fmt.Fprintf(w, "ddbops local: API key from %s\n", opts.APIKeySource)
 		case stack.APIKeyGenerated():
 			fmt.Fprintf(w, "ddbops local: API key %s (generated, saved to %s)\n", info.APIKey, filepath.Join(so.DataDir, "api-key"))

@@ -42,7 +42,7 @@ per line (JSON Lines), since the stream has no end.`,
 	}
 	fs := cmd.Flags()
 	fs.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new events until interrupted")
-	fs.DurationVar(&opts.Since, "since", 0, "how far back to start, e.g. 30s, 10m, 2h")
+	cmdutil.DurationVar(fs, &opts.Since, "since", 0, "how far back to start, e.g. 30s, 10m, 2h")
 	fs.StringVar(&opts.Filter, "filter", "", "CloudWatch Logs filter pattern (e.g. ERROR)")
 	bindConfig(fs, "since", "logs-since")
 	return cmd
@@ -79,7 +79,9 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 	if err := r.open(ctx, nil); err != nil {
 		return err
 	}
+	n := 0
 	emit := func(e provision.LogEvent) error {
+		n++
 		switch {
 		case o.Settings.JSON() && o.Follow:
 			return enc.Encode(e)
@@ -96,6 +98,13 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 	err = r.prov.Tail(ctx, provision.TailOptions{Since: o.Since, Filter: o.Filter, Follow: o.Follow, PollInterval: o.PollInterval}, emit)
 	if err != nil {
 		return provErr(err)
+	}
+	if n == 0 && !o.Follow && !o.Settings.Quiet {
+		what := "events"
+		if o.Filter != "" {
+			what = fmt.Sprintf("events matching %q", o.Filter)
+		}
+		fmt.Fprintf(o.IO.ErrOut, "no %s in %s since %s ago (--since widens the window)\n", what, spec.LogGroupName(), cmdutil.FormatDuration(o.Since))
 	}
 	if o.Settings.JSON() && !o.Follow {
 		return r.out.Write(logsJSON{LogGroup: spec.LogGroupName(), Events: events})

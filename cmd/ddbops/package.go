@@ -65,6 +65,8 @@ module cache or GOPROXY.`,
 	fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (config key arch)")
 	bindConfig(fl, "out", "package-out")
 	bindConfig(fl, "arch", "arch")
+	completeValues(cmd, map[string][]string{"arch": pkgzip.Arches()})
+	_ = cmd.MarkFlagFilename("out", "zip")
 	return cmd
 }
 

@@ -24,13 +24,16 @@ type provDeps struct {
 	Settings  Settings
 	AWSConfig func(context.Context) (aws.Config, error)
 	Build     func(context.Context, pkgzip.Options) ([]byte, error)
+	// StatePath is the stack's state file ("" = none).
+	StatePath string
 }
 
 // provRunE is the RunE of a provisioning command: its dependencies come
 // from f once the settings are resolved.
 func provRunE[O any](f *Factory, deps *provDeps, opts *O, runF, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
-		*deps = provDeps{IO: f.IO, Settings: f.Settings, AWSConfig: f.AWSConfig, Build: pkgzip.Build}
+		path, _ := f.StatePath() // a bad stack name: open's validation says why
+		*deps = provDeps{IO: f.IO, Settings: f.Settings, AWSConfig: f.AWSConfig, Build: pkgzip.Build, StatePath: path}
 		return runOr(cmd.Context(), opts, runF, run)
 	}
 }
@@ -48,6 +51,15 @@ type stackRun struct {
 	prov     *provision.Provisioner // nil until open
 	rec      *provision.Recorder
 	progress *progress
+	// recorded is the stack's recorded desired state (open), pending what
+	// the configuration changes in it (provision.DesiredSpec).
+	recorded provision.Spec
+	pending  []provision.Diff
+	base     *provision.Spec // the configuration's spec, before the record
+	// asRecorded opens the provisioner on the recorded desired state
+	// (status: drift is measured against it, the config's changes are
+	// pending), not the desired state with the configuration applied.
+	asRecorded bool
 	// backupARN is the table backup teardown took, for its document.
 	backupARN string
 }
@@ -68,36 +80,104 @@ func (r *stackRun) end(err error, doc func() any) error {
 	return r.out.OrFail(err, doc)
 }
 
-// open validates the spec (bad settings are usage errors), loads the AWS
-// configuration and builds the provisioner.
+// open applies the desired-state rule to the spec (provision.DesiredSpec
+// over the state file), validates it (bad settings are usage errors),
+// loads the AWS configuration — on the endpoint the stack was set up
+// against unless one is configured — and builds the provisioner.
 func (r *stackRun) open(ctx context.Context, code provision.CodeFunc) error {
+	st, err := r.loadState()
+	if err != nil {
+		return err
+	}
 	// The region comes from the SDK chain when not set explicitly; check
 	// everything else first so bad input never waits for AWS.
-	probe := r.spec
-	if probe.Region == "" {
-		probe.Region = "us-east-1"
-	}
-	if err := probe.Validate(); err != nil {
-		return cmdutil.UsageErrorf("invalid configuration: %v", err)
+	if err := r.desire(st); err != nil {
+		return err
 	}
 	cfg, err := r.AWSConfig(ctx)
 	if err != nil {
 		return err
 	}
+	if st != nil && st.Region != "" && st.Region != cfg.Region {
+		// Another region's stack: nothing of the record applies.
+		r.note("the state file records stack %s in %s; this run is for %s", r.spec.Stack, st.Region, cfg.Region)
+		st = nil
+		if err := r.desire(nil); err != nil {
+			return err
+		}
+	}
+	if st != nil && st.EndpointURL != "" && cfg.BaseEndpoint == nil {
+		cfg.BaseEndpoint = aws.String(st.EndpointURL)
+		r.note("stack %s lives on %s (recorded by setup): using it; --endpoint-url chooses another", r.spec.Stack, st.EndpointURL)
+	}
 	r.spec.Region = cfg.Region
 	if r.spec.EndpointURL == "" {
 		r.spec.EndpointURL = aws.ToString(cfg.BaseEndpoint)
 	}
+	r.recorded.Region, r.recorded.EndpointURL = r.spec.Region, r.spec.EndpointURL
+	spec := r.spec
+	if r.asRecorded {
+		spec = r.recorded
+	}
 	r.rec = &provision.Recorder{}
 	r.progress = newProgress(r.IO, r.Settings.Quiet)
 	r.prov, err = provision.New(provision.Options{
-		Spec: r.spec, Clients: provision.NewClients(cfg, r.rec), Code: code,
-		StatePath: r.Settings.StateFile, Reporter: r.progress,
+		Spec: spec, Clients: provision.NewClients(cfg, r.rec), Code: code,
+		StatePath: r.StatePath, Reporter: r.progress,
 	})
 	if err != nil {
 		return cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
 	return nil
+}
+
+// loadState reads the stack's state file: nil when there is none.
+func (r *stackRun) loadState() (*provision.State, error) {
+	if r.StatePath == "" {
+		return nil, nil
+	}
+	st, err := provision.LoadState(r.StatePath)
+	if errors.Is(err, provision.ErrNoState) {
+		return nil, nil
+	}
+	return st, cmdutil.WithHint(err, "fix or move the file away: resources are found by name and tag, and setup rewrites it")
+}
+
+// desire sets r.spec to the desired state (explicit settings over the
+// record st over the defaults), r.recorded and r.pending, and validates.
+func (r *stackRun) desire(st *provision.State) error {
+	if r.base == nil {
+		b := r.spec
+		r.base = &b
+	}
+	base := *r.base
+	spec, err := provision.DesiredSpec(base, r.Settings.Explicit, st)
+	if err == nil {
+		r.recorded, err = provision.DesiredSpec(base, nil, st)
+	}
+	if err != nil {
+		return cmdutil.WithHint(fmt.Errorf("state file %s: %w", r.StatePath, err), "fix the value, or remove it from the file's \"desired\"")
+	}
+	r.pending = nil
+	if st.RecordedConfig(base.Stack) != nil {
+		r.pending = r.recorded.Config().Changes(spec.Config())
+	}
+	probe := spec
+	if probe.Region == "" {
+		probe.Region = "us-east-1"
+	}
+	if err := probe.Validate(); err != nil {
+		return r.Settings.invalidSetting(err)
+	}
+	r.spec = spec
+	return nil
+}
+
+// note prints a diagnostic line on stderr (not with -q).
+func (r *stackRun) note(format string, args ...any) {
+	if !r.Settings.Quiet {
+		fmt.Fprintf(r.IO.ErrOut, "note: "+format+"\n", args...)
+	}
 }
 
 // converge is setup's and deploy's run: open the stack with the handler

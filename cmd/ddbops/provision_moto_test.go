@@ -36,13 +36,13 @@ type provEnv struct {
 	endpoint string
 	cfg      aws.Config
 	config   string // --config file
-	state    string // state-file
+	state    string // the stack's state file under the state-dir
 	zip      string // --handler-zip
 }
 
 // newProvEnv isolates the AWS and ddbops configuration of the test process:
 // fake credentials, us-east-1, no shared files, and a config file whose
-// state-file lives in a temporary directory. It uses t.Setenv, so tests
+// state-dir is a temporary directory. It uses t.Setenv, so tests
 // using it do not run in parallel.
 func newProvEnv(t *testing.T, endpoint string, cfg aws.Config) *provEnv {
 	t.Helper()
@@ -55,8 +55,8 @@ func newProvEnv(t *testing.T, endpoint string, cfg aws.Config) *provEnv {
 	} {
 		t.Setenv(k, v)
 	}
-	e := &provEnv{t: t, endpoint: endpoint, cfg: cfg, config: filepath.Join(dir, "ddbops.yaml"), state: filepath.Join(dir, "state", "state.json"), zip: filepath.Join(dir, "bootstrap.zip")}
-	if err := os.WriteFile(e.config, []byte("state-file: "+e.state+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
+	e := &provEnv{t: t, endpoint: endpoint, cfg: cfg, config: filepath.Join(dir, "ddbops.yaml"), state: filepath.Join(dir, "state", "stacks", "ddbops", "state.json"), zip: filepath.Join(dir, "bootstrap.zip")}
+	if err := os.WriteFile(e.config, []byte("state-dir: "+filepath.Join(dir, "state")+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(e.zip, provTestZip(t, "handler v1"), 0o600); err != nil {
@@ -671,9 +671,9 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 	// --follow ends cleanly when the context is cancelled (Ctrl-C).
 	fctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	fo := &logsOptions{provDeps: provDeps{IO: ios, AWSConfig: func(context.Context) (aws.Config, error) { return e.cfg, nil }}, Follow: true, Since: time.Hour, PollInterval: 200 * time.Millisecond}
+	fo := &logsOptions{provDeps: provDeps{IO: ios, AWSConfig: func(context.Context) (aws.Config, error) { return e.cfg, nil }, StatePath: e.state}, Follow: true, Since: time.Hour, PollInterval: 200 * time.Millisecond}
 	fo.Settings = Settings{Stack: "ddbops", Table: "lambda-apigateway", Function: "LambdaFunctionOverHttps", Role: "r", Policy: "p", API: "a", Resource: "r", Stage: "prod",
-		Memory: 128, Timeout: 10, Arch: "arm64", Auth: "iam", ThrottleRate: 1, ThrottleBurst: 1, LogRetention: 14, Output: "json", StateFile: e.state}
+		Memory: 128, Timeout: 10, Arch: "arm64", Auth: "iam", ThrottleRate: 1, ThrottleBurst: 1, LogRetention: 14, Output: "json"}
 	var fout bytes.Buffer
 	fo.IO = &cmdutil.IOStreams{In: strings.NewReader(""), Out: &fout, ErrOut: &bytes.Buffer{}}
 	if err := runLogs(fctx, fo); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ddbops/ddbops/configs"
 	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/target"
 )
 
@@ -59,13 +60,24 @@ func (f *Factory) AWSConfig(ctx context.Context) (aws.Config, error) {
 // Resolver is the target resolution of call and bench over the settings.
 func (f *Factory) Resolver() *target.Resolver {
 	s := f.Settings
+	path, _ := f.StatePath() // an invalid stack name: no state, "no target"
 	r := target.New(target.Settings{
-		StateFile: s.StateFile, Stack: s.Stack, Table: s.Table, Auth: s.Auth, Function: s.Function,
+		StateFile: path, Stack: s.Stack, Table: s.Table, Auth: s.Auth, Function: s.Function,
 		DataDir: s.DataDir, Addr: s.Addr, LocalAuth: s.LocalAuth, LocalRegion: s.LocalRegion,
 		Stage: s.Stage, Resource: s.Resource, DynamoDBEndpoint: s.DynamoDBEndpoint,
 	}, f.awsOptions(), f.Env, f.IO.ErrOut)
 	r.LoadAWS = f.loader()
 	return r
+}
+
+// StatePath is the stack's state file (provision.StateFile), migrating the
+// single file of older versions on first use and saying so.
+func (f *Factory) StatePath() (string, error) {
+	path, migrated, err := provision.StateFile(f.Settings.StateDir, f.Settings.Stack)
+	if migrated && !f.Settings.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "ddbops: moved %s to %s: state is kept per stack now\n", filepath.Join(f.Settings.StateDir, "state.json"), path)
+	}
+	return path, err
 }
 
 // runOr runs runF when a test gave one, else the command's real run.
@@ -123,7 +135,13 @@ func execute(ctx context.Context, f *Factory, root *cobra.Command, args []string
 			err = fmt.Errorf("%w: %w", context.Canceled, err)
 		}
 	}
+	if !found {
+		err = unknownCommand(err)
+	}
 	f.lastErr = err
+	if ctx.Err() != nil && ios.IsErrTTY {
+		fmt.Fprintln(ios.ErrOut) // off the line the terminal echoed ^C on
+	}
 	cmdutil.PrintError(ios.ErrOut, err)
 	var ue *cmdutil.UsageError
 	if !found || errors.As(err, &ue) {
@@ -133,6 +151,16 @@ func execute(ctx context.Context, f *Factory, root *cobra.Command, args []string
 		return cmdutil.ExitUsage
 	}
 	return cmdutil.ExitCode(err)
+}
+
+// unknownCommand turns cobra's "unknown command" error, whose suggestions
+// follow on more lines, into one line with a did-you-mean hint.
+func unknownCommand(err error) error {
+	msg, sugg, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+	if !ok {
+		return &cmdutil.UsageError{Err: err}
+	}
+	return cmdutil.WithHint(&cmdutil.UsageError{Err: errors.New(msg)}, "did you mean "+strings.Join(strings.Fields(sugg), " or ")+"?")
 }
 
 // wantsJSON reports whether -o json was in force: from the resolved
@@ -150,14 +178,23 @@ func newRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ddbops",
 		Short: "Stand up, drive, measure and tear down an API Gateway → Lambda → DynamoDB microservice",
-		Long: `ddbops turns the "RESTful microservice with API Gateway, Lambda and DynamoDB"
-console tutorial into commands: setup, call, bench, status, teardown — on AWS,
-on an emulator (--endpoint-url), or on this machine with no AWS account
-(ddbops local, call --local).`,
+		Long: `ddbops turns the AWS console tutorial "` + tutorialTitle + `"
+into commands: setup, call, bench, status, teardown — on AWS, on an emulator
+(--endpoint-url), or on this machine with no AWS account (ddbops local,
+call --local).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return loadSettings(cmd, f, configFile)
+			err := loadSettings(cmd, f, configFile, false)
+			if err == nil || !worksWithoutConfig(cmd) || !errors.As(err, new(*cmdutil.ConfigError)) {
+				return err
+			}
+			// A broken config file must not break tab completion, help
+			// or version in its directory.
+			if !strings.HasPrefix(cmd.Name(), "__complete") && cmd.Name() != "completion" && cmd.Parent().Name() != "completion" {
+				fmt.Fprintf(f.IO.ErrOut, "warning: %s (ignored by %s)\n", cmdutil.OneLine(err.Error()), cmd.Name())
+			}
+			return loadSettings(cmd, f, "", true)
 		},
 	}
 	pf := root.PersistentFlags()
@@ -173,6 +210,11 @@ on an emulator (--endpoint-url), or on this machine with no AWS account
 	for _, name := range []string{"stack", "profile", "region", "endpoint-url", "output"} {
 		bindConfig(pf, name, name)
 	}
+	completeValues(root, map[string][]string{"output": {"text", "json"}})
+	_ = root.RegisterFlagCompletionFunc("stack", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return recordedStacks(f.Env), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 
 	root.AddCommand(
 		newVersionCmd(f, nil),
@@ -188,16 +230,90 @@ on an emulator (--endpoint-url), or on this machine with no AWS account
 		newExportCmd(f, nil),
 	)
 	setUsageErrors(root)
+	// cobra's completion command takes its output stream when created.
+	if f.IO != nil {
+		root.SetOut(f.IO.Out)
+		root.SetErr(f.IO.ErrOut)
+	}
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	plainBoolFlags(root)
 	return root
 }
 
+// tutorialTitle is the AWS tutorial ddbops automates, as README.md names it.
+const tutorialTitle = "RESTful microservices with AWS Lambda, API Gateway and DynamoDB"
+
+// worksWithoutConfig: help, version and completion (and cobra's hidden
+// __complete) run with the embedded defaults when the config file is
+// broken.
+func worksWithoutConfig(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "help", "version", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return true
+		}
+	}
+	return false
+}
+
+// completeValues registers the fixed values of flags of cmd for shell
+// completion (instead of file names).
+func completeValues(cmd *cobra.Command, values map[string][]string) {
+	for name, vals := range values {
+		if err := cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp)); err != nil {
+			panic(err) // no such flag: a programming error
+		}
+	}
+}
+
+// memorySizes complete --memory: Lambda's common sizes in MB.
+var memorySizes = []string{"128", "256", "512", "1024", "1536", "2048", "3008", "4096", "10240"}
+
+// recordedStacks are the stacks with a state file in the state dir, for
+// --stack completion (which runs without the config file's settings).
+func recordedStacks(env cmdutil.Env) []string {
+	dir, ok := env.Setting("state-dir")
+	if !ok {
+		dir, _ = configs.Default("state-dir")
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "stacks"))
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// plainBoolFlags makes every boolean flag show as --dry-run in help and in
+// docs/cli, as gh, kubectl and the aws CLI do, instead of pflag's
+// --dry-run[=true|false]. pflag prints that suffix for values that
+// implement IsBoolFlag; the wrapper hides that method and nothing else
+// (--flag alone still means true, through NoOptDefVal).
+func plainBoolFlags(c *cobra.Command) {
+	c.InitDefaultHelpFlag()
+	hide := func(fl *pflag.Flag) {
+		if _, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok {
+			fl.Value = plainBool{fl.Value}
+		}
+	}
+	c.LocalNonPersistentFlags().VisitAll(hide)
+	c.PersistentFlags().VisitAll(hide)
+	c.Flags().VisitAll(hide)
+	for _, sub := range c.Commands() {
+		plainBoolFlags(sub)
+	}
+}
+
+type plainBool struct{ pflag.Value }
+
 // setUsageErrors makes flag errors of c and the commands below it usage
-// errors (exit 2); commands a test adds later are covered by the root's.
+// errors (exit 2): cobra looks a command's function up through its
+// parents, so commands a test adds later are covered too.
 func setUsageErrors(c *cobra.Command) {
 	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
-	for _, sub := range c.Commands() {
-		setUsageErrors(sub)
-	}
 }
 
 // bindConfig binds flag name of fs to config key: its default becomes the
@@ -223,57 +339,64 @@ func setFlag(fl *pflag.Flag, val string) error {
 	return fl.Value.Set(val)
 }
 
+// renamedKeys are config keys of older versions, with what replaced them.
+var renamedKeys = map[string]string{
+	"state-file": "state-file was replaced by state-dir: each stack keeps its state in <state-dir>/stacks/<stack>/state.json (docs/configuration.md)",
+}
+
 // loadSettings applies precedence flag > env > file > embedded defaults,
-// writes the winning value back into every bound flag, and fills
-// f.Settings. It is the only place viper is used.
-func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
+// writes the winning value back into every bound flag, records where each
+// explicit value came from (f.Sources), and fills f.Settings. It is the
+// only place viper is used. skipFile ignores the config file.
+func loadSettings(cmd *cobra.Command, f *Factory, configFile string, skipFile bool) error {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(configs.Defaults())); err != nil {
 		return fmt.Errorf("read embedded defaults: %w", err)
 	}
-	if configFile == "" {
-		configFile = f.Env.ConfigFile()
-	}
-	path, err := findConfigFile(configFile, f.Env)
-	if err != nil {
-		return err
-	}
-	if path != "" {
-		b, err := os.ReadFile(path)
+	o := &origins{sources: map[string]string{}, lines: map[string]int{}}
+	if !skipFile {
+		cf, err := readConfigFile(configFile, f.Env)
 		if err != nil {
-			return cmdutil.WithHint(fmt.Errorf("read config %s: %w", path, err), "check --config")
+			return err
 		}
-		if err := v.MergeConfig(bytes.NewReader(b)); err != nil {
-			return cmdutil.WithHint(fmt.Errorf("parse config %s: %w", path, err), "the file must be YAML with the keys of configs/ddbops.yaml")
-		}
-		// The embedded defaults name every key there is.
-		for _, k := range v.AllKeys() {
-			if _, ok := configs.Default(k); !ok {
-				return cmdutil.UsageErrorf("config %s: unknown key %q", path, k)
+		if cf != nil {
+			if err := v.MergeConfigMap(cf.Values); err != nil {
+				return &cmdutil.ConfigError{Path: cf.Path, Err: err}
+			}
+			o.file, o.lines = cf.Path, cf.Lines
+			for k, line := range cf.Lines {
+				o.sources[k] = fmt.Sprintf("%s line %d", cf.Path, line)
 			}
 		}
 	}
 	for _, k := range configs.Keys() {
 		if val, ok := f.Env.Setting(k); ok {
 			v.Set(k, val)
+			o.sources[k] = "$" + cmdutil.EnvPrefix + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))
 		}
 	}
 
+	// Flags given first, then the others take the winner: two flags may
+	// share a key (a deprecated spelling).
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if keys := fl.Annotations[configKeyAnnotation]; len(keys) > 0 && fl.Changed {
+			v.Set(keys[0], fl.Value.String())
+			o.sources[keys[0]] = "--" + fl.Name
+		}
+	})
 	var bindErr error
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
 		keys := fl.Annotations[configKeyAnnotation]
-		if len(keys) == 0 || bindErr != nil {
+		if len(keys) == 0 || bindErr != nil || fl.Changed {
 			return
 		}
 		key := keys[0]
-		if fl.Changed {
-			v.Set(key, fl.Value.String())
-			return
-		}
 		val := v.GetString(key)
 		if err := setFlag(fl, val); err != nil {
-			bindErr = cmdutil.UsageErrorf("invalid value %q for %s (from environment or config): %v", val, key, err)
+			bindErr = o.invalid(key, fmt.Errorf("invalid value %q for %s: %w", val, key, err), func(src string) error {
+				return cmdutil.UsageErrorf("invalid value %q for %s (from %s): %v", val, key, src, err)
+			})
 		}
 	})
 	if bindErr != nil {
@@ -282,6 +405,7 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 	if err := v.Unmarshal(&f.Settings); err != nil {
 		return cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
+	f.Settings.origin = o
 	fs := cmd.Flags()
 	noColor, _ := fs.GetBool("no-color")
 	f.IO.NoColor = noColor || f.Env.NoColor()
@@ -290,9 +414,28 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 	switch f.Settings.Output {
 	case "text", "json":
 	default:
-		return cmdutil.UsageErrorf("invalid --output %q: want text or json", f.Settings.Output)
+		out := f.Settings.Output
+		return o.invalid("output", fmt.Errorf("invalid output %q: want text or json", out), func(string) error {
+			return cmdutil.UsageErrorf("invalid --output %q: want text or json", out)
+		})
 	}
 	return nil
+}
+
+// readConfigFile finds and parses the config file (nil when there is none).
+func readConfigFile(explicit string, env cmdutil.Env) (*cmdutil.ConfigFile, error) {
+	if explicit == "" {
+		explicit = env.ConfigFile()
+	}
+	path, err := findConfigFile(explicit, env)
+	if err != nil || path == "" {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cmdutil.WithHint(&cmdutil.ConfigError{Path: path, Err: errors.Unwrap(err)}, "check --config")
+	}
+	return cmdutil.ParseConfigFile(path, b, configs.Keys(), renamedKeys)
 }
 
 // findConfigFile resolves --config, else ./ddbops.yaml, else
@@ -301,7 +444,7 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 func findConfigFile(explicit string, env cmdutil.Env) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
-			return "", cmdutil.UsageErrorf("config file %s: %v", explicit, errors.Unwrap(err))
+			return "", &cmdutil.ConfigError{Path: explicit, Err: errors.Unwrap(err)}
 		}
 		return explicit, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/pkgzip"
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -58,18 +59,25 @@ push new code to an existing function use 'ddbops deploy'.`,
 	fs.IntVar(&opts.Memory, "memory", 0, "Lambda memory in MB")
 	fs.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64 or x86_64")
 	fs.StringVar(&opts.HandlerZip, "handler-zip", "", "deployment zip to use (from ddbops package) instead of building the handler")
-	fs.BoolVar(&opts.Yes, "yes", false, "do not ask for confirmation (--auth none on a terminal)")
+	fs.BoolVar(&opts.Yes, "yes", false, "confirm --auth none without asking (required when stdin is not a terminal)")
 	bindConfig(fs, "auth", "auth")
 	bindConfig(fs, "memory", "memory")
 	bindConfig(fs, "arch", "arch")
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes, "arch": pkgzip.Arches(), "memory": memorySizes})
+	_ = cmd.MarkFlagFilename("handler-zip", "zip")
 	return cmd
 }
 
 func runSetup(ctx context.Context, o *setupOptions) error {
 	spec := o.Settings.spec()
 	spec.Auth, spec.Memory, spec.Arch = o.Auth, int32(o.Memory), o.Arch
-	res, err := o.converge(ctx, "setup", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
-		if spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes && o.IO.IsInTTY {
+	_, err := o.converge(ctx, "setup", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
+		// r.spec is the desired state: auth none may be the record's.
+		if r.spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes {
+			if !o.IO.IsInTTY {
+				return nil, cmdutil.WithHint(cmdutil.UsageErrorf("setup --auth none opens the API to anyone on the internet, and stdin is not a terminal to confirm"),
+					"pass --yes to open it (auth "+r.spec.Auth+" from "+authSource(o.Settings)+"), or use --auth iam|apikey")
+			}
 			if err := r.confirm("--auth none: the API will accept unauthenticated requests from anyone on the internet. Continue?",
 				"setup cancelled: nothing was changed"); err != nil {
 				return nil, err
@@ -77,13 +85,21 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 		}
 		return r.prov.Setup(ctx, provision.SetupOptions{DryRun: o.DryRun, CompareCode: o.HandlerZip != ""})
 	}, func(r *stackRun, res *provision.Result) {
-		fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s\n", spec.Stack, r.summary(res.Changes))
-		printEndpointSummary(o.IO.Out, res.InvokeURL, spec.Auth, res.APIKeyID)
+		fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s\n", r.spec.Stack, r.summary(res.Changes))
+		printEndpointSummary(o.IO.Out, res.InvokeURL, r.spec.Auth, res.APIKeyID, r.spec.EndpointURL)
+		if r.spec.Auth == wire.AuthNone {
+			warnOpenAPI(o.IO.ErrOut, res.InvokeURL, r.spec.Table)
+		}
 	})
-	if err == nil && spec.Auth == wire.AuthNone && !o.DryRun {
-		warnOpenAPI(o.IO.ErrOut, res.InvokeURL, spec.Table)
-	}
 	return err
+}
+
+// authSource names where the auth mode came from, for the --yes hint.
+func authSource(s Settings) string {
+	if src := s.Source("auth"); src != "" {
+		return src
+	}
+	return "the stack's recorded desired state"
 }
 
 func warnOpenAPI(w io.Writer, url, table string) {
@@ -91,7 +107,7 @@ func warnOpenAPI(w io.Writer, url, table string) {
 }
 
 // printEndpointSummary tells how to call the API that was set up.
-func printEndpointSummary(w io.Writer, url, auth, keyID string) {
+func printEndpointSummary(w io.Writer, url, auth, keyID, endpoint string) {
 	if url == "" {
 		return
 	}
@@ -103,6 +119,11 @@ func printEndpointSummary(w io.Writer, url, auth, keyID string) {
 		fmt.Fprintf(w, "  auth:       apikey (x-api-key header; key id %s, value: aws apigateway get-api-key --api-key %s --include-value)\n", keyID, keyID)
 	default:
 		fmt.Fprintln(w, "  auth:       none (open API)")
+	}
+	if endpoint != "" {
+		// moto stores the function but does not run it; LocalStack does.
+		fmt.Fprintln(w, "  note:       on an emulator, ddbops call works only if it runs Lambda functions (LocalStack does, moto does not); ddbops local serves the same API on this machine")
+		return
 	}
 	fmt.Fprintln(w, "  try:        ddbops call create --id 1 --name Bob")
 }

@@ -32,10 +32,11 @@ authorization, integration URI, permission source ARN, stage throttling) /
 foreign (a same-named resource without the stack's tag), then the invoke URL
 and auth mode.
 
-The function and auth mode are compared with what the last setup or deploy
-applied (recorded in the state file), so status reports changes made
-behind ddbops' back. The code hash is compared with the last deployed one,
-or with --handler-zip when given.`,
+Resources are compared with the stack's recorded desired state (what setup
+and deploy were told; docs/provisioning.md#desired-state), so status reports
+changes made behind ddbops' back; a flag, variable or config file value that
+differs from it is listed as pending (ddbops setup applies it). The code hash
+is compared with the last deployed one, or with --handler-zip when given.`,
 		Example: `  ddbops status
   ddbops status --exit-code || ddbops setup
   ddbops status -o json | jq '.resources[] | select(.status != "exists")'`,
@@ -45,6 +46,7 @@ or with --handler-zip when given.`,
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.ExitCode, "exit-code", false, "exit 1 when any resource is missing, drifted or foreign")
 	fs.StringVar(&opts.HandlerZip, "handler-zip", "", "compare the deployed code with this zip")
+	_ = cmd.MarkFlagFilename("handler-zip", "zip")
 	return cmd
 }
 
@@ -64,13 +66,11 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 				APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds(), Error: cmdutil.ErrString(err)}
 		})
 	}()
+	r.asRecorded = true
 	if err := r.open(ctx, nil); err != nil {
 		return err
 	}
-	var so provision.StatusOptions
-	if st, err := provision.LoadState(o.Settings.StateFile); err == nil && st.Stack == r.spec.Stack && st.Region == r.spec.Region {
-		so = provision.StatusOptions{Memory: st.Memory, Timeout: st.Timeout, Arch: st.Architecture, Auth: st.Auth, CodeSha256: st.CodeSha256}
-	}
+	so := provision.StatusOptions{CodeSha256: r.prov.State().CodeSha256, Pending: r.pending}
 	if o.HandlerZip != "" {
 		b, err := readHandlerZip(o.HandlerZip)
 		if err != nil {
@@ -87,7 +87,7 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 			return err
 		}
 	} else {
-		printStatus(o.IO, rep)
+		printStatus(o.IO, rep, o.Settings.Source)
 	}
 	if o.ExitCode && !rep.OK {
 		return &cmdutil.SilentError{Code: cmdutil.ExitError}
@@ -95,7 +95,7 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 	return nil
 }
 
-func printStatus(ios *cmdutil.IOStreams, rep *provision.StatusReport) {
+func printStatus(ios *cmdutil.IOStreams, rep *provision.StatusReport, source func(string) string) {
 	cs := ios.ColorScheme()
 	colors := map[string]func(string) string{provision.StatusExists: cs.Green, provision.StatusMissing: cs.Yellow, provision.StatusDrifted: cs.Yellow, provision.StatusForeign: cs.Red}
 	paint := func(status string) string {
@@ -136,6 +136,9 @@ func printStatus(ios *cmdutil.IOStreams, rep *provision.StatusReport) {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
+	}
+	for _, d := range rep.Pending {
+		fmt.Fprintf(ios.Out, "pending:    %s (from %s; the recorded desired state until ddbops setup applies it)\n", d, source(d.Field))
 	}
 	verdict := "in sync"
 	if !rep.OK {

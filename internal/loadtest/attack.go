@@ -20,6 +20,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 // Requester builds one ready-to-send, authenticated request carrying body
@@ -264,7 +266,10 @@ loop:
 	}
 	slices.SortFunc(res.Hits, func(x, y Hit) int { return cmp.Compare(x.Due, y.Due) })
 	if interrupted {
-		return res, fmt.Errorf("bench interrupted after %s: %w", time.Since(r.start).Round(time.Millisecond), ctx.Err())
+		// Ctrl-C is the user's, not a failure: say what the results cover
+		// (exit 130 through context.Canceled).
+		return res, &cmdutil.InterruptedError{Msg: fmt.Sprintf("bench interrupted after %s of %s: the results above cover the %d of %d requests sent",
+			cmdutil.FormatElapsed(time.Since(r.start)), cmdutil.FormatDuration(a.Duration), len(res.Hits), total)}
 	}
 	return res, nil
 }

@@ -117,7 +117,7 @@ func WriteHTML(w io.Writer, in ReportInput) error {
 	data := reportData{Target: in.Target, Op: in.Op, Generated: in.Generated.UTC()}
 	auth := ""
 	if in.Auth != "" {
-		auth = ", " + in.Auth + " auth"
+		auth = ", auth " + in.Auth
 	}
 	switch {
 	case in.Sweep != nil:

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 // LambdaAPI is the part of the Lambda API a sweep uses; *lambda.Client
@@ -214,7 +216,7 @@ func (s *Sweep) Run(ctx context.Context) (res *SweepResult, err error) {
 			sr.Warmup = Warmup(ctx, s.Attack.Requester, s.Attack.Doer, s.Attack.Bodies, s.Warmup)
 		}
 		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("memory sweep interrupted: %w", err)
+			return res, &cmdutil.InterruptedError{Msg: fmt.Sprintf("memory sweep interrupted at %d MB", size)}
 		}
 		a := s.Attack
 		a.Progress = nil

@@ -12,17 +12,17 @@ const (
 	StatusForeign = "foreign"
 )
 
-// StatusOptions say what the stack is compared against. Zero values mean
-// the Spec's; the command fills them from what setup or deploy last
-// applied (the state file), so status reports changes made behind ddbops'
-// back, not settings edited since.
+// StatusOptions say what the stack is compared against besides the
+// Provisioner's Spec, which is the stack's recorded desired state
+// (DesiredSpec without explicit settings), so status reports changes made
+// behind ddbops' back, not settings edited since.
 type StatusOptions struct {
-	Memory  int32
-	Timeout int32
-	Arch    string
-	Auth    string
 	// CodeSha256 is the expected code hash ("" = code is not compared).
 	CodeSha256 string
+	// Pending are the changes the configuration (flags, environment,
+	// config file) makes to the recorded desired state: what the next
+	// setup applies. Any makes the report not OK.
+	Pending []Diff
 }
 
 // StatusRow is one resource.
@@ -45,7 +45,11 @@ type StatusReport struct {
 	// WantAuth the one expected.
 	Auth     string `json:"auth,omitempty"`
 	WantAuth string `json:"wantAuth"`
-	// OK is true when every resource exists as desired.
+	// Pending are the changes the configuration would make to the
+	// recorded desired state (ddbops setup applies them).
+	Pending []Diff `json:"pending,omitempty"`
+	// OK is true when every resource exists as desired and the
+	// configuration changes nothing.
 	OK bool `json:"ok"`
 }
 
@@ -58,19 +62,7 @@ func (p *Provisioner) Status(ctx context.Context, opts StatusOptions) (*StatusRe
 
 func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusReport, error) {
 	spec := p.spec
-	if opts.Memory > 0 {
-		spec.Memory = opts.Memory
-	}
-	if opts.Timeout > 0 {
-		spec.Timeout = opts.Timeout
-	}
-	if opts.Arch != "" {
-		spec.Arch = opts.Arch
-	}
-	if opts.Auth != "" {
-		spec.Auth = opts.Auth
-	}
-	r, err := p.withSpec(spec).newRun(ctx)
+	r, err := p.newRun(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +72,7 @@ func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusRe
 	}
 	fw := functionWant{memory: spec.Memory, timeout: spec.Timeout, arch: spec.Arch, codeSha: opts.CodeSha256}
 	plan, _ := r.planAll(obs, fw)
-	rep := &StatusReport{Stack: spec.Stack, Region: spec.Region, Account: r.acct.ID, WantAuth: spec.Auth, OK: true}
+	rep := &StatusReport{Stack: spec.Stack, Region: spec.Region, Account: r.acct.ID, WantAuth: spec.Auth, Pending: opts.Pending, OK: len(opts.Pending) == 0}
 	if obs.api.id != "" {
 		rep.InvokeURL = r.arn.invokeURL(obs.api.id)
 		rep.Auth = authOf(obs.api.method)
