@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,9 @@ type stackRun struct {
 	// (status: drift is measured against it, the config's changes are
 	// pending), not the desired state with the configuration applied.
 	asRecorded bool
+	// applies are the desired-state keys the command applies (nil: all);
+	// the configuration's changes to the others stay pending.
+	applies []string
 	// backupARN is the table backup teardown took, for its document.
 	backupARN string
 }
@@ -151,7 +155,16 @@ func (r *stackRun) desire(st *provision.State) error {
 		r.base = &b
 	}
 	base := *r.base
-	spec, err := provision.DesiredSpec(base, r.Settings.Explicit, st)
+	explicit := r.Settings.Explicit
+	if r.applies != nil {
+		// What this command does not apply stays as recorded.
+		explicit = func(k string) bool { return slices.Contains(r.applies, k) && r.Settings.Explicit(k) }
+	}
+	spec, err := provision.DesiredSpec(base, explicit, st)
+	var all provision.Spec
+	if err == nil {
+		all, err = provision.DesiredSpec(base, r.Settings.Explicit, st)
+	}
 	if err == nil {
 		r.recorded, err = provision.DesiredSpec(base, nil, st)
 	}
@@ -160,7 +173,7 @@ func (r *stackRun) desire(st *provision.State) error {
 	}
 	r.pending = nil
 	if st.RecordedConfig(base.Stack) != nil {
-		r.pending = r.recorded.Config().Changes(spec.Config())
+		r.pending = r.recorded.Config().Changes(all.Config())
 	}
 	probe := spec
 	if probe.Region == "" {
@@ -186,6 +199,9 @@ func (d provDeps) converge(ctx context.Context, command string, spec provision.S
 	do func(*stackRun) (*provision.Result, error), done func(*stackRun, *provision.Result)) (res *provision.Result, err error) {
 	r := d.begin(command, spec)
 	defer func() { err = r.end(err, nil) }()
+	if command == "deploy" {
+		r.applies = provision.DeployConfigKeys
+	}
 	code, err := r.handlerCode(zipFile)
 	if err != nil {
 		return nil, err
