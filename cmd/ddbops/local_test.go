@@ -459,4 +459,23 @@ func TestRunLocalUserKeyNotLogged(t *testing.T) {
 	if strings.Contains(errOut.String(), key) || !strings.Contains(errOut.String(), "API key from DDBOPS_API_KEY") {
 		t.Errorf("stderr:\n%s", errOut.String())
 	}
+	// The try line reads the key from where it came: $DDBOPS_API_KEY, or
+	// the --api-key the user typed (not a variable that may be unset); the
+	// item count agrees with its number.
+	if !strings.Contains(errOut.String(), `-H "x-api-key: $DDBOPS_API_KEY"`) || !strings.Contains(errOut.String(), ": 0 items,") {
+		t.Errorf("stderr:\n%s", errOut.String())
+	}
+	errOut2 := &testenv.SyncBuffer{}
+	opts.IO = &cmdutil.IOStreams{In: strings.NewReader(""), Out: &testenv.SyncBuffer{}, ErrOut: errOut2}
+	opts.APIKeySource = "--api-key"
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() { done <- runLocal(ctx, opts) }()
+	waitFor(t, "the ready line", func() bool { return strings.Contains(errOut2.String(), "ready on") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := errOut2.String(); strings.Contains(s, key) || strings.Contains(s, "$DDBOPS_API_KEY") || !strings.Contains(s, `-H "x-api-key: <the key given to --api-key>"`) {
+		t.Errorf("stderr:\n%s", s)
+	}
 }

@@ -657,6 +657,11 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "\n") != 3 || !strings.Contains(stdout, "ERROR boom") {
 		t.Errorf("logs: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// No events: nothing on stdout, and stderr says so and since when.
+	code, stdout, stderr = e.run("logs", "--since", "10m", "--filter", "NOTHING")
+	if code != 0 || stdout != "" || stderr != "no events matching \"NOTHING\" in "+group+" since 10m ago (--since widens the window)\n" {
+		t.Errorf("logs without events: exit %d %q %q", code, stdout, stderr)
+	}
 	code, stdout, _ = e.run("logs", "--since", "1h", "--filter", "ERROR")
 	if code != 0 || strings.TrimSpace(stdout[strings.Index(stdout, " ")+2:]) != "ERROR boom" {
 		t.Errorf("logs --filter ERROR: exit %d %q", code, stdout)
