@@ -113,7 +113,7 @@ func (a *Attack) Validate() error {
 	case a.Rate > 1_000_000:
 		return fmt.Errorf("rate %d: at most 1000000 requests per second", a.Rate)
 	case a.Duration <= 0:
-		return fmt.Errorf("duration %s: must be positive", a.Duration)
+		return fmt.Errorf("duration %s: must be positive", cmdutil.FormatDuration(a.Duration))
 	case a.Workers <= 0:
 		return fmt.Errorf("workers %d: must be at least 1", a.Workers)
 	case a.Requester == nil || a.Doer == nil:
@@ -123,9 +123,9 @@ func (a *Attack) Validate() error {
 	}
 	switch n := a.Hits(); {
 	case n == 0:
-		return fmt.Errorf("rate %d for %s: not a single request is due", a.Rate, a.Duration)
+		return fmt.Errorf("rate %d for %s: not a single request is due", a.Rate, cmdutil.FormatDuration(a.Duration))
 	case n > MaxHits:
-		return fmt.Errorf("rate %d for %s: %d requests, more than the %d one run records (lower the rate or the duration)", a.Rate, a.Duration, n, MaxHits)
+		return fmt.Errorf("rate %d for %s: %d requests, more than the %d one run records (lower the rate or the duration)", a.Rate, cmdutil.FormatDuration(a.Duration), n, MaxHits)
 	}
 	return nil
 }

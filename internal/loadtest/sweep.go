@@ -221,7 +221,7 @@ func (s *Sweep) Run(ctx context.Context) (res *SweepResult, err error) {
 		a := s.Attack
 		a.Progress = nil
 		sr.loadStart = time.Now()
-		s.logf("%d MB: %d req/s for %s", size, a.Rate, a.Duration)
+		s.logf("%d MB: %d req/s for %s", size, a.Rate, cmdutil.FormatDuration(a.Duration))
 		r, err := s.runAttack(ctx, size, &a)
 		sr.windowEnd = time.Now()
 		if r != nil {
