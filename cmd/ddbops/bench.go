@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,20 +24,11 @@ type benchOptions struct {
 	// function of a sweep.
 	Resolver *target.Resolver
 
-	Target         target.Flags
-	Op             string
-	Rate           int
-	Duration       time.Duration
-	Workers        int
-	Keys           int
-	Warmup         int
-	Seed           bool
-	RequestTimeout time.Duration
-	Memory         []int
-	Margin         float64 // percent
-	Prices         string
-	LogWait        time.Duration
-	Report         string
+	Target target.Flags
+	loadtest.Flags
+	Seed   bool
+	Prices string
+	Report string
 }
 
 func newBenchCmd(f *Factory, runF func(context.Context, *benchOptions) error) *cobra.Command {
@@ -102,48 +90,6 @@ and Ctrl-C.
 	return cmd
 }
 
-// validate reports bad flag values as usage errors (exit 2).
-func (o *benchOptions) validate() error {
-	switch {
-	case !slices.Contains(loadtest.Ops, o.Op):
-		return cmdutil.UsageErrorf("invalid --op %q: want one of %s", o.Op, strings.Join(loadtest.Ops, ", "))
-	case o.Rate <= 0 || o.Rate > 1_000_000:
-		return cmdutil.UsageErrorf("invalid --rate %d: want 1 to 1000000 requests per second", o.Rate)
-	case o.Duration <= 0:
-		return cmdutil.UsageErrorf("invalid --duration %s: must be positive", o.Duration)
-	case int64(o.Duration/(time.Second/time.Duration(o.Rate))) == 0:
-		return cmdutil.UsageErrorf("--rate %d for --duration %s: not a single request is due", o.Rate, o.Duration)
-	case int64(o.Duration/(time.Second/time.Duration(o.Rate))) > loadtest.MaxHits:
-		return cmdutil.UsageErrorf("--rate %d for --duration %s: more than %d requests in one run; lower --rate or --duration", o.Rate, o.Duration, loadtest.MaxHits)
-	case o.Workers < 1:
-		return cmdutil.UsageErrorf("invalid --workers %d: must be at least 1", o.Workers)
-	case o.Keys < 1:
-		return cmdutil.UsageErrorf("invalid --keys %d: must be at least 1", o.Keys)
-	case o.Warmup < 0:
-		return cmdutil.UsageErrorf("invalid --warmup %d: must be 0 or more", o.Warmup)
-	case o.RequestTimeout <= 0:
-		return cmdutil.UsageErrorf("invalid --request-timeout %s: must be positive", o.RequestTimeout)
-	case o.Margin < 0:
-		return cmdutil.UsageErrorf("invalid --margin %g: must be 0 or more percent", o.Margin)
-	case o.LogWait < 0:
-		return cmdutil.UsageErrorf("invalid --log-wait %s: must be 0 or more", o.LogWait)
-	}
-	seen := map[int]bool{}
-	for _, m := range o.Memory {
-		if m < 128 || m > 10240 {
-			return cmdutil.UsageErrorf("invalid --memory %d: Lambda allows 128 to 10240 MB", m)
-		}
-		if seen[m] {
-			return cmdutil.UsageErrorf("invalid --memory: %d MB is listed twice", m)
-		}
-		seen[m] = true
-	}
-	if len(o.Memory) > 0 && o.Target.Local {
-		return cmdutil.UsageErrorf("--memory sweeps the Lambda function on AWS; it cannot be used with --local")
-	}
-	return nil
-}
-
 func (o *benchOptions) logf(format string, args ...any) {
 	if !o.Settings.Quiet {
 		fmt.Fprintf(o.IO.ErrOut, "bench: "+format+"\n", args...)
@@ -151,7 +97,8 @@ func (o *benchOptions) logf(format string, args ...any) {
 }
 
 func runBench(ctx context.Context, o *benchOptions) (err error) {
-	if err := o.validate(); err != nil {
+	o.Flags.Local = o.Target.Local
+	if err := o.Flags.Validate(); err != nil {
 		return err
 	}
 	var fn *target.Function
@@ -183,76 +130,39 @@ func runBench(ctx context.Context, o *benchOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("bench target: %w", err)
 	}
-	doer := loadtest.NewHTTPClient(rt.Target.Transport, o.Workers, o.RequestTimeout)
-	w := loadtest.Workload{Op: o.Op, Keys: o.Keys, Table: rt.Target.TableName}
-	bodies, err := w.Bodies()
+	b := &loadtest.Bench{Flags: o.Flags, Seed: o.Seed, Requester: c, Doer: loadtest.NewHTTPClient(rt.Target.Transport, o.Workers, o.RequestTimeout),
+		Table: rt.Target.TableName, Where: rt.Describe(), URL: rt.Target.URL, Auth: rt.Target.Auth, Report: o.Report, Version: o.Version,
+		RunAttack: o.attackWithProgress, Logf: o.logf}
+	if fn != nil {
+		b.Sweep = loadtest.NewSweep(fn.AWS, fn.Name, fn.LogGroup, o.Memory)
+		b.Sweep.Prices = prices
+	}
+	out, err := b.Run(ctx)
 	if err != nil {
-		return cmdutil.UsageErrorf("%v", err)
+		return err
 	}
-	where := rt.Describe()
-
-	if w.NeedsSeed() && o.Seed {
-		o.logf("creating %d ids (%s … %s) so that every %s finds its item", o.Keys, loadtest.KeyID(1), loadtest.KeyID(o.Keys), o.Op)
-		if err := loadtest.Seed(ctx, c, doer, w.SeedBodies(), min(o.Workers, 16)); err != nil {
-			return cmdutil.WithHint(fmt.Errorf("bench %s: %w", where, err), "check the target and its auth with: ddbops call ping")
-		}
-	}
-	attack := loadtest.Attack{
-		Rate: o.Rate, Duration: o.Duration, Workers: o.Workers,
-		Requester: c, Doer: doer, Bodies: bodies,
-	}
-	report := loadtest.ReportInput{Target: where, Op: o.Op, Keys: o.Keys, Version: o.Version}
-	if len(o.Memory) > 0 {
-		sw := loadtest.NewSweep(fn.AWS, fn.Name, fn.LogGroup, o.Memory)
-		sw.Attack, sw.Workload, sw.Warmup, sw.Prices, sw.Margin, sw.LogWait, sw.Logf = attack, w, o.Warmup, prices, o.Margin/100, o.LogWait, o.logf
-		sw.RunAttack = func(ctx context.Context, memory int, a *loadtest.Attack) (*loadtest.Result, error) {
-			return o.attackWithProgress(ctx, fmt.Sprintf("%d MB", memory), a)
-		}
-		o.logf("memory sweep of %s over %v MB: %s at %d req/s for %s each → %s", fn.Name, o.Memory, o.Op, o.Rate, o.Duration, where)
-		res, runErr := sw.Run(ctx)
-		if res == nil {
-			return runErr
-		}
-		report.Sweep = res
-		return o.render(runErr, report, len(res.Sizes) > 0, res, res.WriteText)
-	}
-
-	var warm []loadtest.Probe
-	if o.Warmup > 0 {
-		warm = loadtest.Warmup(ctx, c, doer, bodies, o.Warmup)
-		if err := loadtest.Unreachable(warm); err != nil {
-			return cmdutil.WithHint(fmt.Errorf("bench %s: %w", where, err), "is the target up? try: ddbops call ping")
-		}
-	}
-	o.logf("%s at %d req/s for %s (≤ %d in flight) → %s", o.Op, o.Rate, o.Duration, o.Workers, where)
-	res, runErr := o.attackWithProgress(ctx, "", &attack)
-	if res == nil {
-		return runErr
-	}
-	report.Run = res
-	doc := &loadtest.RunReport{Op: o.Op, Target: rt.Target.URL, Auth: rt.Target.Auth, Summary: loadtest.Summarize(res), Warmup: warm, Report: o.Report,
-		Describe: where, Keys: o.Keys, Duration: o.Duration}
-	return o.render(runErr, report, true, doc, doc.WriteText)
+	return o.render(out)
 }
 
-// render writes the HTML report (when asked for and withReport), then the
-// result: doc with -o json, else text. The run's own error runErr (an
-// interruption, a failed restore) is returned with any of its own.
-func (o *benchOptions) render(runErr error, report loadtest.ReportInput, withReport bool, doc any, text func(io.Writer)) error {
-	if o.Report != "" && withReport {
-		if err := loadtest.WriteReport(o.Report, report); err != nil {
-			return errors.Join(runErr, err)
+// render writes the HTML report (when asked for and there is something to
+// report), then the result: the document with -o json, else text. The
+// run's own error (an interruption, a failed restore) is returned with any
+// of its own.
+func (o *benchOptions) render(out *loadtest.Outcome) error {
+	if o.Report != "" && out.WithReport {
+		if err := loadtest.WriteReport(o.Report, out.Report); err != nil {
+			return errors.Join(out.Err, err)
 		}
 		o.logf("report written to %s", o.Report)
 	}
 	if o.Settings.JSON() {
-		if err := cmdutil.WriteJSON(o.IO.Out, doc); err != nil {
-			return errors.Join(runErr, err)
+		if err := cmdutil.WriteJSON(o.IO.Out, out.Doc); err != nil {
+			return errors.Join(out.Err, err)
 		}
 	} else {
-		text(o.IO.Out)
+		out.Text(o.IO.Out)
 	}
-	return runErr
+	return out.Err
 }
 
 // attackWithProgress runs a, with a progress bar (elapsed, sent, errors)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -299,48 +298,16 @@ func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req
 	if opts.Settings.JSON() {
 		return cmdutil.WriteRawJSON(out, resp.Body)
 	}
+	ans, err := client.Interpret(req, resp.Body, opts.raw != "")
 	switch {
-	case opts.raw != "":
-		return cmdutil.WriteRawJSON(out, resp.Body)
-	case req.Op == wire.OpCreate:
-		_, err = fmt.Fprintf(out, "created %s\n", req.ID)
-	case req.Op == wire.OpDelete:
-		_, err = fmt.Fprintf(out, "deleted %s\n", req.ID)
-	case req.Op == wire.OpRead, req.Op == wire.OpUpdate:
-		var res client.ItemOutput
-		if err := json.Unmarshal(resp.Body, &res); err != nil {
-			return fmt.Errorf("%s: decode response: %w", req.Op, err)
-		}
-		item := res.Item
-		if req.Op == wire.OpUpdate {
-			item = res.Attributes
-		}
-		if len(item) == 0 || string(item) == "null" {
-			if req.Op == wire.OpRead {
-				// A 200 without an Item: the tutorial's original function
-				// answers a missing id that way.
-				return fmt.Errorf("read: %w", &client.APIError{StatusCode: http.StatusNotFound, Code: client.CodeNotFound, Message: "no item with this id"})
-			}
-			_, err = fmt.Fprintf(out, "updated %s\n", req.ID)
-			return err
-		}
-		return cmdutil.WriteRawJSON(out, item)
-	case req.Op == wire.OpList:
-		var res client.ListOutput
-		if err := json.Unmarshal(resp.Body, &res); err != nil {
-			return fmt.Errorf("list: decode response: %w", err)
-		}
-		return renderList(opts, &res, len(res.LastEvaluatedKey) > 0 && string(res.LastEvaluatedKey) != "null")
-	case req.Op == wire.OpPing:
-		var s string
-		if json.Unmarshal(resp.Body, &s) == nil {
-			_, err = fmt.Fprintln(out, s)
-			return err
-		}
-		return cmdutil.WriteRawJSON(out, resp.Body)
-	default:
-		return cmdutil.WriteRawJSON(out, resp.Body)
+	case err != nil:
+		return err
+	case ans.List != nil:
+		return renderList(opts, ans.List, ans.More)
+	case ans.JSON != nil:
+		return cmdutil.WriteRawJSON(out, ans.JSON)
 	}
+	_, err = fmt.Fprintln(out, ans.Text)
 	return err
 }
 

@@ -77,7 +77,7 @@ func (e *provEnv) agree(t *testing.T, step string, want map[string]string) {
 	if code, stderr := e.runJSON(&status, "status", "--exit-code"); code != 0 || !status.OK || len(status.Pending) != 0 {
 		t.Fatalf("%s: status --exit-code: exit %d ok %v pending %v rows %+v\n%s", step, code, status.OK, status.Pending, status.Rows, stderr)
 	}
-	var plan resultJSON
+	var plan provision.Report
 	if code, stderr := e.runJSON(&plan, "setup", "--dry-run", "--handler-zip", e.zip); code != 0 {
 		t.Fatalf("%s: setup --dry-run: exit %d %s", step, code, stderr)
 	}
@@ -86,7 +86,7 @@ func (e *provEnv) agree(t *testing.T, step string, want map[string]string) {
 			t.Errorf("%s: setup --dry-run plans %s %s %s %v", step, c.Action, c.Resource, c.Name, c.Diffs)
 		}
 	}
-	var dep resultJSON
+	var dep provision.Report
 	if code, stderr := e.runJSON(&dep, "deploy", "--handler-zip", e.zip); code != 0 {
 		t.Fatalf("%s: deploy: exit %d %s", step, code, stderr)
 	}

@@ -62,19 +62,10 @@ func newExportCmd(f *Factory, runF func(context.Context, *exportOptions) error) 
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export the stack as CloudFormation, the API as OpenAPI 3 or a Postman collection",
-		Long: `Write the stack or its API in another tool's format. Nothing calls AWS or
-needs credentials: every export is computed from the configuration and, once
-ddbops setup has run, what it recorded (auth, memory, timeout, architecture,
-region, account). No secret is ever written into an export.
-
-  cloudformation  a YAML template of exactly what setup creates
-  openapi         an OpenAPI 3.0 document whose request schema is the wire contract
-  postman         a Postman v2.1 collection of the tutorial's requests, with tests
-
---out FILE replaces FILE only if it is a previous export of the same format.
-With --out - (the default) the export is the command's output; with -o json a
-template is written as JSON, and with --out FILE -o json prints what was
-written. See docs/export.md.`,
+		Long: `Write the stack or its API in another tool's format, computed from the
+stack's desired state (the rule setup uses) without calling AWS; no secret is
+ever written. --out FILE replaces FILE only if it is a previous export of the
+same format; --out - (the default) prints it. Every format: docs/export.md.`,
 		// Without this, cobra would answer an unknown format with help
 		// and exit 0.
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -87,38 +78,25 @@ written. See docs/export.md.`,
 	cmd.AddCommand(
 		exportSubCmd(f, runF, export.FormatCloudFormation,
 			"Write a CloudFormation template of what setup creates",
-			`Write a CloudFormation template of exactly what ddbops setup creates for the
-current configuration and auth mode: the IAM policy (the same statements and
-ARNs), role, log group, function, table, REST API, resource, POST method,
-Lambda proxy integration, invoke permission, deployment and stage with
-throttling, and for apikey auth the API key and usage plan; every resource
-that takes tags carries ddbops:stack=<stack>.
-
-The function's code comes from the template parameters CodeS3Bucket and
-CodeS3Key: build it with ddbops package and upload it to S3 first.`,
+			`Write a CloudFormation template of exactly what ddbops setup creates (every
+resource, tagged ddbops:stack=<stack>); the function's code comes from the
+parameters CodeS3Bucket and CodeS3Key (docs/export.md#cloudformation).`,
 			`  ddbops export cloudformation --out ddbops.yaml
   ddbops export cloudformation --auth apikey --memory 1024 --out ddbops.yaml
   ddbops export cloudformation -o json > ddbops.json`),
 		exportSubCmd(f, runF, export.FormatOpenAPI,
 			"Write an OpenAPI 3.0 document of the API",
-			`Write an OpenAPI 3.0 document of the API: POST /<resource> with a request
-schema that is the wire contract (one schema per operation), the success and
-error answers, the security scheme of the auth mode and the
-x-amazon-apigateway-integration that lets API Gateway import it (the
-integration URI needs the account id: recorded by setup, or --account-id).`,
+			`Write an OpenAPI 3.0 document of the API: its request schema is the wire
+contract, with the auth mode's security scheme and the integration API Gateway
+imports (the account id: recorded by setup, or --account-id; docs/export.md#openapi).`,
 			`  ddbops export openapi --out openapi.json
   ddbops export openapi --auth apikey --account-id 123456789012 --region eu-west-1`),
 		exportSubCmd(f, runF, export.FormatPostman,
 			"Write a Postman v2.1 collection of the tutorial's requests",
-			`Write a Postman v2.1 collection: create, read, update, list, echo, ping, a
-read of a missing id (404), a repeated create (409) and delete, each with tests
-on status and body, runnable in order on an empty table and again. Variables
-baseUrl (the invoke URL), apiKey, accessKey, secretKey, sessionToken and region;
-awsv4 auth for iam, the x-api-key header for apikey. The secrets are left
-empty: fill them in Postman, or pass them to newman with --env-var.
-
-The target is the stack setup recorded, --local (a running ddbops local, or
-the one it would start) or --url, with its auth unless --auth.`,
+			`Write a Postman v2.1 collection of the tutorial's requests, each with tests,
+runnable in order again and again; secrets are empty variables to fill in
+Postman or with newman --env-var. The target is the recorded stack, --local or
+--url (docs/export.md#postman).`,
 			`  ddbops export postman --out ddbops.postman.json
   ddbops export postman --local --out local.postman.json
   newman run ddbops.postman.json --env-var apiKey=$KEY`),

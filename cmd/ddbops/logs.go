@@ -88,16 +88,13 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 		case o.Settings.JSON():
 			events = append(events, e)
 			return nil
-		case o.Settings.Verbose:
-			_, err := fmt.Fprintf(o.IO.Out, "%s  %s  %s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Stream, e.Message)
-			return err
 		}
-		_, err := fmt.Fprintf(o.IO.Out, "%s  %s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Message)
+		_, err := fmt.Fprintln(o.IO.Out, e.Line(o.Settings.Verbose))
 		return err
 	}
 	err = r.prov.Tail(ctx, provision.TailOptions{Since: o.Since, Filter: o.Filter, Follow: o.Follow, PollInterval: o.PollInterval}, emit)
 	if err != nil {
-		return provErr(err)
+		return provision.WithHint(err)
 	}
 	if n == 0 && !o.Follow && !o.Settings.Quiet {
 		what := "events"

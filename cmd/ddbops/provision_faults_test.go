@@ -489,17 +489,17 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 		return append([]string{name, "--stack", stack}, extra...)
 	}
 	setup := func(auth string) []string { return cmd("setup", "--handler-zip", e.zip, "--auth", auth, "--yes") }
-	var res resultJSON
+	var res provision.Report
 	// run decodes each command's document into a fresh res: fields a
 	// document omits must not survive from the previous one.
 	run := func(args ...string) (int, string) {
-		res = resultJSON{}
+		res = provision.Report{}
 		return e.runJSON(&res, args...)
 	}
 	// runInterrupted runs args, cancelling the command's context right
 	// after the call of op took effect.
 	runInterrupted := func(op string, args ...string) (int, string) {
-		res = resultJSON{}
+		res = provision.Report{}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		parity.interruptAfter(op, cancel)
@@ -714,7 +714,7 @@ func checkThrottleWarned(t *testing.T, what, stderr string, rules []testenv.Rule
 // nil; otherwise exit 1, with the JSON document's error, printed on stderr
 // as one line, naming the operation and resource, and the step reported
 // failed.
-func checkOutcome(t *testing.T, what string, code int, res resultJSON, stderr string, wantErr []string, failedKind string) {
+func checkOutcome(t *testing.T, what string, code int, res provision.Report, stderr string, wantErr []string, failedKind string) {
 	t.Helper()
 	if wantErr == nil {
 		if code != 0 || res.Error != "" {
@@ -764,7 +764,7 @@ var interruptedSteps = map[string][]string{
 // checkInterrupted checks a command interrupted after the call op took
 // effect: exit 130, and the interruption said once, in one line naming the
 // step that was running.
-func checkInterrupted(t *testing.T, what, op string, code int, res resultJSON, stderr string) {
+func checkInterrupted(t *testing.T, what, op string, code int, res provision.Report, stderr string) {
 	t.Helper()
 	line := strings.Join(strings.Fields(res.Error), " ")
 	if code != cmdutil.ExitInterrupt || !strings.HasPrefix(line, what+" interrupted during ") || !strings.HasSuffix(line, ": context canceled") ||

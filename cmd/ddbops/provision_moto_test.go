@@ -114,7 +114,7 @@ func TestProvisionLifecycleOnMoto(t *testing.T) {
 	logs, agw := cloudwatchlogs.NewFromConfig(e.cfg), apigateway.NewFromConfig(e.cfg)
 
 	// 1. Setup from nothing.
-	var res resultJSON
+	var res provision.Report
 	start := time.Now()
 	code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip)
 	setupWall := time.Since(start)
@@ -488,7 +488,7 @@ func TestProvisionAuthModesOnMoto(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.auth, func(t *testing.T) {
 			m.Reset(t)
-			var res resultJSON
+			var res provision.Report
 			code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip, "--auth", tc.auth)
 			if code != 0 {
 				t.Fatalf("setup: exit %d %s %s", code, res.Error, stderr)
@@ -558,7 +558,7 @@ func TestProvisionSurvivesThrottlingAndLostAnswersOnMoto(t *testing.T) {
 	if !strings.Contains(stderr, "API Gateway GetRestApis throttled, retrying") {
 		t.Errorf("throttling not reported:\n%s", stderr)
 	}
-	var res resultJSON
+	var res provision.Report
 	code, stderr = e.runJSON(&res, "setup", "--handler-zip", e.zip)
 	if code != 0 {
 		t.Fatalf("re-run: exit %d %s\n%s", code, res.Error, stderr)
@@ -593,7 +593,7 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 		t.Fatalf("declined setup created %v", left)
 	}
 
-	var res resultJSON
+	var res provision.Report
 	if code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip); code != 0 {
 		t.Fatalf("setup: %d %s", code, stderr)
 	}
@@ -601,7 +601,7 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 	// deploy: same code is not uploaded, the stage is redeployed.
 	// moto resets a stage's settings on every new deployment (AWS keeps
 	// them); deploy notices and re-applies the throttling: one more call.
-	stageFix := func(r resultJSON) int {
+	stageFix := func(r provision.Report) int {
 		for _, c := range r.Changes {
 			if c.Resource == "api-stage" && c.Action == "updated" {
 				return 1

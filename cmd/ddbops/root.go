@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -105,62 +104,9 @@ func Execute(ctx context.Context, ios *cmdutil.IOStreams, args []string) int {
 }
 
 func execute(ctx context.Context, f *Factory, root *cobra.Command, args []string) int {
-	ios := f.IO
-	root.SetArgs(args)
-	root.SetIn(ios.In)
-	root.SetOut(ios.Out)
-	root.SetErr(ios.ErrOut)
-
-	// Unknown commands are usage errors; cobra reports them as plain errors,
-	// so look the command up first (after adding cobra's lazily created
-	// help and completion commands; its hidden __complete commands are
-	// created during Execute and skipped here).
-	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
-	if len(args) > 0 && strings.HasPrefix(args[0], "__complete") {
-		if err := root.ExecuteContext(ctx); err != nil {
-			cmdutil.PrintError(ios.ErrOut, err)
-			return cmdutil.ExitError
-		}
-		return cmdutil.ExitOK
-	}
-	// A command that cannot be found is a usage error too.
-	sub, _, err := root.Find(args)
-	found := err == nil
-	if found {
-		if err = root.ExecuteContext(ctx); err == nil {
-			return cmdutil.ExitOK
-		}
-		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%w: %w", context.Canceled, err)
-		}
-	}
-	if !found {
-		err = unknownCommand(err)
-	}
+	code, err := cmdutil.Run(ctx, root, f.IO, args)
 	f.lastErr = err
-	if ctx.Err() != nil && ios.IsErrTTY {
-		fmt.Fprintln(ios.ErrOut) // off the line the terminal echoed ^C on
-	}
-	cmdutil.PrintError(ios.ErrOut, err)
-	var ue *cmdutil.UsageError
-	if !found || errors.As(err, &ue) {
-		if sub != nil {
-			fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", sub.CommandPath())
-		}
-		return cmdutil.ExitUsage
-	}
-	return cmdutil.ExitCode(err)
-}
-
-// unknownCommand turns cobra's "unknown command" error, whose suggestions
-// follow on more lines, into one line with a did-you-mean hint.
-func unknownCommand(err error) error {
-	msg, sugg, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
-	if !ok {
-		return &cmdutil.UsageError{Err: err}
-	}
-	return cmdutil.WithHint(&cmdutil.UsageError{Err: errors.New(msg)}, "did you mean "+strings.Join(strings.Fields(sugg), " or ")+"?")
+	return code
 }
 
 // wantsJSON reports whether -o json was in force: from the resolved
@@ -212,7 +158,13 @@ call --local).`,
 	}
 	completeValues(root, map[string][]string{"output": {"text", "json"}})
 	_ = root.RegisterFlagCompletionFunc("stack", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return recordedStacks(f.Env), cobra.ShellCompDirectiveNoFileComp
+		// Completion runs without the settings: the state dir of the
+		// environment, else the default.
+		dir, ok := f.Env.Setting("state-dir")
+		if !ok {
+			dir, _ = configs.Default("state-dir")
+		}
+		return provision.Stacks(dir), cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 
@@ -237,7 +189,7 @@ call --local).`,
 	}
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
-	plainBoolFlags(root)
+	cmdutil.PlainBoolFlags(root)
 	return root
 }
 
@@ -257,57 +209,8 @@ func worksWithoutConfig(cmd *cobra.Command) bool {
 	return false
 }
 
-// completeValues registers the fixed values of flags of cmd for shell
-// completion (instead of file names).
-func completeValues(cmd *cobra.Command, values map[string][]string) {
-	for name, vals := range values {
-		if err := cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp)); err != nil {
-			panic(err) // no such flag: a programming error
-		}
-	}
-}
-
 // memorySizes complete --memory: Lambda's common sizes in MB.
 var memorySizes = []string{"128", "256", "512", "1024", "1536", "2048", "3008", "4096", "10240"}
-
-// recordedStacks are the stacks with a state file in the state dir, for
-// --stack completion (which runs without the config file's settings).
-func recordedStacks(env cmdutil.Env) []string {
-	dir, ok := env.Setting("state-dir")
-	if !ok {
-		dir, _ = configs.Default("state-dir")
-	}
-	entries, _ := os.ReadDir(filepath.Join(dir, "stacks"))
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	return names
-}
-
-// plainBoolFlags makes every boolean flag show as --dry-run in help and in
-// docs/cli, as gh, kubectl and the aws CLI do, instead of pflag's
-// --dry-run[=true|false]. pflag prints that suffix for values that
-// implement IsBoolFlag; the wrapper hides that method and nothing else
-// (--flag alone still means true, through NoOptDefVal).
-func plainBoolFlags(c *cobra.Command) {
-	c.InitDefaultHelpFlag()
-	hide := func(fl *pflag.Flag) {
-		if _, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok {
-			fl.Value = plainBool{fl.Value}
-		}
-	}
-	c.LocalNonPersistentFlags().VisitAll(hide)
-	c.PersistentFlags().VisitAll(hide)
-	c.Flags().VisitAll(hide)
-	for _, sub := range c.Commands() {
-		plainBoolFlags(sub)
-	}
-}
-
-type plainBool struct{ pflag.Value }
 
 // setUsageErrors makes flag errors of c and the commands below it usage
 // errors (exit 2): cobra looks a command's function up through its
@@ -326,17 +229,10 @@ func bindConfig(fs *pflag.FlagSet, name, key string) {
 		panic(fmt.Sprintf("bindConfig(%s, %s): no such flag or config key", name, key)) // programming error
 	}
 	fl.Annotations = map[string][]string{configKeyAnnotation: {key}}
-	if err := setFlag(fl, def); err != nil {
+	if err := cmdutil.SetFlag(fl, def); err != nil {
 		panic(fmt.Sprintf("configs/ddbops.yaml %s: %v", key, err))
 	}
 	fl.DefValue = fl.Value.String()
-}
-
-func setFlag(fl *pflag.Flag, val string) error {
-	if sv, ok := fl.Value.(pflag.SliceValue); ok {
-		return sv.Replace(strings.Split(val, ","))
-	}
-	return fl.Value.Set(val)
 }
 
 // renamedKeys are config keys of older versions, with what replaced them.
@@ -354,53 +250,28 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string, skipFile bo
 	if err := v.ReadConfig(bytes.NewReader(configs.Defaults())); err != nil {
 		return fmt.Errorf("read embedded defaults: %w", err)
 	}
-	o := &origins{sources: map[string]string{}, lines: map[string]int{}}
+	var cf *cmdutil.ConfigFile
 	if !skipFile {
-		cf, err := readConfigFile(configFile, f.Env)
-		if err != nil {
+		var err error
+		if cf, err = cmdutil.ReadConfigFile(configFile, f.Env, configs.Keys(), renamedKeys); err != nil {
 			return err
 		}
 		if cf != nil {
 			if err := v.MergeConfigMap(cf.Values); err != nil {
 				return &cmdutil.ConfigError{Path: cf.Path, Err: err}
 			}
-			o.file, o.lines = cf.Path, cf.Lines
-			for k, line := range cf.Lines {
-				o.sources[k] = fmt.Sprintf("%s line %d", cf.Path, line)
-			}
 		}
 	}
+	o := cmdutil.NewSources(cf)
 	for _, k := range configs.Keys() {
 		if val, ok := f.Env.Setting(k); ok {
 			v.Set(k, val)
-			o.sources[k] = "$" + cmdutil.EnvPrefix + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))
+			o.Set(k, "$"+cmdutil.EnvPrefix+strings.ToUpper(strings.ReplaceAll(k, "-", "_")))
 		}
 	}
 
-	// Flags given first, then the others take the winner: two flags may
-	// share a key (a deprecated spelling).
-	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
-		if keys := fl.Annotations[configKeyAnnotation]; len(keys) > 0 && fl.Changed {
-			v.Set(keys[0], fl.Value.String())
-			o.sources[keys[0]] = "--" + fl.Name
-		}
-	})
-	var bindErr error
-	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
-		keys := fl.Annotations[configKeyAnnotation]
-		if len(keys) == 0 || bindErr != nil || fl.Changed {
-			return
-		}
-		key := keys[0]
-		val := v.GetString(key)
-		if err := setFlag(fl, val); err != nil {
-			bindErr = o.invalid(key, fmt.Errorf("invalid value %q for %s: %w", val, key, err), func(src string) error {
-				return cmdutil.UsageErrorf("invalid value %q for %s (from %s): %v", val, key, src, err)
-			})
-		}
-	})
-	if bindErr != nil {
-		return bindErr
+	if err := cmdutil.BindFlags(cmd.Flags(), configKeyAnnotation, v.Set, v.GetString, o); err != nil {
+		return err
 	}
 	if err := v.Unmarshal(&f.Settings); err != nil {
 		return cmdutil.UsageErrorf("invalid configuration: %v", err)
@@ -415,53 +286,17 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string, skipFile bo
 	case "text", "json":
 	default:
 		out := f.Settings.Output
-		return o.invalid("output", fmt.Errorf("invalid output %q: want text or json", out), func(string) error {
+		return o.Invalid("output", fmt.Errorf("invalid output %q: want text or json", out), func(string) error {
 			return cmdutil.UsageErrorf("invalid --output %q: want text or json", out)
 		})
 	}
 	return nil
 }
 
-// readConfigFile finds and parses the config file (nil when there is none).
-func readConfigFile(explicit string, env cmdutil.Env) (*cmdutil.ConfigFile, error) {
-	if explicit == "" {
-		explicit = env.ConfigFile()
+// completeValues registers the fixed values of flags of cmd for shell
+// completion (instead of file names).
+func completeValues(cmd *cobra.Command, values map[string][]string) {
+	if err := cmdutil.CompleteValues(cmd, values); err != nil {
+		panic(err) // no such flag: a programming error
 	}
-	path, err := findConfigFile(explicit, env)
-	if err != nil || path == "" {
-		return nil, err
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, cmdutil.WithHint(&cmdutil.ConfigError{Path: path, Err: errors.Unwrap(err)}, "check --config")
-	}
-	return cmdutil.ParseConfigFile(path, b, configs.Keys(), renamedKeys)
-}
-
-// findConfigFile resolves --config, else ./ddbops.yaml, else
-// $XDG_CONFIG_HOME/ddbops/config.yaml (~/.config when unset). An explicit
-// file must exist; the implicit ones are optional.
-func findConfigFile(explicit string, env cmdutil.Env) (string, error) {
-	if explicit != "" {
-		if _, err := os.Stat(explicit); err != nil {
-			return "", &cmdutil.ConfigError{Path: explicit, Err: errors.Unwrap(err)}
-		}
-		return explicit, nil
-	}
-	if _, err := os.Stat("ddbops.yaml"); err == nil {
-		return "ddbops.yaml", nil
-	}
-	dir := env.XDGConfigHome()
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", nil
-		}
-		dir = filepath.Join(home, ".config")
-	}
-	p := filepath.Join(dir, "ddbops", "config.yaml")
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	return "", nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -48,14 +47,7 @@ type Settings struct {
 	LocalRegion      string `mapstructure:"local-region"`
 	DynamoDBEndpoint string `mapstructure:"dynamodb-endpoint"`
 
-	origin *origins // where explicit values came from
-}
-
-// origins say where the settings the user gave explicitly came from.
-type origins struct {
-	sources map[string]string // key → "--memory", "$DDBOPS_MEMORY", "ddbops.yaml line 3"
-	file    string            // the config file read, "" = none
-	lines   map[string]int    // key → its line in file
+	origin *cmdutil.Sources // where explicit values came from
 }
 
 // Explicit reports whether the user set config key (a flag, the
@@ -63,30 +55,7 @@ type origins struct {
 func (s *Settings) Explicit(key string) bool { return s.Source(key) != "" }
 
 // Source names where key's value came from, "" for the embedded default.
-func (s *Settings) Source(key string) string {
-	if s.origin == nil {
-		return ""
-	}
-	return s.origin.sources[key]
-}
-
-// invalid is the usage error of a bad value of key: err as the config
-// file's (a *cmdutil.ConfigError naming its line, without the command's
-// usage line) when it came from there, else usage(source) naming the
-// environment variable or flag.
-func (o *origins) invalid(key string, err error, usage func(source string) error) error {
-	src := ""
-	if o != nil {
-		src = o.sources[key]
-		if o.file != "" && src == fmt.Sprintf("%s line %d", o.file, o.lines[key]) {
-			return &cmdutil.ConfigError{Path: o.file, Line: o.lines[key], Err: err}
-		}
-	}
-	if src == "" {
-		src = "the default"
-	}
-	return usage(src)
-}
+func (s *Settings) Source(key string) string { return s.origin.Of(key) }
 
 // invalidSetting is the usage error of a setting Validate refused (err
 // names the key first: "memory 99: must be ...").
@@ -95,7 +64,7 @@ func (s *Settings) invalidSetting(err error) error {
 	if !s.Explicit(key) {
 		return cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
-	return s.origin.invalid(key, err, func(src string) error { return cmdutil.UsageErrorf("invalid configuration: %v (from %s)", err, src) })
+	return s.origin.Invalid(key, err, func(src string) error { return cmdutil.UsageErrorf("invalid configuration: %v (from %s)", err, src) })
 }
 
 // JSON reports whether -o json was asked for.

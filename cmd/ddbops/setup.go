@@ -108,22 +108,7 @@ func warnOpenAPI(w io.Writer, url, table string) {
 
 // printEndpointSummary tells how to call the API that was set up.
 func printEndpointSummary(w io.Writer, url, auth, keyID, endpoint string) {
-	if url == "" {
-		return
+	for _, line := range provision.EndpointSummary(url, auth, keyID, endpoint) {
+		fmt.Fprintln(w, "  "+line)
 	}
-	fmt.Fprintf(w, "  invoke URL: %s\n", url)
-	switch auth {
-	case wire.AuthIAM:
-		fmt.Fprintln(w, "  auth:       iam (requests are signed with SigV4; ddbops call signs with your AWS credentials)")
-	case wire.AuthAPIKey:
-		fmt.Fprintf(w, "  auth:       apikey (x-api-key header; key id %s, value: aws apigateway get-api-key --api-key %s --include-value)\n", keyID, keyID)
-	default:
-		fmt.Fprintln(w, "  auth:       none (open API)")
-	}
-	if endpoint != "" {
-		// moto stores the function but does not run it; LocalStack does.
-		fmt.Fprintln(w, "  note:       on an emulator, ddbops call works only if it runs Lambda functions (LocalStack does, moto does not); ddbops local serves the same API on this machine")
-		return
-	}
-	fmt.Fprintln(w, "  try:        ddbops call create --id 1 --name Bob")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,9 +51,9 @@ is compared with the last deployed one, or with --handler-zip when given.`,
 
 type statusJSON struct {
 	*provision.StatusReport
-	APICalls  callCounts `json:"apiCalls"`
-	ElapsedMS int64      `json:"elapsedMs"`
-	Error     string     `json:"error,omitempty"`
+	APICalls  provision.Calls `json:"apiCalls"`
+	ElapsedMS int64           `json:"elapsedMs"`
+	Error     string          `json:"error,omitempty"`
 }
 
 func runStatus(ctx context.Context, o *statusOptions) (err error) {
@@ -63,7 +62,7 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 		err = r.end(err, func() any {
 			// No report: the stack's state is unknown, not in sync.
 			return statusJSON{StatusReport: &provision.StatusReport{Stack: r.spec.Stack, Region: r.spec.Region, WantAuth: r.spec.Auth, Rows: []provision.StatusRow{}},
-				APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds(), Error: cmdutil.ErrString(err)}
+				APICalls: provision.CallsOf(r.rec), ElapsedMS: time.Since(r.start).Milliseconds(), Error: cmdutil.ErrString(err)}
 		})
 	}()
 	r.asRecorded = true
@@ -80,10 +79,10 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 	}
 	rep, err := r.prov.Status(ctx, so)
 	if err != nil {
-		return provErr(err)
+		return provision.WithHint(err)
 	}
 	if o.Settings.JSON() {
-		if err := r.out.Write(statusJSON{StatusReport: rep, APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds()}); err != nil {
+		if err := r.out.Write(statusJSON{StatusReport: rep, APICalls: provision.CallsOf(r.rec), ElapsedMS: time.Since(r.start).Milliseconds()}); err != nil {
 			return err
 		}
 	} else {
@@ -98,51 +97,15 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 func printStatus(ios *cmdutil.IOStreams, rep *provision.StatusReport, source func(string) string) {
 	cs := ios.ColorScheme()
 	colors := map[string]func(string) string{provision.StatusExists: cs.Green, provision.StatusMissing: cs.Yellow, provision.StatusDrifted: cs.Yellow, provision.StatusForeign: cs.Red}
-	paint := func(status string) string {
-		if c, ok := colors[status]; ok {
-			return c(status)
+	rows := rep.Table()
+	for _, row := range rows[1:] {
+		if c, ok := colors[row[2]]; ok {
+			row[2] = c(row[2])
 		}
-		return status
-	}
-	rows := [][]string{{"RESOURCE", "NAME", "STATUS", "DETAILS"}}
-	counts := map[string]int{}
-	for _, r := range rep.Rows {
-		counts[r.Status]++
-		var details []string
-		for _, d := range r.Diffs {
-			details = append(details, fmt.Sprintf("%s: %s (want %s)", d.Field, d.Have, d.Want))
-		}
-		if r.Note != "" {
-			details = append(details, r.Note)
-		}
-		rows = append(rows, []string{r.Kind, r.Name, paint(r.Status), strings.Join(details, "; ")})
 	}
 	_ = cmdutil.WriteTable(ios.Out, rows, false)
 	fmt.Fprintln(ios.Out)
-	url := rep.InvokeURL
-	if url == "" {
-		url = "(none: the REST API does not exist)"
+	for _, line := range rep.Summary(source) {
+		fmt.Fprintln(ios.Out, line)
 	}
-	auth := rep.Auth
-	switch {
-	case auth == "":
-		auth = "(no method) — want " + rep.WantAuth
-	case auth != rep.WantAuth:
-		auth += " — want " + rep.WantAuth
-	}
-	fmt.Fprintf(ios.Out, "invoke URL: %s\nauth:       %s\n", url, auth)
-	var parts []string
-	for _, s := range []string{provision.StatusExists, provision.StatusMissing, provision.StatusDrifted, provision.StatusForeign} {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	for _, d := range rep.Pending {
-		fmt.Fprintf(ios.Out, "pending:    %s (from %s; the recorded desired state until ddbops setup applies it)\n", d, source(d.Field))
-	}
-	verdict := "in sync"
-	if !rep.OK {
-		verdict = "not in sync (ddbops setup converges it)"
-	}
-	fmt.Fprintf(ios.Out, "stack %s in %s (account %s): %s — %s\n", rep.Stack, rep.Region, rep.Account, strings.Join(parts, ", "), verdict)
 }

@@ -62,11 +62,11 @@ func runTeardown(ctx context.Context, o *teardownOptions) (err error) {
 	}
 	plan, err := r.prov.PlanTeardown(ctx)
 	if err != nil {
-		return provErr(err)
+		return provision.WithHint(err)
 	}
 	var refusal error
 	if plan.TableHasItems && !o.DeleteData && !o.Backup {
-		refusal = provErr(r.prov.TableNotEmptyError())
+		refusal = provision.WithHint(r.prov.TableNotEmptyError())
 	}
 	if o.DryRun || plan.Deletes() == 0 || refusal != nil {
 		return r.report(&provision.Result{DryRun: true, Changes: plan.Changes}, refusal, true, func() string {
@@ -74,14 +74,14 @@ func runTeardown(ctx context.Context, o *teardownOptions) (err error) {
 			case plan.Deletes() == 0:
 				return fmt.Sprintf("Nothing to delete for stack %s (%s)", r.spec.Stack, r.calls("nothing was changed"))
 			case refusal == nil:
-				return fmt.Sprintf("Teardown plan: %s (%s)", planCounts(plan.Changes, true), r.calls("dry run: nothing was changed"))
+				return fmt.Sprintf("Teardown plan: %s (%s)", provision.PlanCounts(plan.Changes, true), r.calls("dry run: nothing was changed"))
 			}
 			return ""
 		}, nil)
 	}
 	if !o.Yes {
 		r.progress.Close()
-		printPlan(o.IO.ErrOut, plan.Changes)
+		_ = cmdutil.WriteTable(o.IO.ErrOut, provision.PlanRows(plan.Changes), false)
 		if err := r.confirm(fmt.Sprintf("Delete these %d resources of stack %s in %s?", plan.Deletes(), r.spec.Stack, r.spec.Region),
 			"teardown cancelled: nothing was deleted"); err != nil {
 			return err

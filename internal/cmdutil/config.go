@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -125,4 +127,96 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// ReadConfigFile finds the config file (FindConfigFile) and parses it
+// (ParseConfigFile); nil when there is none.
+func ReadConfigFile(explicit string, env Env, known []string, renamed map[string]string) (*ConfigFile, error) {
+	if explicit == "" {
+		explicit = env.ConfigFile()
+	}
+	path, err := FindConfigFile(explicit, env)
+	if err != nil || path == "" {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, WithHint(&ConfigError{Path: path, Err: errors.Unwrap(err)}, "check --config")
+	}
+	return ParseConfigFile(path, b, known, renamed)
+}
+
+// FindConfigFile resolves --config, else ./ddbops.yaml, else
+// $XDG_CONFIG_HOME/ddbops/config.yaml (~/.config when unset). An explicit
+// file must exist; the implicit ones are optional.
+func FindConfigFile(explicit string, env Env) (string, error) {
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", &ConfigError{Path: explicit, Err: errors.Unwrap(err)}
+		}
+		return explicit, nil
+	}
+	if _, err := os.Stat("ddbops.yaml"); err == nil {
+		return "ddbops.yaml", nil
+	}
+	dir := env.XDGConfigHome()
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", nil
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	p := filepath.Join(dir, "ddbops", "config.yaml")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	return "", nil
+}
+
+// Sources say where the settings a user gave explicitly came from: a flag,
+// an environment variable or a line of the config file. A key without a
+// source has its embedded default.
+type Sources struct {
+	of    map[string]string // key → "--memory", "$DDBOPS_MEMORY", "ddbops.yaml line 3"
+	file  string
+	lines map[string]int
+}
+
+// NewSources starts with the keys of cf (nil: no config file).
+func NewSources(cf *ConfigFile) *Sources {
+	s := &Sources{of: map[string]string{}, lines: map[string]int{}}
+	if cf != nil {
+		s.file, s.lines = cf.Path, cf.Lines
+		for k, line := range cf.Lines {
+			s.of[k] = fmt.Sprintf("%s line %d", cf.Path, line)
+		}
+	}
+	return s
+}
+
+// Set records that key came from source ("--memory", "$DDBOPS_MEMORY").
+func (s *Sources) Set(key, source string) { s.of[key] = source }
+
+// Of names where key's value came from, "" for the embedded default.
+func (s *Sources) Of(key string) string {
+	if s == nil {
+		return ""
+	}
+	return s.of[key]
+}
+
+// Invalid is the usage error of a bad value of key: err as the config
+// file's (a *ConfigError naming its line, without a command's usage line)
+// when it came from there, else usage(source) naming the environment
+// variable or flag ("the default" for none).
+func (s *Sources) Invalid(key string, err error, usage func(source string) error) error {
+	src := s.Of(key)
+	if s != nil && s.file != "" && src == fmt.Sprintf("%s line %d", s.file, s.lines[key]) {
+		return &ConfigError{Path: s.file, Line: s.lines[key], Err: err}
+	}
+	if src == "" {
+		src = "the default"
+	}
+	return usage(src)
 }

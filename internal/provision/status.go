@@ -2,6 +2,8 @@ package provision
 
 import (
 	"context"
+	"fmt"
+	"strings"
 )
 
 // Resource statuses reported by Status.
@@ -108,4 +110,56 @@ func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusRe
 		rep.Rows = append(rep.Rows, row)
 	}
 	return rep, nil
+}
+
+// Table is the report as table rows, header first: resource, name, status
+// and what differs ("memory: 512 MB (want 128 MB)").
+func (rep *StatusReport) Table() [][]string {
+	rows := [][]string{{"RESOURCE", "NAME", "STATUS", "DETAILS"}}
+	for _, r := range rep.Rows {
+		var details []string
+		for _, d := range r.Diffs {
+			details = append(details, fmt.Sprintf("%s: %s (want %s)", d.Field, d.Have, d.Want))
+		}
+		if r.Note != "" {
+			details = append(details, r.Note)
+		}
+		rows = append(rows, []string{r.Kind, r.Name, r.Status, strings.Join(details, "; ")})
+	}
+	return rows
+}
+
+// Summary is the report's lines under the table: invoke URL, auth mode,
+// each pending change with where it comes from (source(key)), the verdict.
+func (rep *StatusReport) Summary(source func(key string) string) []string {
+	url := rep.InvokeURL
+	if url == "" {
+		url = "(none: the REST API does not exist)"
+	}
+	auth := rep.Auth
+	switch {
+	case auth == "":
+		auth = "(no method) — want " + rep.WantAuth
+	case auth != rep.WantAuth:
+		auth += " — want " + rep.WantAuth
+	}
+	lines := []string{"invoke URL: " + url, "auth:       " + auth}
+	for _, d := range rep.Pending {
+		lines = append(lines, fmt.Sprintf("pending:    %s (from %s; the recorded desired state until ddbops setup applies it)", d, source(d.Field)))
+	}
+	counts := map[string]int{}
+	for _, r := range rep.Rows {
+		counts[r.Status]++
+	}
+	var parts []string
+	for _, s := range []string{StatusExists, StatusMissing, StatusDrifted, StatusForeign} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	verdict := "in sync"
+	if !rep.OK {
+		verdict = "not in sync (ddbops setup converges it)"
+	}
+	return append(lines, fmt.Sprintf("stack %s in %s (account %s): %s — %s", rep.Stack, rep.Region, rep.Account, strings.Join(parts, ", "), verdict))
 }
