@@ -36,23 +36,13 @@ func newBenchCmd(f *Factory, runF func(context.Context, *benchOptions) error) *c
 	cmd := &cobra.Command{
 		Use:   "bench [--url URL|--local] [--op OP] [--rate N] [--duration D] [--workers N] [--memory 128,512,1024] [--report FILE.html]",
 		Short: "Load-test the API open loop; sweep Lambda memory sizes with cost",
-		Long: `Sends --rate requests per second for --duration, whatever the response
-times (open loop), and measures each request's latency from the time it was
-due to be sent, so a stalled backend shows up in the percentiles instead of
-slowing the load down. Targets and signs exactly as ddbops call does: --url,
---local, or the stack recorded by ddbops setup.
-
-read, update and list first create the ids bench-1 … bench-N (--keys) so
-that every request finds its item; create overwrites them (no 409s).
-
---memory 128,512,1024 runs the same load against the recorded Lambda
-function at each memory size (forcing a cold start for each), reads the
-REPORT lines from CloudWatch Logs, and prints latency, billed duration,
-cold starts and cost per million requests side by side with a
-recommendation. The original memory is restored at the end, also on error
-and Ctrl-C.
-
---report FILE.html writes a self-contained HTML report with charts.`,
+		Long: `Send --rate requests per second for --duration whatever the response times
+(open loop), measuring each latency from when it was due. Targets and signs as
+ddbops call does. read, update and list first create the ids bench-1 …
+bench-N (--keys). --memory 128,512,1024 sweeps the recorded function's memory
+(cold start each, REPORT lines, cost per million requests, a recommendation)
+and restores it, also on error and Ctrl-C. --report writes a self-contained
+HTML report. Details: docs/loadtest.md.`,
 		Example: `  ddbops bench --local --op read --rate 200 --duration 10s
   ddbops bench --url http://127.0.0.1:3000/prod/DynamoDBManager --api-key $KEY --rate 1000 --duration 5s -o json
   ddbops bench --op read --rate 50 --duration 30s --report bench.html

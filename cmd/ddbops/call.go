@@ -64,16 +64,11 @@ func newCallCmd(f *Factory, runF func(context.Context, *callOptions) error) *cob
 		Short: "Send one operation to the API (create, read, update, delete, list, echo, ping)",
 		Long: `Send one operation of the tutorial's API and print the result.
 
-Target: --url URL, else --local (the local stack of --data-dir: a running
-ddbops local, else in-process), else the invoke URL recorded by ddbops setup.
-
-Attributes are HTTPie-style: name=Bob sends the string "Bob"; age:=42 and
-tags:='["a","b"]' send raw JSON (numbers keep every digit).
-
-Only read, list, echo and ping are retried automatically (429, 5xx,
-connection errors); a write whose answer was lost is reported, never resent.
-
-Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
+Target: --url, else --local (a running ddbops local of --data-dir, else in-process),
+else the invoke URL recorded by setup. Attributes are HTTPie-style: name=Bob is
+a string, age:=42 and tags:='["a"]' raw JSON. Only read, list, echo and ping
+are retried; a write whose answer was lost is reported, never resent. Exit
+codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict (docs/call.md).`,
 		Example: `  ddbops call create --id 1 --name Bob
   ddbops call read --id 1
   ddbops call update --id 1 --name Alice age:=42 --remove nickname
@@ -203,18 +198,18 @@ func (opts *callOptions) input() client.Input {
 // loadCallInputs reads --raw and --item (which may name a file or
 // standard input) exactly once.
 func loadCallInputs(opts *callOptions) error {
-	var err error
-	if opts.raw != "" {
-		if opts.rawData, err = cmdutil.ReadArg(opts.IO.In, opts.raw); err != nil {
-			return cmdutil.UsageErrorf("--raw: %v", err)
+	for _, in := range []struct {
+		arg, what string
+		data      *[]byte
+	}{{opts.raw, "--raw", &opts.rawData}, {opts.item, "create: --item", &opts.itemData}} {
+		if in.arg == "" {
+			continue
 		}
-		opts.rawData = append([]byte{}, opts.rawData...) // non-nil: --raw was given
-	}
-	if opts.item != "" {
-		if opts.itemData, err = cmdutil.ReadArg(opts.IO.In, opts.item); err != nil {
-			return cmdutil.UsageErrorf("create: --item: %v", err)
+		b, err := cmdutil.ReadArg(opts.IO.In, in.arg)
+		if err != nil {
+			return cmdutil.UsageErrorf("%s: %v", in.what, err)
 		}
-		opts.itemData = append([]byte{}, opts.itemData...)
+		*in.data = append([]byte{}, b...) // non-nil: the flag was given
 	}
 	return nil
 }
@@ -338,24 +333,12 @@ func renderList(opts *callOptions, res *client.ListOutput, more bool) error {
 }
 
 func printCurl(opts *callOptions, rt *target.Resolved, req *client.Request) error {
-	cmd := client.CurlCommand(rt.Target, req.Body, rt.SessionToken)
-	if opts.Settings.JSON() {
-		if err := cmdutil.WriteJSON(opts.IO.Out, map[string]string{"curl": cmd}); err != nil {
-			return err
-		}
-	} else if _, err := fmt.Fprintln(opts.IO.Out, cmd); err != nil {
+	cmd, notes := rt.Curl(req.Body, opts.all && req.Op == wire.OpList)
+	if err := cmdutil.WriteJSONOrText(opts.IO.Out, opts.Settings.JSON(), map[string]string{"curl": cmd}, cmd); err != nil || opts.Settings.Quiet {
 		return err
 	}
-	if opts.Settings.Quiet {
-		return nil
-	}
-	note := func(format string, a ...any) { fmt.Fprintf(opts.IO.ErrOut, "# "+format+"\n", a...) }
-	note("not sent: --print-curl only prints the request")
-	for _, n := range rt.CurlNotes() {
-		note("%s", n)
-	}
-	if opts.all && req.Op == wire.OpList {
-		note("--all: this fetches the first page; send LastEvaluatedKey as payload.ExclusiveStartKey for the next")
+	for _, n := range notes {
+		fmt.Fprintf(opts.IO.ErrOut, "# %s\n", n)
 	}
 	return nil
 }

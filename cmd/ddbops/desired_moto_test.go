@@ -73,7 +73,7 @@ func (e *provEnv) liveValue(t *testing.T, key string) string {
 // values every setting must have, recorded and on the resources.
 func (e *provEnv) agree(t *testing.T, step string, want map[string]string) {
 	t.Helper()
-	var status statusJSON
+	var status provision.StatusDoc
 	if code, stderr := e.runJSON(&status, "status", "--exit-code"); code != 0 || !status.OK || len(status.Pending) != 0 {
 		t.Fatalf("%s: status --exit-code: exit %d ok %v pending %v rows %+v\n%s", step, code, status.OK, status.Pending, status.Rows, stderr)
 	}
@@ -171,7 +171,7 @@ func TestDesiredStateStaysSet(t *testing.T) {
 	if err := os.WriteFile(e.config, append(cfg, "memory: 512\n"...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var status statusJSON
+	var status provision.StatusDoc
 	if code, _ := e.runJSON(&status, "status", "--exit-code"); code != 1 || status.OK || len(status.Pending) != 1 || status.Pending[0].Field != "memory" ||
 		status.Pending[0].Have != "256" || status.Pending[0].Want != "512" {
 		t.Errorf("status with memory: 512 in the config file: exit %d ok %v pending %+v", code, status.OK, status.Pending)
@@ -262,7 +262,7 @@ func TestStacksKeepApart(t *testing.T) {
 		if st, _ := provision.LoadState(e.state); code != 0 || st == nil || !strings.Contains(out, st.InvokeURL) {
 			t.Errorf("%s: call of the first stack: exit %d %s %s", step, code, out, stderr)
 		}
-		var status statusJSON
+		var status provision.StatusDoc
 		if code, stderr := e.runJSON(&status, "status", "--exit-code"); code != 0 || !status.OK {
 			t.Errorf("%s: status of the first stack: exit %d %+v %s", step, code, status.Rows, stderr)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -28,9 +27,9 @@ type exportOptions struct {
 	Format string // export.Format*
 	Out    string // file to write, "-" = stdout
 
-	// cloudformation and openapi: the desired state. A flag given on the
-	// command line (its *Set field true) beats what setup recorded, which
-	// beats the configuration.
+	// cloudformation and openapi: the desired state (export.Desired: a
+	// flag given, its *Set field true, or a configured value beats what
+	// setup recorded, which beats the defaults).
 	Auth      string
 	AuthSet   bool
 	Memory    int
@@ -44,18 +43,6 @@ type exportOptions struct {
 	// postman: where the collection points (resolved without secrets).
 	Target   target.Flags
 	Resolver *target.Resolver
-}
-
-// exportResult is the -o json document of an export written to a file.
-type exportResult struct {
-	Format    string            `json:"format"`
-	Path      string            `json:"path"`
-	Bytes     int               `json:"bytes"`
-	Stack     string            `json:"stack"`
-	Auth      string            `json:"auth"`
-	URL       string            `json:"url,omitempty"`
-	Resources []export.Resource `json:"resources,omitempty"`
-	Warnings  []string          `json:"warnings,omitempty"`
 }
 
 func newExportCmd(f *Factory, runF func(context.Context, *exportOptions) error) *cobra.Command {
@@ -127,12 +114,12 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "-", "file to write, - for stdout (a file is replaced only if it is a previous export)")
 	bindConfig(fl, "out", "export-out")
-	authHelp := "auth mode: iam|apikey|none (default: as setup recorded, else from config)"
+	authHelp := "auth mode: iam|apikey|none (default: as configured, else as setup recorded)"
 	switch format {
 	case export.FormatCloudFormation:
 		fl.StringVar(&opts.Auth, "auth", "", authHelp)
-		fl.IntVar(&opts.Memory, "memory", 0, "Lambda memory in MB (default: as recorded, else from config)")
-		fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (default: as recorded, else from config)")
+		fl.IntVar(&opts.Memory, "memory", 0, "Lambda memory in MB (default: as configured, else as recorded)")
+		fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (default: as configured, else as recorded)")
 		completeValues(cmd, map[string][]string{"arch": pkgzip.Arches(), "memory": memorySizes})
 	case export.FormatOpenAPI:
 		fl.StringVar(&opts.Auth, "auth", "", authHelp)
@@ -158,7 +145,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	}
 	var (
 		data []byte
-		res  = exportResult{Format: opts.Format, Stack: opts.Settings.Stack}
+		res  = export.Written{Format: opts.Format, Stack: opts.Settings.Stack}
 		err  error
 	)
 	switch opts.Format {
@@ -198,28 +185,24 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 // exportSpec is the desired state an export describes (export.Desired)
 // and the recorded state it used.
 func exportSpec(opts *exportOptions) (provision.Spec, *provision.State, error) {
-	s := opts.Settings
-	st, err := provision.LoadState(opts.StatePath)
-	switch {
-	case errors.Is(err, provision.ErrNoState):
-		st = nil
-	case err != nil:
-		return provision.Spec{}, nil, cmdutil.WithHint(err, "re-run ddbops setup to rewrite it, or move it away")
+	st, err := provision.LoadStackState(opts.StatePath)
+	if err != nil {
+		return provision.Spec{}, nil, err
 	}
-	var o export.Overrides
-	if opts.AuthSet {
-		o.Auth = opts.Auth
+	o := export.Overrides{Auth: opts.Auth, Memory: int32(opts.Memory), Arch: opts.Arch}
+	if !opts.AuthSet {
+		o.Auth = ""
 	}
-	if opts.MemorySet {
-		o.Memory = int32(opts.Memory)
+	if !opts.MemorySet {
+		o.Memory = 0
 	}
-	if opts.ArchSet {
-		o.Arch = opts.Arch
+	if !opts.ArchSet {
+		o.Arch = ""
 	}
-	return export.Desired(s.spec(), s.Explicit, st, o, opts.Env.AWSRegion())
+	return export.Desired(opts.Settings.spec(), opts.Settings.Explicit, st, o, opts.Env.AWSRegion())
 }
 
-func exportCloudFormation(opts *exportOptions, res *exportResult) ([]byte, error) {
+func exportCloudFormation(opts *exportOptions, res *export.Written) ([]byte, error) {
 	spec, _, err := exportSpec(opts)
 	if err != nil {
 		return nil, err
@@ -235,7 +218,7 @@ func exportCloudFormation(opts *exportOptions, res *exportResult) ([]byte, error
 	return t.YAML()
 }
 
-func exportOpenAPI(opts *exportOptions, res *exportResult) ([]byte, error) {
+func exportOpenAPI(opts *exportOptions, res *export.Written) ([]byte, error) {
 	spec, st, err := exportSpec(opts)
 	if err != nil {
 		return nil, err
@@ -255,7 +238,7 @@ func exportOpenAPI(opts *exportOptions, res *exportResult) ([]byte, error) {
 	return d.JSON()
 }
 
-func exportPostman(ctx context.Context, opts *exportOptions, res *exportResult) ([]byte, error) {
+func exportPostman(ctx context.Context, opts *exportOptions, res *export.Written) ([]byte, error) {
 	tf := opts.Target
 	tf.NoSecrets = true
 	rt, err := opts.Resolver.Resolve(ctx, tf)

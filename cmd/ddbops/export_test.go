@@ -204,7 +204,7 @@ func TestExportFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut = runDdbops(t, "export", "cloudformation", "--out", path, "-o", "json")
-	var res exportResult
+	var res export.Written
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
 		t.Fatalf("cloudformation --out -o json: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -409,7 +409,7 @@ func TestExportNewman(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ddbops export postman: %v: %s", err, out)
 			}
-			var res exportResult
+			var res export.Written
 			if err := json.Unmarshal(out, &res); err != nil || res.Auth != tc.auth || res.URL != srv.url {
 				t.Fatalf("export result %s (%v); want auth %s, url %s", out, err, tc.auth, srv.url)
 			}

@@ -48,13 +48,6 @@ per line (JSON Lines), since the stream has no end.`,
 	return cmd
 }
 
-// logsJSON is the -o json document of logs (without --follow).
-type logsJSON struct {
-	LogGroup string               `json:"logGroup"`
-	Events   []provision.LogEvent `json:"events"`
-	Error    string               `json:"error,omitempty"`
-}
-
 func runLogs(ctx context.Context, o *logsOptions) (err error) {
 	spec := o.Settings.spec()
 	events := []provision.LogEvent{}
@@ -70,7 +63,7 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 					Error string `json:"error"`
 				}{cmdutil.ErrString(err)}
 			}
-			return logsJSON{LogGroup: spec.LogGroupName(), Events: events, Error: cmdutil.ErrString(err)}
+			return provision.LogsDoc{LogGroup: spec.LogGroupName(), Events: events, Error: cmdutil.ErrString(err)}
 		})
 	}()
 	if o.Since <= 0 {
@@ -97,14 +90,10 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 		return provision.WithHint(err)
 	}
 	if n == 0 && !o.Follow && !o.Settings.Quiet {
-		what := "events"
-		if o.Filter != "" {
-			what = fmt.Sprintf("events matching %q", o.Filter)
-		}
-		fmt.Fprintf(o.IO.ErrOut, "no %s in %s since %s ago (--since widens the window)\n", what, spec.LogGroupName(), cmdutil.FormatDuration(o.Since))
+		fmt.Fprintln(o.IO.ErrOut, provision.NoEvents(spec.LogGroupName(), o.Filter, o.Since))
 	}
 	if o.Settings.JSON() && !o.Follow {
-		return r.out.Write(logsJSON{LogGroup: spec.LogGroupName(), Events: events})
+		return r.out.Write(provision.LogsDoc{LogGroup: spec.LogGroupName(), Events: events})
 	}
 	return nil
 }

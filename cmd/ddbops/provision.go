@@ -53,7 +53,7 @@ type stackRun struct {
 	// the configuration changes in it (provision.DesiredSpec).
 	recorded provision.Spec
 	pending  []provision.Diff
-	base     *provision.Spec // the configuration's spec, before the record
+	base     provision.Spec // the configuration's spec, before the record
 	// asRecorded opens the provisioner on the recorded desired state
 	// (status: drift is measured against it, the config's changes are
 	// pending), not the desired state with the configuration applied.
@@ -66,7 +66,7 @@ type stackRun struct {
 }
 
 func (d provDeps) begin(command string, spec provision.Spec) *stackRun {
-	return &stackRun{provDeps: d, command: command, start: time.Now(), out: cmdutil.NewJSONOut(d.IO.Out, d.Settings.JSON()), spec: spec}
+	return &stackRun{provDeps: d, command: command, start: time.Now(), out: cmdutil.NewJSONOut(d.IO.Out, d.Settings.JSON()), spec: spec, base: spec}
 }
 
 // end stops the progress and, when the command failed without printing
@@ -133,11 +133,7 @@ func (r *stackRun) open(ctx context.Context, code provision.CodeFunc) error {
 // record st over the defaults; provision.Desire), r.recorded and
 // r.pending, and validates it.
 func (r *stackRun) desire(st *provision.State) error {
-	if r.base == nil {
-		b := r.spec
-		r.base = &b
-	}
-	d, err := provision.Desire(*r.base, r.Settings.Explicit, st, r.applies)
+	d, err := provision.Desire(r.base, r.Settings.Explicit, st, r.applies)
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", r.StatePath, err)
 	}

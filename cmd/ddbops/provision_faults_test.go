@@ -582,7 +582,7 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	if st, err := provision.LoadState(e.state); err != nil || st.RestAPIID != apiID || st.InvokeURL != res.InvokeURL || st.Auth != auth || st.PendingDeployment {
 		t.Errorf("state after the re-run: %+v, %v (REST API %s, invoke URL %s)", st, err, apiID, res.InvokeURL)
 	}
-	var status statusJSON
+	var status provision.StatusDoc
 	if code, _ := e.runJSON(&status, cmd("status", "--exit-code")...); code != 0 || !status.OK {
 		t.Errorf("status --exit-code after the re-run: exit %d %+v", code, status.Rows)
 	}

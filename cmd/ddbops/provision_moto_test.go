@@ -232,7 +232,7 @@ func TestProvisionLifecycleOnMoto(t *testing.T) {
 	if _, err := lam.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("LambdaFunctionOverHttps"), MemorySize: aws.Int32(512)}); err != nil {
 		t.Fatal(err)
 	}
-	var status statusJSON
+	var status provision.StatusDoc
 	code, _ = e.runJSON(&status, "status", "--exit-code")
 	if code != 1 || status.OK {
 		t.Fatalf("status --exit-code on drift: exit %d ok %v", code, status.OK)
@@ -630,7 +630,7 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 		t.Fatalf("function after deploy: %+v %v", fn.Configuration, err)
 	}
 	// status compares with what deploy applied (memory 256, code v2)...
-	var status statusJSON
+	var status provision.StatusDoc
 	if code, _ = e.runJSON(&status, "status", "--exit-code"); code != 0 {
 		t.Errorf("status after deploy: exit %d %+v", code, status.Rows)
 	}

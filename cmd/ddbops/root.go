@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -132,15 +131,10 @@ call --local).`,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			err := loadSettings(cmd, f, configFile, false)
-			if err == nil || !worksWithoutConfig(cmd) || !errors.As(err, new(*cmdutil.ConfigError)) {
-				return err
+			if cmdutil.IgnoreConfigError(cmd, err, f.IO.ErrOut) {
+				return loadSettings(cmd, f, "", true)
 			}
-			// A broken config file must not break tab completion, help
-			// or version in its directory.
-			if !strings.HasPrefix(cmd.Name(), "__complete") && cmd.Name() != "completion" && cmd.Parent().Name() != "completion" {
-				fmt.Fprintf(f.IO.ErrOut, "warning: %s (ignored by %s)\n", cmdutil.OneLine(err.Error()), cmd.Name())
-			}
-			return loadSettings(cmd, f, "", true)
+			return err
 		},
 	}
 	pf := root.PersistentFlags()
@@ -195,19 +189,6 @@ call --local).`,
 
 // tutorialTitle is the AWS tutorial ddbops automates, as README.md names it.
 const tutorialTitle = "RESTful microservices with AWS Lambda, API Gateway and DynamoDB"
-
-// worksWithoutConfig: help, version and completion (and cobra's hidden
-// __complete) run with the embedded defaults when the config file is
-// broken.
-func worksWithoutConfig(cmd *cobra.Command) bool {
-	for c := cmd; c != nil; c = c.Parent() {
-		switch c.Name() {
-		case "help", "version", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
-			return true
-		}
-	}
-	return false
-}
 
 // memorySizes complete --memory: Lambda's common sizes in MB.
 var memorySizes = []string{"128", "256", "512", "1024", "1536", "2048", "3008", "4096", "10240"}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -29,23 +30,18 @@ func newSetupCmd(f *Factory, runF func(context.Context, *setupOptions) error) *c
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "Create or converge every AWS resource of the stack and deploy the API",
-		Long: `Create, or bring back to the desired state, everything the stack needs:
-the IAM policy and role, the function's log group, the Lambda function, the
-DynamoDB table and the REST API (resource, POST method, Lambda proxy
-integration, invoke permission, deployment to the stage, stage throttling,
-and for --auth apikey an API key with a usage plan). Every resource carries
-the tag ddbops:stack=<stack>; resources are found by name and that tag, so
-a lost state file orphans nothing.
+		Long: `Create, or converge to the desired state, every resource of the stack (IAM
+policy and role, log group, function, table, REST API with its method,
+integration, permission, stage deployment and throttling, and for apikey a key
+and usage plan), each tagged ddbops:stack=<stack>. Idempotent: an unchanged
+stack gets no mutating call, a failed run resumes, a same-named resource
+without the tag is never touched. --dry-run prints the plan and changes nothing.
 
-Setup is idempotent: a re-run on an unchanged stack makes no mutating AWS
-call, and a re-run after a failure resumes where it stopped. It never
-modifies a same-named resource without the stack's tag: it stops and names
-it. --dry-run prints the plan (create / update / unchanged, with what
-differs) and changes nothing.
-
-Code: --handler-zip FILE, else the handler is built as 'ddbops package'
-does, only when the function is created or its architecture changes. To
-push new code to an existing function use 'ddbops deploy'.`,
+What setup is told (a flag, DDBOPS_* or the config file) is recorded as the
+stack's desired state; a later run that is not told a value keeps the recorded
+one (docs/provisioning.md#desired-state). --auth none needs --yes without a
+terminal. Code: --handler-zip, else the handler is built as 'ddbops package'
+does when needed; 'ddbops deploy' pushes new code.`,
 		Example: `  ddbops setup
   ddbops setup --dry-run
   ddbops setup --auth apikey --memory 512 --arch x86_64
@@ -76,7 +72,7 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 		if r.spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes {
 			if !o.IO.IsInTTY {
 				return nil, cmdutil.WithHint(cmdutil.UsageErrorf("setup --auth none opens the API to anyone on the internet, and stdin is not a terminal to confirm"),
-					"pass --yes to open it (auth "+r.spec.Auth+" from "+authSource(o.Settings)+"), or use --auth iam|apikey")
+					"pass --yes to open it (auth none from "+cmp.Or(o.Settings.Source("auth"), "the stack's recorded desired state")+"), or use --auth iam|apikey")
 			}
 			if err := r.confirm("--auth none: the API will accept unauthenticated requests from anyone on the internet. Continue?",
 				"setup cancelled: nothing was changed"); err != nil {
@@ -88,22 +84,10 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 		fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s\n", r.spec.Stack, r.summary(res.Changes))
 		printEndpointSummary(o.IO.Out, res.InvokeURL, r.spec.Auth, res.APIKeyID, r.spec.EndpointURL)
 		if r.spec.Auth == wire.AuthNone {
-			warnOpenAPI(o.IO.ErrOut, res.InvokeURL, r.spec.Table)
+			fmt.Fprintf(o.IO.ErrOut, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", res.InvokeURL, r.spec.Table)
 		}
 	})
 	return err
-}
-
-// authSource names where the auth mode came from, for the --yes hint.
-func authSource(s Settings) string {
-	if src := s.Source("auth"); src != "" {
-		return src
-	}
-	return "the stack's recorded desired state"
-}
-
-func warnOpenAPI(w io.Writer, url, table string) {
-	fmt.Fprintf(w, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", url, table)
 }
 
 // printEndpointSummary tells how to call the API that was set up.

@@ -23,19 +23,12 @@ func newStatusCmd(f *Factory, runF func(context.Context, *statusOptions) error) 
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every resource of the stack: exists, missing, drifted or foreign",
-		Long: `Read every resource of the stack (no change is made) and compare it with the
-desired state: one row per resource with exists / missing / drifted (and
-what differs: memory, timeout, architecture, runtime, environment, code
-hash, role, policy document, trust policy, log retention, method
-authorization, integration URI, permission source ARN, stage throttling) /
-foreign (a same-named resource without the stack's tag), then the invoke URL
-and auth mode.
-
-Resources are compared with the stack's recorded desired state (what setup
-and deploy were told; docs/provisioning.md#desired-state), so status reports
-changes made behind ddbops' back; a flag, variable or config file value that
-differs from it is listed as pending (ddbops setup applies it). The code hash
-is compared with the last deployed one, or with --handler-zip when given.`,
+		Long: `Read every resource (nothing is changed) and compare it with the stack's
+recorded desired state: exists / missing / drifted, with what differs, or
+foreign (same name, no stack tag); then the invoke URL and auth mode. A flag,
+variable or config file value that differs from the record is listed as
+pending: ddbops setup applies it (docs/provisioning.md#status). The code hash
+is compared with the last deployed one, or with --handler-zip.`,
 		Example: `  ddbops status
   ddbops status --exit-code || ddbops setup
   ddbops status -o json | jq '.resources[] | select(.status != "exists")'`,
@@ -49,20 +42,11 @@ is compared with the last deployed one, or with --handler-zip when given.`,
 	return cmd
 }
 
-type statusJSON struct {
-	*provision.StatusReport
-	APICalls  provision.Calls `json:"apiCalls"`
-	ElapsedMS int64           `json:"elapsedMs"`
-	Error     string          `json:"error,omitempty"`
-}
-
 func runStatus(ctx context.Context, o *statusOptions) (err error) {
 	r := o.begin("status", o.Settings.spec())
 	defer func() {
 		err = r.end(err, func() any {
-			// No report: the stack's state is unknown, not in sync.
-			return statusJSON{StatusReport: &provision.StatusReport{Stack: r.spec.Stack, Region: r.spec.Region, WantAuth: r.spec.Auth, Rows: []provision.StatusRow{}},
-				APICalls: provision.CallsOf(r.rec), ElapsedMS: time.Since(r.start).Milliseconds(), Error: cmdutil.ErrString(err)}
+			return provision.NewStatusDoc(nil, r.spec, provision.CallsOf(r.rec), time.Since(r.start), err)
 		})
 	}()
 	r.asRecorded = true
@@ -82,7 +66,7 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 		return provision.WithHint(err)
 	}
 	if o.Settings.JSON() {
-		if err := r.out.Write(statusJSON{StatusReport: rep, APICalls: provision.CallsOf(r.rec), ElapsedMS: time.Since(r.start).Milliseconds()}); err != nil {
+		if err := r.out.Write(provision.NewStatusDoc(rep, r.spec, provision.CallsOf(r.rec), time.Since(r.start), nil)); err != nil {
 			return err
 		}
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -142,4 +143,25 @@ func SetFlag(fl *pflag.Flag, val string) error {
 		return sv.Replace(strings.Split(val, ","))
 	}
 	return fl.Value.Set(val)
+}
+
+// IgnoreConfigError reports whether cmd runs anyway when the config file
+// is broken (err a *ConfigError): help, version and completion (and
+// cobra's hidden __complete), so a typo in ./ddbops.yaml does not break
+// tab completion in its directory. help and version say so on w;
+// completion stays silent, since shells show its stderr.
+func IgnoreConfigError(cmd *cobra.Command, err error, w io.Writer) bool {
+	if err == nil || !errors.As(err, new(*ConfigError)) {
+		return false
+	}
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "help", "version":
+			fmt.Fprintf(w, "warning: %s (ignored by %s)\n", OneLine(err.Error()), c.Name())
+			return true
+		case "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return true
+		}
+	}
+	return false
 }

@@ -66,6 +66,18 @@ func Desired(base provision.Spec, explicit func(string) bool, st *provision.Stat
 	return spec, st, nil
 }
 
+// Written is the -o json document of an export written to a file.
+type Written struct {
+	Format    string     `json:"format"`
+	Path      string     `json:"path"`
+	Bytes     int        `json:"bytes"`
+	Stack     string     `json:"stack"`
+	Auth      string     `json:"auth"`
+	URL       string     `json:"url,omitempty"`
+	Resources []Resource `json:"resources,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
+}
+
 // WriteFile writes data to out and returns the path written. An existing
 // file is replaced only when it is a previous export of the same format:
 // an export never destroys a user's file.

@@ -294,3 +294,61 @@ func (e LogEvent) Line(verbose bool) string {
 	}
 	return ts + "  " + e.Message
 }
+
+// BackupARN is the table backup a teardown took ("" for none).
+func (r *Result) BackupARN() string {
+	for _, c := range r.changes() {
+		if c.Kind == KindTable && strings.HasPrefix(c.Note, "backup ") {
+			return strings.TrimPrefix(c.Note, "backup ")
+		}
+	}
+	return ""
+}
+
+// Notes are a teardown's lines under its summary: the backup taken and
+// every resource kept because the stack does not own it.
+func (r *Result) Notes() []string {
+	var lines []string
+	if arn := r.BackupARN(); arn != "" {
+		lines = append(lines, "table backup: "+arn)
+	}
+	for _, c := range r.changes() {
+		if c.Action == Keep {
+			lines = append(lines, fmt.Sprintf("kept %s %s: %s", c.Kind, c.Name, c.Note))
+		}
+	}
+	return lines
+}
+
+// StatusDoc is the -o json document of status.
+type StatusDoc struct {
+	*StatusReport
+	APICalls  Calls  `json:"apiCalls"`
+	ElapsedMS int64  `json:"elapsedMs"`
+	Error     string `json:"error,omitempty"`
+}
+
+// NewStatusDoc is rep's document; without a report (the command failed
+// first) the stack's state is unknown, not in sync.
+func NewStatusDoc(rep *StatusReport, spec Spec, calls Calls, elapsed time.Duration, err error) StatusDoc {
+	if rep == nil {
+		rep = &StatusReport{Stack: spec.Stack, Region: spec.Region, WantAuth: spec.Auth, Rows: []StatusRow{}}
+	}
+	return StatusDoc{StatusReport: rep, APICalls: calls, ElapsedMS: elapsed.Milliseconds(), Error: cmdutil.ErrString(err)}
+}
+
+// LogsDoc is the -o json document of logs (without --follow).
+type LogsDoc struct {
+	LogGroup string     `json:"logGroup"`
+	Events   []LogEvent `json:"events"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// NoEvents says on stderr that logs found nothing, and since when.
+func NoEvents(group, filter string, since time.Duration) string {
+	what := "events"
+	if filter != "" {
+		what = fmt.Sprintf("events matching %q", filter)
+	}
+	return fmt.Sprintf("no %s in %s since %s ago (--since widens the window)", what, group, cmdutil.FormatDuration(since))
+}

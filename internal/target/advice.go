@@ -121,3 +121,13 @@ func (r *Resolved) apiHint(e *client.APIError, op string) string {
 	}
 	return ""
 }
+
+// Curl is the curl command that sends body to r, with the notes of what it
+// needs to run (CurlNotes); listAll notes that it fetches one page only.
+func (r *Resolved) Curl(body []byte, listAll bool) (string, []string) {
+	notes := append([]string{"not sent: --print-curl only prints the request"}, r.CurlNotes()...)
+	if listAll {
+		notes = append(notes, "--all: this fetches the first page; send LastEvaluatedKey as payload.ExclusiveStartKey for the next")
+	}
+	return client.CurlCommand(r.Target, body, r.SessionToken), notes
+}
