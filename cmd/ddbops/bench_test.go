@@ -248,7 +248,7 @@ func TestBenchTextOutput(t *testing.T) {
 	if code != cmdutil.ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	for _, want := range []string{"Target       " + url + " (none auth)", "Operation    read over 5 ids; 50 req/s for 1s",
+	for _, want := range []string{"Target       " + url + " (auth none)", "Operation    read over 5 ids; 50 req/s for 1s",
 		"Requests     50 sent of 50 planned", "Success      100.00%", "Status codes 200 × 50", "Latency ms   min", "Errors       none"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -336,6 +336,20 @@ func TestBenchInterrupt(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "interrupted") {
 		t.Errorf("stderr %q", errOut)
+	}
+	// Ctrl-C is said in ddbops' words, not as "context canceled", and on a
+	// terminal it starts on a line of its own, not after the echoed ^C.
+	if s := errOut.String(); strings.Contains(s, "context canceled") || !strings.Contains(s, "bench interrupted after ") ||
+		!strings.Contains(s, " of 10s: the results above cover the ") {
+		t.Errorf("stderr %q", s)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	ios, _, errOut = testIO()
+	ios.IsErrTTY = true
+	if code := Execute(ctx2, ios, []string{"bench", "--url", url, "--op", "ping", "--rate", "200", "--duration", "10s", "--warmup", "0", "-q"}); code != cmdutil.ExitInterrupt ||
+		!strings.HasPrefix(errOut.String(), "\n") {
+		t.Errorf("interrupted on a terminal: exit %d, stderr %q", code, errOut)
 	}
 }
 

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -53,25 +51,24 @@ type callOptions struct {
 func newCallCmd(f *Factory, runF func(context.Context, *callOptions) error) *cobra.Command {
 	opts := &callOptions{Retry: client.DefaultRetryPolicy()}
 	// run fills the dependencies from f, once settings are resolved.
+	var cmd *cobra.Command
 	run := func(ctx context.Context) error {
 		opts.IO, opts.Settings, opts.Version, opts.Resolver = f.IO, f.Settings, f.Version, f.Resolver()
+		if cmd.PersistentFlags().Changed("timeout") && !opts.Settings.Quiet {
+			fmt.Fprintln(opts.IO.ErrOut, "warning: --timeout is deprecated: use --request-timeout (the same duration)")
+		}
 		return runOr(ctx, opts, runF, runCall)
 	}
-	cmd := &cobra.Command{
+	cmd = &cobra.Command{
 		Use:   "call <op> [flags] [attr...]",
 		Short: "Send one operation to the API (create, read, update, delete, list, echo, ping)",
 		Long: `Send one operation of the tutorial's API and print the result.
 
-Target: --url URL, else --local (the local stack of --data-dir: a running
-ddbops local, else in-process), else the invoke URL recorded by ddbops setup.
-
-Attributes are HTTPie-style: name=Bob sends the string "Bob"; age:=42 and
-tags:='["a","b"]' send raw JSON (numbers keep every digit).
-
-Only read, list, echo and ping are retried automatically (429, 5xx,
-connection errors); a write whose answer was lost is reported, never resent.
-
-Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
+Target: --url, else --local (a running ddbops local of --data-dir, else in-process),
+else the invoke URL recorded by setup. Attributes are HTTPie-style: name=Bob is
+a string, age:=42 and tags:='["a"]' raw JSON. Only read, list, echo and ping
+are retried; a write whose answer was lost is reported, never resent. Exit
+codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict (docs/call.md).`,
 		Example: `  ddbops call create --id 1 --name Bob
   ddbops call read --id 1
   ddbops call update --id 1 --name Alice age:=42 --remove nickname
@@ -81,7 +78,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
   ddbops call read --id 1 --print-curl`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return cmdutil.UsageErrorf("unknown operation %q: want one of %s", args[0], strings.Join(wire.Operations, ", "))
+				return unknownOperation(args[0])
 			}
 			return nil
 		},
@@ -92,13 +89,28 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
 			return run(cmd.Context())
 		},
 	}
+	// An unknown operation takes no flags of its own: name it, not the
+	// first flag cobra could not place (ddbops call frobnicate --id 1).
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if args := c.Flags().Args(); c == cmd && len(args) > 0 {
+			return unknownOperation(args[0])
+		}
+		return &cmdutil.UsageError{Err: err}
+	})
 	pf := cmd.PersistentFlags()
 	addTargetFlags(pf, &opts.target)
-	pf.DurationVar(&opts.timeout, "timeout", 0, "bound on each HTTP attempt (0 = none)")
+	cmdutil.DurationVar(pf, &opts.timeout, "request-timeout", 0, "bound on each HTTP attempt (0 = none)")
+	// --timeout was this flag's name; deploy --timeout is the function's
+	// timeout in seconds, so it was renamed as bench's.
+	cmdutil.DurationVar(pf, &opts.timeout, "timeout", 0, "deprecated: --request-timeout")
+	_ = pf.MarkHidden("timeout")
 	pf.IntVar(&opts.retries, "retries", 0, "retries of read, list, echo and ping after 429, 5xx or a connection error (writes are never retried)")
 	pf.BoolVar(&opts.printCurl, "print-curl", false, "print the equivalent curl command instead of sending (secrets as $VARIABLES)")
+	bindConfig(pf, "request-timeout", "request-timeout")
 	bindConfig(pf, "timeout", "request-timeout")
 	bindConfig(pf, "retries", "retries")
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes})
+	_ = cmd.MarkPersistentFlagDirname("data-dir")
 	cmd.Flags().StringVar(&opts.raw, "raw", "", "send this tutorial-format body as is: JSON, @file, or @- for stdin")
 
 	for _, sub := range []*cobra.Command{
@@ -115,6 +127,15 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.`,
 		cmd.AddCommand(sub)
 	}
 	return cmd
+}
+
+// unknownOperation is the usage error of a word that is no operation.
+func unknownOperation(op string) error {
+	err := cmdutil.UsageErrorf("unknown operation %q: want one of %s", op, strings.Join(wire.Operations, ", "))
+	if s := cmdutil.Suggest(op, wire.Operations); s != "" {
+		return cmdutil.WithHint(err, fmt.Sprintf("did you mean %q?", s))
+	}
+	return err
 }
 
 // addTargetFlags registers the targeting flags call and bench share.
@@ -164,126 +185,38 @@ func newCallOpCmd(opts *callOptions, run func(context.Context) error, op, use, s
 	return cmd
 }
 
-// callRequest is one built request: the operation and its body.
-type callRequest struct {
-	op   string
-	body []byte
-	id   string // for messages of create, delete
-}
-
-// buildCallRequest turns the flags into the request body. Every error is a
-// usage error: nothing was sent.
-func buildCallRequest(opts *callOptions, table string) (*callRequest, error) {
-	if opts.raw != "" {
-		body := bytes.TrimSpace(opts.rawData)
-		if !json.Valid(body) {
-			return nil, cmdutil.UsageErrorf("--raw: not valid JSON")
-		}
-		return &callRequest{op: wire.OperationOf(body), body: body}, nil
-	}
-	attrs, err := client.ParseAttributes(opts.attrs)
-	if err != nil {
-		return nil, cmdutil.UsageErrorf("%s: %v", opts.op, err)
-	}
+// input is the operation the flags describe.
+func (opts *callOptions) input() client.Input {
+	in := client.Input{Op: opts.op, Raw: opts.rawData, ID: opts.id, Attrs: opts.attrs, Item: opts.itemData,
+		Overwrite: opts.overwrite, Remove: opts.remove, Limit: opts.limit, LimitSet: opts.limitSet}
 	if opts.nameSet {
-		if _, dup := attrs.Get("name"); dup {
-			return nil, cmdutil.UsageErrorf("%s: name given twice (--name and name=...)", opts.op)
-		}
+		in.Name = &opts.name
 	}
-	wrap := func(body []byte, err error) ([]byte, error) {
-		if err != nil {
-			return nil, cmdutil.UsageErrorf("%s: %v", opts.op, err)
-		}
-		return body, nil
-	}
-	req := &callRequest{op: opts.op, id: opts.id}
-	switch opts.op {
-	case wire.OpCreate:
-		item, id, err := createItem(opts, attrs)
-		if err != nil {
-			return nil, err
-		}
-		req.id = id
-		req.body, err = wrap(wire.CreateBody(table, item, opts.overwrite))
-		return req, err
-	case wire.OpRead, wire.OpDelete:
-		if opts.id == "" {
-			return nil, cmdutil.UsageErrorf("%s: --id is required", opts.op)
-		}
-		if opts.op == wire.OpRead {
-			req.body, err = wrap(wire.ReadBody(table, opts.id))
-		} else {
-			req.body, err = wrap(wire.DeleteBody(table, opts.id))
-		}
-		return req, err
-	case wire.OpUpdate:
-		if opts.id == "" {
-			return nil, cmdutil.UsageErrorf("update: --id is required")
-		}
-		set := wire.Object{}
-		if opts.nameSet {
-			set = append(set, wire.Member{Name: "name", Value: wire.String(opts.name)})
-		}
-		set = append(set, attrs...)
-		req.body, err = wrap(wire.UpdateBody(table, wire.UpdateInput{ID: opts.id, Set: set, Remove: opts.remove}))
-		return req, err
-	case wire.OpList:
-		if opts.limitSet && opts.limit <= 0 {
-			return nil, cmdutil.UsageErrorf("list: --limit must be a positive integer")
-		}
-		req.body, err = wrap(wire.ListBody(table, wire.ListInput{Limit: opts.limit}))
-		return req, err
-	case wire.OpEcho:
-		req.body, err = wrap(wire.EchoBody(attrs))
-		return req, err
-	case wire.OpPing:
-		req.body = wire.PingBody()
-		return req, nil
-	}
-	return nil, cmdutil.UsageErrorf("unknown operation %q", opts.op)
-}
-
-// createItem assembles the item of create from --item, --id, --name and
-// the attributes.
-func createItem(opts *callOptions, attrs wire.Object) (wire.Object, string, error) {
-	var base wire.Object
-	if opts.item != "" {
-		var err error
-		if base, err = wire.ParseObject(opts.itemData); err != nil {
-			return nil, "", cmdutil.UsageErrorf("create: --item: %v", err)
-		}
-	}
-	var name *string
-	if opts.nameSet {
-		name = &opts.name
-	}
-	item, id, err := client.Item(base, opts.id, name, attrs)
-	if err != nil {
-		return nil, "", cmdutil.UsageErrorf("create: %v", err)
-	}
-	return item, id, nil
+	return in
 }
 
 // loadCallInputs reads --raw and --item (which may name a file or
 // standard input) exactly once.
 func loadCallInputs(opts *callOptions) error {
-	var err error
-	if opts.raw != "" {
-		if opts.rawData, err = cmdutil.ReadArg(opts.IO.In, opts.raw); err != nil {
-			return cmdutil.UsageErrorf("--raw: %v", err)
+	for _, in := range []struct {
+		arg, what string
+		data      *[]byte
+	}{{opts.raw, "--raw", &opts.rawData}, {opts.item, "create: --item", &opts.itemData}} {
+		if in.arg == "" {
+			continue
 		}
-	}
-	if opts.item != "" {
-		if opts.itemData, err = cmdutil.ReadArg(opts.IO.In, opts.item); err != nil {
-			return cmdutil.UsageErrorf("create: --item: %v", err)
+		b, err := cmdutil.ReadArg(opts.IO.In, in.arg)
+		if err != nil {
+			return cmdutil.UsageErrorf("%s: %v", in.what, err)
 		}
+		*in.data = append([]byte{}, b...) // non-nil: the flag was given
 	}
 	return nil
 }
 
 func runCall(ctx context.Context, opts *callOptions) error {
 	if opts.timeout < 0 {
-		return cmdutil.UsageErrorf("invalid --timeout %s: must not be negative", opts.timeout)
+		return cmdutil.UsageErrorf("invalid --request-timeout %s: must not be negative", cmdutil.FormatDuration(opts.timeout))
 	}
 	if opts.retries < 0 {
 		return cmdutil.UsageErrorf("invalid --retries %d: must not be negative", opts.retries)
@@ -296,7 +229,7 @@ func runCall(ctx context.Context, opts *callOptions) error {
 	if err := loadCallInputs(opts); err != nil {
 		return err
 	}
-	if _, err := buildCallRequest(opts, ""); err != nil {
+	if _, err := client.Build(opts.input(), ""); err != nil {
 		return err
 	}
 
@@ -312,7 +245,7 @@ func runCall(ctx context.Context, opts *callOptions) error {
 		}
 	}()
 
-	req, err := buildCallRequest(opts, rt.Target.TableName)
+	req, err := client.Build(opts.input(), rt.Target.TableName)
 	if err != nil {
 		return err
 	}
@@ -333,12 +266,16 @@ func runCall(ctx context.Context, opts *callOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "POST %s (auth %s, %s)\n", rt.Where(), rt.Target.Auth, rt.Source)
 	}
 	err = sendAndRender(ctx, opts, c, req)
-	return explainCallError(err, opts, rt, req)
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) && opts.Settings.JSON() && len(apiErr.Body) > 0 && json.Valid(apiErr.Body) {
+		_ = cmdutil.WriteRawJSON(opts.IO.Out, apiErr.Body) // with -o json, the API's answer
+	}
+	return rt.Explain(err, req.Op)
 }
 
-func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req *callRequest) error {
+func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req *client.Request) error {
 	out := opts.IO.Out
-	if req.op == wire.OpList && opts.all {
+	if req.Op == wire.OpList && opts.all {
 		res, err := c.ListAll(ctx, wire.ListInput{Limit: opts.limit})
 		if err != nil {
 			return err
@@ -349,55 +286,23 @@ func sendAndRender(ctx context.Context, opts *callOptions, c *client.Client, req
 		return renderList(opts, res, false)
 	}
 
-	resp, err := c.Raw(ctx, req.body)
+	resp, err := c.Raw(ctx, req.Body)
 	if err != nil {
 		return err
 	}
 	if opts.Settings.JSON() {
 		return cmdutil.WriteRawJSON(out, resp.Body)
 	}
+	ans, err := client.Interpret(req, resp.Body, opts.raw != "")
 	switch {
-	case opts.raw != "":
-		return cmdutil.WriteRawJSON(out, resp.Body)
-	case req.op == wire.OpCreate:
-		_, err = fmt.Fprintf(out, "created %s\n", req.id)
-	case req.op == wire.OpDelete:
-		_, err = fmt.Fprintf(out, "deleted %s\n", req.id)
-	case req.op == wire.OpRead, req.op == wire.OpUpdate:
-		var res client.ItemOutput
-		if err := json.Unmarshal(resp.Body, &res); err != nil {
-			return fmt.Errorf("%s: decode response: %w", req.op, err)
-		}
-		item := res.Item
-		if req.op == wire.OpUpdate {
-			item = res.Attributes
-		}
-		if len(item) == 0 || string(item) == "null" {
-			if req.op == wire.OpRead {
-				// A 200 without an Item: the tutorial's original function
-				// answers a missing id that way.
-				return fmt.Errorf("read: %w", &client.APIError{StatusCode: http.StatusNotFound, Message: "no item with this id"})
-			}
-			_, err = fmt.Fprintf(out, "updated %s\n", req.id)
-			return err
-		}
-		return cmdutil.WriteRawJSON(out, item)
-	case req.op == wire.OpList:
-		var res client.ListOutput
-		if err := json.Unmarshal(resp.Body, &res); err != nil {
-			return fmt.Errorf("list: decode response: %w", err)
-		}
-		return renderList(opts, &res, len(res.LastEvaluatedKey) > 0 && string(res.LastEvaluatedKey) != "null")
-	case req.op == wire.OpPing:
-		var s string
-		if json.Unmarshal(resp.Body, &s) == nil {
-			_, err = fmt.Fprintln(out, s)
-			return err
-		}
-		return cmdutil.WriteRawJSON(out, resp.Body)
-	default:
-		return cmdutil.WriteRawJSON(out, resp.Body)
+	case err != nil:
+		return err
+	case ans.List != nil:
+		return renderList(opts, ans.List, ans.More)
+	case ans.JSON != nil:
+		return cmdutil.WriteRawJSON(out, ans.JSON)
 	}
+	_, err = fmt.Fprintln(out, ans.Text)
 	return err
 }
 
@@ -415,11 +320,7 @@ func renderList(opts *callOptions, res *client.ListOutput, more bool) error {
 		}
 	}
 	if !opts.Settings.Quiet {
-		noun := "items"
-		if len(rows) == 2 {
-			noun = "item"
-		}
-		msg := fmt.Sprintf("%d %s", len(rows)-1, noun)
+		msg := cmdutil.Plural(len(rows)-1, "item")
 		if res.Pages > 1 {
 			msg += fmt.Sprintf(" in %d pages", res.Pages)
 		}
@@ -431,70 +332,13 @@ func renderList(opts *callOptions, res *client.ListOutput, more bool) error {
 	return nil
 }
 
-func printCurl(opts *callOptions, rt *target.Resolved, req *callRequest) error {
-	cmd := client.CurlCommand(rt.Target, req.body, rt.SessionToken)
-	if opts.Settings.JSON() {
-		if err := cmdutil.WriteJSON(opts.IO.Out, map[string]string{"curl": cmd}); err != nil {
-			return err
-		}
-	} else if _, err := fmt.Fprintln(opts.IO.Out, cmd); err != nil {
+func printCurl(opts *callOptions, rt *target.Resolved, req *client.Request) error {
+	cmd, notes := rt.Curl(req.Body, opts.all && req.Op == wire.OpList)
+	if err := cmdutil.WriteJSONOrText(opts.IO.Out, opts.Settings.JSON(), map[string]string{"curl": cmd}, cmd); err != nil || opts.Settings.Quiet {
 		return err
 	}
-	if opts.Settings.Quiet {
-		return nil
-	}
-	note := func(format string, a ...any) { fmt.Fprintf(opts.IO.ErrOut, "# "+format+"\n", a...) }
-	note("not sent: --print-curl only prints the request")
-	for _, n := range rt.CurlNotes() {
-		note("%s", n)
-	}
-	if opts.all && req.op == wire.OpList {
-		note("--all: this fetches the first page; send LastEvaluatedKey as payload.ExclusiveStartKey for the next")
+	for _, n := range notes {
+		fmt.Fprintf(opts.IO.ErrOut, "# %s\n", n)
 	}
 	return nil
-}
-
-// explainCallError adds what to do next to a failed call, and with -o json
-// prints the API's error body (the API's answer) on stdout.
-func explainCallError(err error, opts *callOptions, rt *target.Resolved, req *callRequest) error {
-	if err == nil {
-		return nil
-	}
-	var apiErr *client.APIError
-	var unknown *client.OutcomeUnknownError
-	switch {
-	case errors.As(err, &apiErr):
-		if opts.Settings.JSON() && len(apiErr.Body) > 0 && json.Valid(apiErr.Body) {
-			_ = cmdutil.WriteRawJSON(opts.IO.Out, apiErr.Body)
-		}
-		switch apiErr.StatusCode {
-		case http.StatusNotFound:
-			if req.op == wire.OpUpdate {
-				return cmdutil.WithHint(err, "update never creates an item: create it first (ddbops call create --id ...)")
-			}
-		case http.StatusConflict:
-			if req.op == wire.OpCreate {
-				return cmdutil.WithHint(err, "an item with this id exists: add --overwrite to replace it, or use update")
-			}
-		case http.StatusForbidden, http.StatusUnauthorized:
-			return cmdutil.WithHint(err, rt.AuthHint())
-		case http.StatusTooManyRequests:
-			return cmdutil.WithHint(err, "the API is throttling requests (stage throttling or DynamoDB): wait and retry")
-		}
-		return err
-	case errors.As(err, &unknown):
-		switch unknown.Op {
-		case wire.OpCreate:
-			return cmdutil.WithHint(err, "create is conditional: re-run it; exit code 4 (conflict) then means the first attempt was applied")
-		case wire.OpDelete:
-			return cmdutil.WithHint(err, "re-run it: exit code 3 (not found) then means the first attempt was applied")
-		case wire.OpUpdate:
-			return cmdutil.WithHint(err, "read the item (ddbops call read --id ...) to see whether it was applied before re-running")
-		}
-		return err
-	}
-	if rt.Kind == target.KindServer {
-		return cmdutil.WithHint(err, "is the ddbops local serving "+rt.Source+" still running?")
-	}
-	return err
 }

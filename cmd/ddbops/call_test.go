@@ -39,7 +39,7 @@ func isolatedConfig(t *testing.T) (args []string, dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	cfg := filepath.Join(dir, "ddbops.yaml")
-	body := "state-file: " + filepath.Join(dir, "state.json") + "\ndata-dir: " + filepath.Join(dir, "local") + "\n"
+	body := "state-dir: " + dir + "\ndata-dir: " + filepath.Join(dir, "local") + "\n"
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestCallUsageErrors(t *testing.T) {
 		{[]string{"read", "--id", "1", "--auth", "basic"}, "invalid --auth"},
 		{[]string{"read", "--id", "1", "--auth", "iam", "--api-key", "k"}, "--api-key needs --auth apikey"},
 		{[]string{"read", "--id", "1", "--local"}, "--url and --local"},
-		{[]string{"read", "--id", "1", "--timeout", "-1s"}, "must not be negative"},
+		{[]string{"read", "--id", "1", "--request-timeout", "-1s"}, "must not be negative"},
 		{[]string{"read", "--id", "1", "--retries", "-1"}, "must not be negative"},
 	}
 	for _, tt := range tests {
@@ -352,13 +352,13 @@ func TestCallCreateAssemblesItem(t *testing.T) {
 			if err := loadCallInputs(&opts); err != nil {
 				t.Fatal(err)
 			}
-			req, err := buildCallRequest(&opts, "lambda-apigateway")
+			req, err := client.Build(opts.input(), "lambda-apigateway")
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := `{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":` + tt.want + `}}`
-			if string(req.body) != want {
-				t.Errorf("body\n got %s\nwant %s", req.body, want)
+			if string(req.Body) != want {
+				t.Errorf("body\n got %s\nwant %s", req.Body, want)
 			}
 		})
 	}
@@ -372,7 +372,7 @@ func TestCallFlagPlacement(t *testing.T) {
 	for _, args := range [][]string{
 		{"call", "--url", api.URL, "create", "--id", "1", "--name", "Bob", "--overwrite"},
 		{"call", "create", "--id", "1", "--url", api.URL, "--name", "Bob", "--overwrite"},
-		{"call", "create", "--overwrite", "--name", "Bob", "--id", "1", "--timeout", "5s", "--url", api.URL},
+		{"call", "create", "--overwrite", "--name", "Bob", "--id", "1", "--request-timeout", "5s", "--url", api.URL},
 	} {
 		code, out, errOut := runCLI(t, append(args, cfg...)...)
 		if code != 0 || out != "created 1\n" {
@@ -381,6 +381,20 @@ func TestCallFlagPlacement(t *testing.T) {
 		if want := `{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"}}}`; api.lastBody() != want {
 			t.Errorf("%v: body %s", args, api.lastBody())
 		}
+	}
+	// The old spelling --timeout (deploy --timeout is seconds, call's a
+	// duration) still works, with a notice on stderr; help shows only the new.
+	code, out, errOut := runCLI(t, append([]string{"call", "ping", "--timeout", "5s", "--url", api.URL}, cfg...)...)
+	if code != 0 || out != "pong\n" || !strings.Contains(errOut, "warning: --timeout is deprecated: use --request-timeout") {
+		t.Errorf("call --timeout: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, append([]string{"call", "ping", "--timeout", "-1s", "--url", api.URL}, cfg...)...)
+	if code != cmdutil.ExitUsage || !strings.Contains(errOut, "invalid --request-timeout -1s: must not be negative") {
+		t.Errorf("call --timeout -1s: %d %q", code, errOut)
+	}
+	_, help, _ := runCLI(t, "call", "--help")
+	if !strings.Contains(help, "--request-timeout duration") || strings.Contains(help, "--timeout") {
+		t.Errorf("call --help: want --request-timeout and no --timeout:\n%s", help)
 	}
 }
 

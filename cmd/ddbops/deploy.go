@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,6 +44,8 @@ on the stage. The stack must exist (ddbops setup).`,
 	fs.StringVar(&opts.HandlerZip, "handler-zip", "", "deployment zip to upload (from ddbops package) instead of building the handler")
 	bindConfig(fs, "memory", "memory")
 	bindConfig(fs, "timeout", "timeout")
+	completeValues(cmd, map[string][]string{"memory": memorySizes})
+	_ = cmd.MarkFlagFilename("handler-zip", "zip")
 	return cmd
 }
 
@@ -49,10 +53,16 @@ func runDeploy(ctx context.Context, o *deployOptions) error {
 	spec := o.Settings.spec()
 	spec.Memory, spec.Timeout = int32(o.Memory), int32(o.Timeout)
 	_, err := o.converge(ctx, "deploy", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
+		for _, d := range r.pending {
+			if !slices.Contains(provision.DeployConfigKeys, d.Field) {
+				r.note("the configuration changes %s (from %s); deploy applies only %s: ddbops setup applies it",
+					d, o.Settings.Source(d.Field), strings.Join(provision.DeployConfigKeys, ", "))
+			}
+		}
 		return r.prov.Deploy(ctx, provision.DeployOptions{DryRun: o.DryRun})
 	}, func(r *stackRun, res *provision.Result) {
 		fmt.Fprintf(o.IO.Out, "Deployed stack %s: %s\n", spec.Stack, r.summary(res.Changes))
-		printEndpointSummary(o.IO.Out, res.InvokeURL, res.Auth, r.prov.State().APIKeyID)
+		printEndpointSummary(o.IO.Out, res.InvokeURL, res.Auth, r.prov.State().APIKeyID, r.spec.EndpointURL)
 	})
 	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -22,13 +21,15 @@ type exportOptions struct {
 	Settings Settings
 	Env      cmdutil.Env
 	Version  string
+	// StatePath is the stack's state file.
+	StatePath string
 
 	Format string // export.Format*
 	Out    string // file to write, "-" = stdout
 
-	// cloudformation and openapi: the desired state. A flag given on the
-	// command line (its *Set field true) beats what setup recorded, which
-	// beats the configuration.
+	// cloudformation and openapi: the desired state (export.Desired: a
+	// flag given, its *Set field true, or a configured value beats what
+	// setup recorded, which beats the defaults).
 	Auth      string
 	AuthSet   bool
 	Memory    int
@@ -44,35 +45,14 @@ type exportOptions struct {
 	Resolver *target.Resolver
 }
 
-// exportResult is the -o json document of an export written to a file.
-type exportResult struct {
-	Format    string            `json:"format"`
-	Path      string            `json:"path"`
-	Bytes     int               `json:"bytes"`
-	Stack     string            `json:"stack"`
-	Auth      string            `json:"auth"`
-	URL       string            `json:"url,omitempty"`
-	Resources []export.Resource `json:"resources,omitempty"`
-	Warnings  []string          `json:"warnings,omitempty"`
-}
-
 func newExportCmd(f *Factory, runF func(context.Context, *exportOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export the stack as CloudFormation, the API as OpenAPI 3 or a Postman collection",
-		Long: `Write the stack or its API in another tool's format. Nothing calls AWS or
-needs credentials: every export is computed from the configuration and, once
-ddbops setup has run, what it recorded (auth, memory, timeout, architecture,
-region, account). No secret is ever written into an export.
-
-  cloudformation  a YAML template of exactly what setup creates
-  openapi         an OpenAPI 3.0 document whose request schema is the wire contract
-  postman         a Postman v2.1 collection of the tutorial's requests, with tests
-
---out FILE replaces FILE only if it is a previous export of the same format.
-With --out - (the default) the export is the command's output; with -o json a
-template is written as JSON, and with --out FILE -o json prints what was
-written. See docs/export.md.`,
+		Long: `Write the stack or its API in another tool's format, computed from the
+stack's desired state (the rule setup uses) without calling AWS; no secret is
+ever written. --out FILE replaces FILE only if it is a previous export of the
+same format; --out - (the default) prints it. Every format: docs/export.md.`,
 		// Without this, cobra would answer an unknown format with help
 		// and exit 0.
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -85,38 +65,25 @@ written. See docs/export.md.`,
 	cmd.AddCommand(
 		exportSubCmd(f, runF, export.FormatCloudFormation,
 			"Write a CloudFormation template of what setup creates",
-			`Write a CloudFormation template of exactly what ddbops setup creates for the
-current configuration and auth mode: the IAM policy (the same statements and
-ARNs), role, log group, function, table, REST API, resource, POST method,
-Lambda proxy integration, invoke permission, deployment and stage with
-throttling, and for apikey auth the API key and usage plan; every resource
-that takes tags carries ddbops:stack=<stack>.
-
-The function's code comes from the template parameters CodeS3Bucket and
-CodeS3Key: build it with ddbops package and upload it to S3 first.`,
+			`Write a CloudFormation template of exactly what ddbops setup creates (every
+resource, tagged ddbops:stack=<stack>); the function's code comes from the
+parameters CodeS3Bucket and CodeS3Key (docs/export.md#cloudformation).`,
 			`  ddbops export cloudformation --out ddbops.yaml
   ddbops export cloudformation --auth apikey --memory 1024 --out ddbops.yaml
   ddbops export cloudformation -o json > ddbops.json`),
 		exportSubCmd(f, runF, export.FormatOpenAPI,
 			"Write an OpenAPI 3.0 document of the API",
-			`Write an OpenAPI 3.0 document of the API: POST /<resource> with a request
-schema that is the wire contract (one schema per operation), the success and
-error answers, the security scheme of the auth mode and the
-x-amazon-apigateway-integration that lets API Gateway import it (the
-integration URI needs the account id: recorded by setup, or --account-id).`,
+			`Write an OpenAPI 3.0 document of the API: its request schema is the wire
+contract, with the auth mode's security scheme and the integration API Gateway
+imports (the account id: recorded by setup, or --account-id; docs/export.md#openapi).`,
 			`  ddbops export openapi --out openapi.json
   ddbops export openapi --auth apikey --account-id 123456789012 --region eu-west-1`),
 		exportSubCmd(f, runF, export.FormatPostman,
 			"Write a Postman v2.1 collection of the tutorial's requests",
-			`Write a Postman v2.1 collection: create, read, update, list, echo, ping, a
-read of a missing id (404), a repeated create (409) and delete, each with tests
-on status and body, runnable in order on an empty table and again. Variables
-baseUrl (the invoke URL), apiKey, accessKey, secretKey, sessionToken and region;
-awsv4 auth for iam, the x-api-key header for apikey. The secrets are left
-empty: fill them in Postman, or pass them to newman with --env-var.
-
-The target is the stack setup recorded, --local (a running ddbops local, or
-the one it would start) or --url, with its auth unless --auth.`,
+			`Write a Postman v2.1 collection of the tutorial's requests, each with tests,
+runnable in order again and again; secrets are empty variables to fill in
+Postman or with newman --env-var. The target is the recorded stack, --local or
+--url (docs/export.md#postman).`,
 			`  ddbops export postman --out ddbops.postman.json
   ddbops export postman --local --out local.postman.json
   newman run ddbops.postman.json --env-var apiKey=$KEY`),
@@ -135,6 +102,7 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.IO, opts.Settings, opts.Env, opts.Version, opts.Resolver = f.IO, f.Settings, f.Env, f.Version, f.Resolver()
+			opts.StatePath, _ = f.StatePath()
 			fl := cmd.Flags()
 			// postman's --auth is the target's (opts.Target.Auth).
 			opts.AuthSet = format != export.FormatPostman && fl.Changed("auth")
@@ -146,13 +114,13 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "-", "file to write, - for stdout (a file is replaced only if it is a previous export)")
 	bindConfig(fl, "out", "export-out")
-	authHelp := "auth mode: iam|apikey|none (default: as setup recorded, else from config)"
+	authHelp := "auth mode: iam|apikey|none (default: as configured, else as setup recorded)"
 	switch format {
 	case export.FormatCloudFormation:
 		fl.StringVar(&opts.Auth, "auth", "", authHelp)
-		fl.IntVar(&opts.Memory, "memory", 0, "Lambda memory in MB (default: as recorded, else from config)")
-		fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (default: as recorded, else from config)")
-		_ = cmd.RegisterFlagCompletionFunc("arch", cobra.FixedCompletions(pkgzip.Arches(), cobra.ShellCompDirectiveNoFileComp))
+		fl.IntVar(&opts.Memory, "memory", 0, "Lambda memory in MB (default: as configured, else as recorded)")
+		fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (default: as configured, else as recorded)")
+		completeValues(cmd, map[string][]string{"arch": pkgzip.Arches(), "memory": memorySizes})
 	case export.FormatOpenAPI:
 		fl.StringVar(&opts.Auth, "auth", "", authHelp)
 		fl.StringVar(&opts.AccountID, "account-id", "", "AWS account id for the integration URI (default: as recorded)")
@@ -164,7 +132,7 @@ func exportSubCmd(f *Factory, runF func(context.Context, *exportOptions) error, 
 		fl.StringVar(&opts.Target.DataDir, "data-dir", "", "local stack data dir, with --local (default from config: .ddbops/local)")
 		fl.StringVar(&opts.Target.Auth, "auth", "", "auth of the target: none|apikey|iam (default: as recorded; none for an unknown --url)")
 	}
-	_ = cmd.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(wire.AuthModes, cobra.ShellCompDirectiveNoFileComp))
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes})
 	return cmd
 }
 
@@ -177,7 +145,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	}
 	var (
 		data []byte
-		res  = exportResult{Format: opts.Format, Stack: opts.Settings.Stack}
+		res  = export.Written{Format: opts.Format, Stack: opts.Settings.Stack}
 		err  error
 	)
 	switch opts.Format {
@@ -217,28 +185,24 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 // exportSpec is the desired state an export describes (export.Desired)
 // and the recorded state it used.
 func exportSpec(opts *exportOptions) (provision.Spec, *provision.State, error) {
-	s := opts.Settings
-	st, err := provision.LoadState(s.StateFile)
-	switch {
-	case errors.Is(err, provision.ErrNoState):
-		st = nil
-	case err != nil:
-		return provision.Spec{}, nil, cmdutil.WithHint(err, "re-run ddbops setup to rewrite it, or move it away")
+	st, err := provision.LoadStackState(opts.StatePath)
+	if err != nil {
+		return provision.Spec{}, nil, err
 	}
-	var o export.Overrides
-	if opts.AuthSet {
-		o.Auth = opts.Auth
+	o := export.Overrides{Auth: opts.Auth, Memory: int32(opts.Memory), Arch: opts.Arch}
+	if !opts.AuthSet {
+		o.Auth = ""
 	}
-	if opts.MemorySet {
-		o.Memory = int32(opts.Memory)
+	if !opts.MemorySet {
+		o.Memory = 0
 	}
-	if opts.ArchSet {
-		o.Arch = opts.Arch
+	if !opts.ArchSet {
+		o.Arch = ""
 	}
-	return export.Desired(s.spec(), st, o, opts.Env.AWSRegion())
+	return export.Desired(opts.Settings.spec(), opts.Settings.Explicit, st, o, opts.Env.AWSRegion())
 }
 
-func exportCloudFormation(opts *exportOptions, res *exportResult) ([]byte, error) {
+func exportCloudFormation(opts *exportOptions, res *export.Written) ([]byte, error) {
 	spec, _, err := exportSpec(opts)
 	if err != nil {
 		return nil, err
@@ -254,7 +218,7 @@ func exportCloudFormation(opts *exportOptions, res *exportResult) ([]byte, error
 	return t.YAML()
 }
 
-func exportOpenAPI(opts *exportOptions, res *exportResult) ([]byte, error) {
+func exportOpenAPI(opts *exportOptions, res *export.Written) ([]byte, error) {
 	spec, st, err := exportSpec(opts)
 	if err != nil {
 		return nil, err
@@ -274,7 +238,7 @@ func exportOpenAPI(opts *exportOptions, res *exportResult) ([]byte, error) {
 	return d.JSON()
 }
 
-func exportPostman(ctx context.Context, opts *exportOptions, res *exportResult) ([]byte, error) {
+func exportPostman(ctx context.Context, opts *exportOptions, res *export.Written) ([]byte, error) {
 	tf := opts.Target
 	tf.NoSecrets = true
 	rt, err := opts.Resolver.Resolve(ctx, tf)

@@ -117,25 +117,32 @@ func TestExportUsageErrors(t *testing.T) {
 	}
 }
 
-// TestExportSpecPrecedence: flags beat what setup recorded, which beats
-// the configuration; another stack's record is ignored.
+// TestExportSpecPrecedence: the desired-state rule of setup, deploy and
+// status (provision.DesiredSpec): flags and explicit configuration beat
+// what setup recorded, which beats the embedded defaults; another stack's
+// record is ignored. (Before that rule, a record beat the config file too.)
 func TestExportSpecPrecedence(t *testing.T) {
 	dir := exportEnv(t)
 	if err := os.WriteFile(filepath.Join(dir, "ddbops.yaml"), []byte("auth: apikey\nmemory: 256\ntimeout: 20\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	settings := func() Settings {
+	empty := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	settings := func(args ...string) Settings {
 		ios, _, _ := testIO()
 		f := &Factory{IO: ios, Env: cmdutil.SystemEnv()}
 		root := newRootCmd(f)
-		root.SetArgs([]string{"version"})
+		root.SetArgs(append([]string{"version"}, args...))
 		if err := root.Execute(); err != nil {
 			t.Fatal(err)
 		}
 		return f.Settings
 	}
+	statePath := filepath.Join(dir, ".ddbops", "stacks", "ddbops", "state.json")
 	save := func(st *provision.State) {
-		if err := provision.SaveState(filepath.Join(dir, ".ddbops", "state.json"), st); err != nil {
+		if err := provision.SaveState(statePath, st); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -146,6 +153,7 @@ func TestExportSpecPrecedence(t *testing.T) {
 	}
 	check := func(name string, o *exportOptions, w want) {
 		t.Helper()
+		o.Env, o.StatePath = cmdutil.SystemEnv(), statePath
 		spec, _, err := exportSpec(o)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -155,17 +163,20 @@ func TestExportSpecPrecedence(t *testing.T) {
 			t.Errorf("%s: spec %+v, want %+v", name, got, w)
 		}
 	}
-	s := settings()
-	check("configuration", &exportOptions{Settings: s, Env: cmdutil.SystemEnv()}, want{"apikey", 256, 20, "arm64", ""})
+	s, defaults := settings(), settings("--config", empty)
+	check("configuration", &exportOptions{Settings: s}, want{"apikey", 256, 20, "arm64", ""})
 
 	save(&provision.State{Stack: "ddbops", Region: "eu-west-1", Auth: "none", Memory: 1024, Timeout: 30, Architecture: "x86_64"})
-	check("recorded", &exportOptions{Settings: s, Env: cmdutil.SystemEnv()}, want{"none", 1024, 30, "x86_64", "eu-west-1"})
-	check("flags", &exportOptions{Settings: s, Env: cmdutil.SystemEnv(), Auth: "iam", AuthSet: true, Memory: 512, MemorySet: true, Arch: "arm64", ArchSet: true},
+	check("recorded", &exportOptions{Settings: defaults}, want{"none", 1024, 30, "x86_64", "eu-west-1"})
+	check("the config file beats the record", &exportOptions{Settings: s}, want{"apikey", 256, 20, "x86_64", "eu-west-1"})
+	check("flags", &exportOptions{Settings: s, Auth: "iam", AuthSet: true, Memory: 512, MemorySet: true, Arch: "arm64", ArchSet: true},
+		want{"iam", 512, 20, "arm64", "eu-west-1"})
+	check("flags over the record", &exportOptions{Settings: defaults, Auth: "iam", AuthSet: true, Memory: 512, MemorySet: true, Arch: "arm64", ArchSet: true},
 		want{"iam", 512, 30, "arm64", "eu-west-1"})
 
 	save(&provision.State{Stack: "other", Region: "eu-west-1", Auth: "none", Memory: 1024})
 	t.Setenv("AWS_REGION", "ap-south-1")
-	check("another stack's record", &exportOptions{Settings: s, Env: cmdutil.SystemEnv()}, want{"apikey", 256, 20, "arm64", "ap-south-1"})
+	check("another stack's record", &exportOptions{Settings: s}, want{"apikey", 256, 20, "arm64", "ap-south-1"})
 }
 
 // TestExportFiles runs the real command line: stdout by default, --out
@@ -193,7 +204,7 @@ func TestExportFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut = runDdbops(t, "export", "cloudformation", "--out", path, "-o", "json")
-	var res exportResult
+	var res export.Written
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
 		t.Fatalf("cloudformation --out -o json: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -250,7 +261,7 @@ func TestExportFiles(t *testing.T) {
 	}
 	// With the recorded stack: its invoke URL, auth and region, and no
 	// key (the state holds only its id).
-	if err := provision.SaveState(filepath.Join(dir, ".ddbops", "state.json"), &provision.State{
+	if err := provision.SaveState(filepath.Join(dir, ".ddbops", "stacks", "ddbops", "state.json"), &provision.State{
 		Stack: "ddbops", Region: "eu-west-1", Auth: wire.AuthAPIKey, APIKeyID: "k1", AccountID: "123456789012",
 		InvokeURL: "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/DynamoDBManager",
 	}); err != nil {
@@ -389,7 +400,7 @@ func TestExportNewman(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ddbops export postman: %v: %s", err, out)
 			}
-			var res exportResult
+			var res export.Written
 			if err := json.Unmarshal(out, &res); err != nil || res.Auth != tc.auth || res.URL != srv.url {
 				t.Fatalf("export result %s (%v); want auth %s, url %s", out, err, tc.auth, srv.url)
 			}

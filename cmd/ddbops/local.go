@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/local"
+	"github.com/ddbops/ddbops/internal/local/gateway"
 	"github.com/ddbops/ddbops/internal/target"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -61,8 +64,9 @@ func newLocalCmd(f *Factory, runF func(context.Context, *localOptions) error) *c
 		Short: "Serve the API on this machine: no AWS account, no Docker",
 		Long: `Serve POST http://<addr>/<stage>/<resource> on loopback with the same handler
 the Lambda function runs, in-process, backed by an embedded DynamoDB-compatible
-engine. Every acknowledged write is journaled and fsync'ed in the data dir
-before the answer is sent, so stopping or killing the server loses nothing.
+engine. Every acknowledged write is committed and fsync'ed to the data dir's
+database before the answer is sent, so stopping or killing the server loses
+nothing.
 
 Auth behaves as API Gateway's: apikey (the default) wants the x-api-key header,
 iam wants SigV4 signatures (service execute-api) made with your AWS
@@ -108,15 +112,20 @@ start without --allow-remote-unauthenticated.`,
 			if opts.MaxBodyBytesInFlight < wire.MaxBodyBytes {
 				return cmdutil.UsageErrorf("invalid --max-body-bytes-in-flight %d: want at least %d (one body's limit)", opts.MaxBodyBytesInFlight, wire.MaxBodyBytes)
 			}
+			if opts.APIKey != "" {
+				if err := gateway.ValidAPIKey(opts.APIKey); err != nil {
+					return cmdutil.UsageErrorf("invalid API key from %s: %v", opts.APIKeySource, err)
+				}
+			}
 			return runOr(cmd.Context(), opts, runF, runLocal)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Addr, "addr", "", "listen address (port 0 picks a free one)")
-	fl.StringVar(&opts.DataDir, "data-dir", "", "journal, snapshot, lock and API key")
+	fl.StringVar(&opts.DataDir, "data-dir", "", "database, lock, API key and server info")
 	fl.StringVar(&opts.Auth, "auth", "", "none|apikey|iam (config key local-auth)")
 	fl.StringVar(&opts.APIKey, "api-key", "", "API key for apikey auth (also DDBOPS_API_KEY; default: generated once, saved in the data dir)")
-	fl.StringVar(&opts.DynamoDBEndpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint (DynamoDB Local, LocalStack, moto) instead of the embedded one; no journal then")
+	fl.StringVar(&opts.DynamoDBEndpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint (DynamoDB Local, LocalStack, moto) instead of the embedded one (its durability is the endpoint's)")
 	fl.StringVar(&opts.CORS, "cors", "", "browser origins allowed to call the API, ORIGIN[,ORIGIN] (scheme://host[:port]) or * (default from config cors: none)")
 	fl.BoolVar(&opts.AllowRemoteUnauthenticated, "allow-remote-unauthenticated", false, "let --auth none listen on an address other machines can reach")
 	fl.IntVar(&opts.MaxConns, "max-conns", 0, "connections held at once; more wait in the listen queue (default from config local-max-conns: 1024)")
@@ -130,6 +139,8 @@ start without --allow-remote-unauthenticated.`,
 	bindConfig(fl, "cors", "cors")
 	bindConfig(fl, "max-conns", "local-max-conns")
 	bindConfig(fl, "max-body-bytes-in-flight", "local-max-body-bytes-in-flight")
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes})
+	_ = cmd.MarkFlagDirname("data-dir")
 	return cmd
 }
 
@@ -202,7 +213,12 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 			return cmdutil.WithHint(fmt.Errorf("ddbops local: %w", err),
 				fmt.Sprintf("nothing was changed; keep a copy of the data dir, then `truncate -s %d %s` recovers every record before the damaged one (and loses it and what follows)", ce.Offset, ce.Path))
 		}
-		return cmdutil.WithHint(fmt.Errorf("ddbops local: %w", err), "check --data-dir (it must be a writable directory)")
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EROFS) {
+			return cmdutil.WithHint(fmt.Errorf("ddbops local: %w", err), "check --data-dir (it must be a directory you can write)")
+		}
+		// A damaged database, a link in the data dir, unsafe permissions:
+		// the error says what to do.
+		return fmt.Errorf("ddbops local: %w", err)
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -269,7 +285,7 @@ func runLocal(ctx context.Context, opts *localOptions) error {
 		return fmt.Errorf("ddbops local: %w", closeErr)
 	}
 	if !opts.Quiet {
-		fmt.Fprintln(errOut, "ddbops local: stopped; journal flushed, data dir released")
+		fmt.Fprintln(errOut, "ddbops local: stopped; every write committed, data dir released")
 	}
 	return readyErr
 }
@@ -278,15 +294,15 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 	w := opts.IO.ErrOut
 	so := stack.Options()
 	if so.DynamoDBEndpoint != "" {
-		fmt.Fprintf(w, "ddbops local: DynamoDB at %s, table %s (no journal: durability is the endpoint's)\n", so.DynamoDBEndpoint, so.TableName)
+		fmt.Fprintf(w, "ddbops local: DynamoDB at %s, table %s (durability is the endpoint's)\n", so.DynamoDBEndpoint, so.TableName)
 	} else {
 		rec := stack.Recovery()
 		detail := ""
-		if rec.JournalRecords > 0 {
-			detail = fmt.Sprintf(", replayed %d journal records", rec.JournalRecords)
+		if rec.JournalRecords > 0 || rec.Imported > 0 {
+			detail = " (imported from the journal format)"
 		}
-		fmt.Fprintf(w, "ddbops local: data dir %s: %d items%s, table %s, started in %s\n",
-			so.DataDir, rec.Items, detail, so.TableName, startup.Round(time.Millisecond))
+		fmt.Fprintf(w, "ddbops local: data dir %s: %s%s, table %s, started in %s\n",
+			so.DataDir, cmdutil.Plural(rec.Items, "item"), detail, so.TableName, startup.Round(time.Millisecond))
 	}
 	switch info.Auth {
 	case wire.AuthAPIKey:
@@ -295,6 +311,9 @@ func printLocalBanner(opts *localOptions, stack *local.Stack, info local.ServerI
 		case opts.APIKeySource != "":
 			// The caller's own key: not echoed into logs.
 			shown = "$" + cmdutil.EnvAPIKey
+			if opts.APIKeySource != cmdutil.EnvAPIKey {
+				shown = "<the key given to " + opts.APIKeySource + ">"
+			}
 			fmt.Fprintf(w, "ddbops local: API key from %s\n", opts.APIKeySource)
 		case stack.APIKeyGenerated():
 			fmt.Fprintf(w, "ddbops local: API key %s (generated, saved to %s)\n", info.APIKey, filepath.Join(so.DataDir, "api-key"))

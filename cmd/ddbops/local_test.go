@@ -148,7 +148,7 @@ func TestRunLocal(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("runLocal did not stop")
 	}
-	if !strings.Contains(errOut.String(), "stopped; journal flushed, data dir released") {
+	if !strings.Contains(errOut.String(), "stopped; every write committed, data dir released") {
 		t.Errorf("stderr: %s", errOut.String())
 	}
 	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
@@ -431,7 +431,7 @@ func TestLocalGracefulShutdown(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	if !strings.Contains(p.stderr.String(), "stopped; journal flushed, data dir released") {
+	if !strings.Contains(p.stderr.String(), "stopped; every write committed, data dir released") {
 		t.Errorf("stderr: %s", p.stderr)
 	}
 	st, err := local.Open(context.Background(), withDefaults(local.Options{DataDir: dir, Auth: "none", LockWait: 10 * time.Second}))
@@ -466,5 +466,24 @@ func TestRunLocalUserKeyNotLogged(t *testing.T) {
 	}
 	if strings.Contains(errOut.String(), key) || !strings.Contains(errOut.String(), "API key from DDBOPS_API_KEY") {
 		t.Errorf("stderr:\n%s", errOut.String())
+	}
+	// The try line reads the key from where it came: $DDBOPS_API_KEY, or
+	// the --api-key the user typed (not a variable that may be unset); the
+	// item count agrees with its number.
+	if !strings.Contains(errOut.String(), `-H "x-api-key: $DDBOPS_API_KEY"`) || !strings.Contains(errOut.String(), ": 0 items,") {
+		t.Errorf("stderr:\n%s", errOut.String())
+	}
+	errOut2 := &testenv.SyncBuffer{}
+	opts.IO = &cmdutil.IOStreams{In: strings.NewReader(""), Out: &testenv.SyncBuffer{}, ErrOut: errOut2}
+	opts.APIKeySource = "--api-key"
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() { done <- runLocal(ctx, opts) }()
+	waitFor(t, "the ready line", func() bool { return strings.Contains(errOut2.String(), "ready on") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := errOut2.String(); strings.Contains(s, key) || strings.Contains(s, "$DDBOPS_API_KEY") || !strings.Contains(s, `-H "x-api-key: <the key given to --api-key>"`) {
+		t.Errorf("stderr:\n%s", s)
 	}
 }

@@ -42,17 +42,10 @@ per line (JSON Lines), since the stream has no end.`,
 	}
 	fs := cmd.Flags()
 	fs.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new events until interrupted")
-	fs.DurationVar(&opts.Since, "since", 0, "how far back to start, e.g. 30s, 10m, 2h")
+	cmdutil.DurationVar(fs, &opts.Since, "since", 0, "how far back to start, e.g. 30s, 10m, 2h")
 	fs.StringVar(&opts.Filter, "filter", "", "CloudWatch Logs filter pattern (e.g. ERROR)")
 	bindConfig(fs, "since", "logs-since")
 	return cmd
-}
-
-// logsJSON is the -o json document of logs (without --follow).
-type logsJSON struct {
-	LogGroup string               `json:"logGroup"`
-	Events   []provision.LogEvent `json:"events"`
-	Error    string               `json:"error,omitempty"`
 }
 
 func runLogs(ctx context.Context, o *logsOptions) (err error) {
@@ -70,7 +63,7 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 					Error string `json:"error"`
 				}{cmdutil.ErrString(err)}
 			}
-			return logsJSON{LogGroup: spec.LogGroupName(), Events: events, Error: cmdutil.ErrString(err)}
+			return provision.LogsDoc{LogGroup: spec.LogGroupName(), Events: events, Error: cmdutil.ErrString(err)}
 		})
 	}()
 	if o.Since <= 0 {
@@ -79,26 +72,28 @@ func runLogs(ctx context.Context, o *logsOptions) (err error) {
 	if err := r.open(ctx, nil); err != nil {
 		return err
 	}
+	n := 0
 	emit := func(e provision.LogEvent) error {
+		n++
 		switch {
 		case o.Settings.JSON() && o.Follow:
 			return enc.Encode(e)
 		case o.Settings.JSON():
 			events = append(events, e)
 			return nil
-		case o.Settings.Verbose:
-			_, err := fmt.Fprintf(o.IO.Out, "%s  %s  %s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Stream, e.Message)
-			return err
 		}
-		_, err := fmt.Fprintf(o.IO.Out, "%s  %s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Message)
+		_, err := fmt.Fprintln(o.IO.Out, e.Line(o.Settings.Verbose))
 		return err
 	}
 	err = r.prov.Tail(ctx, provision.TailOptions{Since: o.Since, Filter: o.Filter, Follow: o.Follow, PollInterval: o.PollInterval}, emit)
 	if err != nil {
-		return provErr(err)
+		return provision.WithHint(err)
+	}
+	if n == 0 && !o.Follow && !o.Settings.Quiet {
+		fmt.Fprintln(o.IO.ErrOut, provision.NoEvents(spec.LogGroupName(), o.Filter, o.Since))
 	}
 	if o.Settings.JSON() && !o.Follow {
-		return r.out.Write(logsJSON{LogGroup: spec.LogGroupName(), Events: events})
+		return r.out.Write(provision.LogsDoc{LogGroup: spec.LogGroupName(), Events: events})
 	}
 	return nil
 }

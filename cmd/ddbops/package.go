@@ -40,16 +40,11 @@ func newPackageCmd(f *Factory, runF func(context.Context, *packageOptions) error
 	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "Build the Lambda handler into a reproducible bootstrap.zip",
-		Long: `Compile the Lambda handler (cmd/handler) for linux/<arch> without cgo and
-zip it as the single executable "bootstrap" that the provided.al2023 runtime
-runs. The same handler source built by the same Go version gives a
-byte-identical zip, hence the same CodeSha256, so deploy can skip
-unchanged code.
-
-Inside a ddbops source checkout the checkout's handler is built; elsewhere
-(an installed ddbops) the handler source embedded in this binary is built.
-Either way a Go toolchain must be on PATH; third-party modules come from the
-module cache or GOPROXY.`,
+		Long: `Compile the handler (cmd/handler) for linux/<arch> without cgo into a zip
+holding the one executable "bootstrap" of the provided.al2023 runtime. Same
+source and Go version, same bytes and CodeSha256, so deploy skips unchanged
+code. A checkout's handler is built, else the source embedded in this binary;
+a Go toolchain must be on PATH (docs/provisioning.md#package).`,
 		Example: `  ddbops package
   ddbops package --arch x86_64 --out dist/bootstrap-x86_64.zip
   ddbops package -o json | jq -r .codeSha256`,
@@ -65,6 +60,8 @@ module cache or GOPROXY.`,
 	fl.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64|x86_64 (config key arch)")
 	bindConfig(fl, "out", "package-out")
 	bindConfig(fl, "arch", "arch")
+	completeValues(cmd, map[string][]string{"arch": pkgzip.Arches()})
+	_ = cmd.MarkFlagFilename("out", "zip")
 	return cmd
 }
 

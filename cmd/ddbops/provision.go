@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,13 +22,16 @@ type provDeps struct {
 	Settings  Settings
 	AWSConfig func(context.Context) (aws.Config, error)
 	Build     func(context.Context, pkgzip.Options) ([]byte, error)
+	// StatePath is the stack's state file ("" = none).
+	StatePath string
 }
 
 // provRunE is the RunE of a provisioning command: its dependencies come
 // from f once the settings are resolved.
 func provRunE[O any](f *Factory, deps *provDeps, opts *O, runF, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
-		*deps = provDeps{IO: f.IO, Settings: f.Settings, AWSConfig: f.AWSConfig, Build: pkgzip.Build}
+		path, _ := f.StatePath() // a bad stack name: open's validation says why
+		*deps = provDeps{IO: f.IO, Settings: f.Settings, AWSConfig: f.AWSConfig, Build: pkgzip.Build, StatePath: path}
 		return runOr(cmd.Context(), opts, runF, run)
 	}
 }
@@ -47,13 +48,25 @@ type stackRun struct {
 	spec     provision.Spec
 	prov     *provision.Provisioner // nil until open
 	rec      *provision.Recorder
-	progress *progress
+	progress *provision.StepPrinter
+	// recorded is the stack's recorded desired state (open), pending what
+	// the configuration changes in it (provision.DesiredSpec).
+	recorded provision.Spec
+	pending  []provision.Diff
+	base     provision.Spec // the configuration's spec, before the record
+	// asRecorded opens the provisioner on the recorded desired state
+	// (status: drift is measured against it, the config's changes are
+	// pending), not the desired state with the configuration applied.
+	asRecorded bool
+	// applies are the desired-state keys the command applies (nil: all);
+	// the configuration's changes to the others stay pending.
+	applies []string
 	// backupARN is the table backup teardown took, for its document.
 	backupARN string
 }
 
 func (d provDeps) begin(command string, spec provision.Spec) *stackRun {
-	return &stackRun{provDeps: d, command: command, start: time.Now(), out: cmdutil.NewJSONOut(d.IO.Out, d.Settings.JSON()), spec: spec}
+	return &stackRun{provDeps: d, command: command, start: time.Now(), out: cmdutil.NewJSONOut(d.IO.Out, d.Settings.JSON()), spec: spec, base: spec}
 }
 
 // end stops the progress and, when the command failed without printing
@@ -68,36 +81,78 @@ func (r *stackRun) end(err error, doc func() any) error {
 	return r.out.OrFail(err, doc)
 }
 
-// open validates the spec (bad settings are usage errors), loads the AWS
-// configuration and builds the provisioner.
+// open applies the desired-state rule to the spec (provision.DesiredSpec
+// over the state file), validates it (bad settings are usage errors),
+// loads the AWS configuration — on the endpoint the stack was set up
+// against unless one is configured — and builds the provisioner.
 func (r *stackRun) open(ctx context.Context, code provision.CodeFunc) error {
+	st, err := provision.LoadStackState(r.StatePath)
+	if err != nil {
+		return err
+	}
 	// The region comes from the SDK chain when not set explicitly; check
 	// everything else first so bad input never waits for AWS.
-	probe := r.spec
-	if probe.Region == "" {
-		probe.Region = "us-east-1"
-	}
-	if err := probe.Validate(); err != nil {
-		return cmdutil.UsageErrorf("invalid configuration: %v", err)
+	if err := r.desire(st); err != nil {
+		return err
 	}
 	cfg, err := r.AWSConfig(ctx)
 	if err != nil {
 		return err
 	}
+	st2, notes := provision.Locate(&cfg, st, r.spec.Stack)
+	for _, n := range notes {
+		r.note("%s", n)
+	}
+	if st2 != st {
+		if err := r.desire(nil); err != nil {
+			return err
+		}
+	}
 	r.spec.Region = cfg.Region
 	if r.spec.EndpointURL == "" {
 		r.spec.EndpointURL = aws.ToString(cfg.BaseEndpoint)
 	}
+	r.recorded.Region, r.recorded.EndpointURL = r.spec.Region, r.spec.EndpointURL
+	spec := r.spec
+	if r.asRecorded {
+		spec = r.recorded
+	}
 	r.rec = &provision.Recorder{}
-	r.progress = newProgress(r.IO, r.Settings.Quiet)
+	r.progress = provision.NewStepPrinter(r.IO, r.Settings.Quiet)
 	r.prov, err = provision.New(provision.Options{
-		Spec: r.spec, Clients: provision.NewClients(cfg, r.rec), Code: code,
-		StatePath: r.Settings.StateFile, Reporter: r.progress,
+		Spec: spec, Clients: provision.NewClients(cfg, r.rec), Code: code,
+		StatePath: r.StatePath, Reporter: r.progress,
 	})
 	if err != nil {
 		return cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
 	return nil
+}
+
+// desire sets r.spec to the desired state (explicit settings over the
+// record st over the defaults; provision.Desire), r.recorded and
+// r.pending, and validates it.
+func (r *stackRun) desire(st *provision.State) error {
+	d, err := provision.Desire(r.base, r.Settings.Explicit, st, r.applies)
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", r.StatePath, err)
+	}
+	probe := d.Spec
+	if probe.Region == "" {
+		probe.Region = "us-east-1"
+	}
+	if err := probe.Validate(); err != nil {
+		return r.Settings.invalidSetting(err)
+	}
+	r.spec, r.recorded, r.pending = d.Spec, d.Recorded, d.Pending
+	return nil
+}
+
+// note prints a diagnostic line on stderr (not with -q).
+func (r *stackRun) note(format string, args ...any) {
+	if !r.Settings.Quiet {
+		fmt.Fprintf(r.IO.ErrOut, "note: "+format+"\n", args...)
+	}
 }
 
 // converge is setup's and deploy's run: open the stack with the handler
@@ -106,6 +161,9 @@ func (d provDeps) converge(ctx context.Context, command string, spec provision.S
 	do func(*stackRun) (*provision.Result, error), done func(*stackRun, *provision.Result)) (res *provision.Result, err error) {
 	r := d.begin(command, spec)
 	defer func() { err = r.end(err, nil) }()
+	if command == "deploy" {
+		r.applies = provision.DeployConfigKeys
+	}
 	code, err := r.handlerCode(zipFile)
 	if err != nil {
 		return nil, err
@@ -127,23 +185,10 @@ func (r *stackRun) handlerCode(zipFile string) (provision.CodeFunc, error) {
 		}
 		return func(context.Context, string) ([]byte, error) { return b, nil }, nil
 	}
-	return func(ctx context.Context, arch string) ([]byte, error) {
-		name := "bootstrap.zip (" + arch + ")"
-		r.progress.StepStarted("handler", name)
-		start := time.Now()
-		z, err := r.Build(ctx, pkgzip.Options{Arch: arch})
-		c := provision.Change{Kind: "handler", Name: name, Action: "built", Elapsed: time.Since(start)}
-		if err != nil {
-			c.Action, c.Err = provision.Failed, err
-		} else {
-			c.Note = "CodeSha256 " + provision.CodeSha256(z)
-		}
-		r.progress.StepDone(c)
-		if err != nil {
-			return nil, cmdutil.WithHint(err, "pass --handler-zip FILE (from ddbops package), or run from a ddbops checkout with Go installed")
-		}
-		return z, nil
-	}, nil
+	build := func(ctx context.Context, arch string) ([]byte, error) {
+		return r.Build(ctx, pkgzip.Options{Arch: arch})
+	}
+	return provision.BuiltCode(build, func() provision.Reporter { return r.progress }), nil
 }
 
 func readHandlerZip(path string) ([]byte, error) {
@@ -174,7 +219,7 @@ func (r *stackRun) confirm(question, cancelled string) error {
 // or, after success, what done prints.
 func (r *stackRun) report(res *provision.Result, err error, dryRun bool, planLine func() string, done func()) error {
 	r.progress.Close()
-	err = provErr(err)
+	err = provision.WithHint(err)
 	if r.Settings.JSON() {
 		if jerr := r.out.Write(r.result(res, err)); jerr != nil {
 			return jerr
@@ -182,10 +227,10 @@ func (r *stackRun) report(res *provision.Result, err error, dryRun bool, planLin
 		return err
 	}
 	if dryRun && res != nil {
-		printPlan(r.IO.Out, res.Changes)
+		_ = cmdutil.WriteTable(r.IO.Out, provision.PlanRows(res.Changes), false)
 		if planLine == nil {
 			planLine = func() string {
-				return fmt.Sprintf("Plan: %s (%s)", planCounts(res.Changes, true), r.calls("dry run: nothing was changed"))
+				return fmt.Sprintf("Plan: %s (%s)", provision.PlanCounts(res.Changes, true), r.calls("dry run: nothing was changed"))
 			}
 		}
 		if line := planLine(); line != "" {
@@ -203,146 +248,16 @@ func (r *stackRun) report(res *provision.Result, err error, dryRun bool, planLin
 // summary is a result line's tail: "2 created, 1 unchanged in 1.5s (9 AWS
 // calls, 4 mutating)".
 func (r *stackRun) summary(cs []provision.Change) string {
-	c := r.counts()
-	return fmt.Sprintf("%s in %s (%d AWS calls, %d mutating)", planCounts(cs, false), cmdutil.FormatElapsed(time.Since(r.start)), c.Total, c.Mutating)
+	c := provision.CallsOf(r.rec)
+	return fmt.Sprintf("%s in %s (%d AWS calls, %d mutating)", provision.PlanCounts(cs, false), cmdutil.FormatElapsed(time.Since(r.start)), c.Total, c.Mutating)
 }
 
 func (r *stackRun) calls(what string) string {
-	c := r.counts()
+	c := provision.CallsOf(r.rec)
 	return fmt.Sprintf("%s; %d AWS calls, %d mutating", what, c.Total, c.Mutating)
 }
 
-// provErr attaches the provision error's hint, if any, for PrintError.
-func provErr(err error) error {
-	var pe *provision.Error
-	if errors.As(err, &pe) && pe.Hint != "" && cmdutil.HintOf(err) == "" {
-		return cmdutil.WithHint(err, pe.Hint)
-	}
-	return err
-}
-
-// callCounts is the number of AWS requests a command made.
-type callCounts struct {
-	Total    int `json:"total"`
-	Mutating int `json:"mutating"`
-}
-
-func (r *stackRun) counts() callCounts {
-	if r.rec == nil {
-		return callCounts{}
-	}
-	t, m := r.rec.Counts()
-	return callCounts{Total: t, Mutating: m}
-}
-
-// changeJSON is one resource line of a -o json document.
-type changeJSON struct {
-	Resource  string           `json:"resource"`
-	Name      string           `json:"name"`
-	Action    string           `json:"action"`
-	Diffs     []provision.Diff `json:"diffs,omitempty"`
-	Note      string           `json:"note,omitempty"`
-	Error     string           `json:"error,omitempty"`
-	ElapsedMS int64            `json:"elapsedMs"`
-}
-
-// resultJSON is the -o json document of setup, deploy and teardown.
-type resultJSON struct {
-	Command   string       `json:"command"`
-	Stack     string       `json:"stack"`
-	Region    string       `json:"region"`
-	DryRun    bool         `json:"dryRun"`
-	Changes   []changeJSON `json:"changes"`
-	InvokeURL string       `json:"invokeUrl,omitempty"`
-	Auth      string       `json:"auth,omitempty"`
-	APIKeyID  string       `json:"apiKeyId,omitempty"`
-	BackupARN string       `json:"backupArn,omitempty"`
-	APICalls  callCounts   `json:"apiCalls"`
-	ElapsedMS int64        `json:"elapsedMs"`
-	Error     string       `json:"error,omitempty"`
-}
-
-// result is the document of res (nil: the command stopped before it had
-// one, possibly before the provisioner was opened).
-func (r *stackRun) result(res *provision.Result, err error) resultJSON {
-	j := resultJSON{Command: r.command, Stack: r.spec.Stack, Region: r.spec.Region, Changes: []changeJSON{},
-		BackupARN: r.backupARN, APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds(), Error: cmdutil.ErrString(err)}
-	if res == nil {
-		return j
-	}
-	j.DryRun, j.InvokeURL, j.Auth, j.APIKeyID = res.DryRun, res.InvokeURL, res.Auth, res.APIKeyID
-	for _, c := range res.Changes {
-		cj := changeJSON{Resource: c.Kind, Name: c.Name, Action: string(c.Action), Diffs: c.Diffs, Note: c.Note,
-			Error: cmdutil.ErrString(c.Err), ElapsedMS: c.Elapsed.Milliseconds()}
-		j.Changes = append(j.Changes, cj)
-	}
-	return j
-}
-
-// printPlan renders a plan (or a teardown's list) as a table.
-func printPlan(w io.Writer, cs []provision.Change) {
-	rows := [][]string{{"ACTION", "RESOURCE", "NAME", "DETAILS"}}
-	for _, c := range cs {
-		rows = append(rows, []string{string(c.Action), c.Kind, c.Name, c.Summary()})
-	}
-	_ = cmdutil.WriteTable(w, rows, false)
-}
-
-var (
-	planOrder = []provision.Action{provision.Create, provision.Update, provision.Delete, provision.Unchanged, provision.Blocked, provision.Keep, provision.Absent}
-	planWords = map[provision.Action]string{
-		provision.Create: "to create", provision.Update: "to update", provision.Delete: "to delete", provision.Unchanged: "unchanged",
-		provision.Blocked: "blocked", provision.Keep: "not owned (kept)", provision.Absent: "not found",
-	}
-	doneWords = map[provision.Action]string{provision.Create: "created", provision.Update: "updated", provision.Delete: "deleted"}
-	// planOf folds a result's actions into the plan's.
-	planOf = map[provision.Action]provision.Action{provision.Created: provision.Create, provision.Updated: provision.Update, provision.Deleted: provision.Delete}
-)
-
-// planCounts summarises a plan or result as "2 to create, 1 to update".
-func planCounts(cs []provision.Change, dry bool) string {
-	n := map[provision.Action]int{}
-	for _, c := range cs {
-		a := c.Action
-		if p, ok := planOf[a]; ok && !dry {
-			a = p
-		}
-		n[a]++
-	}
-	var parts []string
-	for _, a := range planOrder {
-		if n[a] == 0 {
-			continue
-		}
-		word := planWords[a]
-		if w, ok := doneWords[a]; ok && !dry {
-			word = w
-		}
-		parts = append(parts, fmt.Sprintf("%d %s", n[a], word))
-	}
-	if n[provision.Failed] > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed", n[provision.Failed]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// progress reports provisioning steps (a provision.Reporter) on stderr as
-// one line per finished step: mark, resource, result, elapsed time.
-type progress struct{ *cmdutil.Steps }
-
-func newProgress(ios *cmdutil.IOStreams, quiet bool) *progress {
-	return &progress{cmdutil.NewSteps(ios, quiet)}
-}
-
-// StepStarted implements provision.Reporter.
-func (p *progress) StepStarted(kind, name string) { p.Started(kind + " " + name) }
-
-// StepDone implements provision.Reporter.
-func (p *progress) StepDone(c provision.Change) {
-	detail := c.Summary()
-	if c.Err != nil {
-		detail = c.Err.Error()
-	}
-	failed := c.Action == provision.Failed || c.Action == provision.Blocked
-	p.Done(c.Kind+" "+c.Name, p.Line(failed, c.Kind, c.Name, string(c.Action), detail, c.Elapsed))
+// result is the -o json document of res (provision.NewReport).
+func (r *stackRun) result(res *provision.Result, err error) provision.Report {
+	return provision.NewReport(r.command, r.spec, res, provision.CallsOf(r.rec), r.backupARN, time.Since(r.start), err)
 }

@@ -480,8 +480,8 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	parity := startAWSParity(t, m.URL)
 	proxy := testenv.NewFaultProxy(t, parity.URL)
 	e := &provEnv{t: t, endpoint: proxy.URL, cfg: m.AWSConfig(t), config: filepath.Join(dir, "ddbops.yaml"),
-		state: filepath.Join(dir, ".ddbops", "state.json"), zip: base.zip}
-	if err := os.WriteFile(e.config, []byte("state-file: "+e.state+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
+		state: filepath.Join(dir, ".ddbops", "stacks", "ddbops", "state.json"), zip: base.zip}
+	if err := os.WriteFile(e.config, []byte("state-dir: "+filepath.Join(dir, ".ddbops")+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	stack, auth := orDefault(sc.stack, "ddbops"), orDefault(sc.auth, wire.AuthIAM)
@@ -489,17 +489,17 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 		return append([]string{name, "--stack", stack}, extra...)
 	}
 	setup := func(auth string) []string { return cmd("setup", "--handler-zip", e.zip, "--auth", auth, "--yes") }
-	var res resultJSON
+	var res provision.Report
 	// run decodes each command's document into a fresh res: fields a
 	// document omits must not survive from the previous one.
 	run := func(args ...string) (int, string) {
-		res = resultJSON{}
+		res = provision.Report{}
 		return e.runJSON(&res, args...)
 	}
 	// runInterrupted runs args, cancelling the command's context right
 	// after the call of op took effect.
 	runInterrupted := func(op string, args ...string) (int, string) {
-		res = resultJSON{}
+		res = provision.Report{}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		parity.interruptAfter(op, cancel)
@@ -582,7 +582,7 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	if st, err := provision.LoadState(e.state); err != nil || st.RestAPIID != apiID || st.InvokeURL != res.InvokeURL || st.Auth != auth || st.PendingDeployment {
 		t.Errorf("state after the re-run: %+v, %v (REST API %s, invoke URL %s)", st, err, apiID, res.InvokeURL)
 	}
-	var status statusJSON
+	var status provision.StatusDoc
 	if code, _ := e.runJSON(&status, cmd("status", "--exit-code")...); code != 0 || !status.OK {
 		t.Errorf("status --exit-code after the re-run: exit %d %+v", code, status.Rows)
 	}
@@ -714,7 +714,7 @@ func checkThrottleWarned(t *testing.T, what, stderr string, rules []testenv.Rule
 // nil; otherwise exit 1, with the JSON document's error, printed on stderr
 // as one line, naming the operation and resource, and the step reported
 // failed.
-func checkOutcome(t *testing.T, what string, code int, res resultJSON, stderr string, wantErr []string, failedKind string) {
+func checkOutcome(t *testing.T, what string, code int, res provision.Report, stderr string, wantErr []string, failedKind string) {
 	t.Helper()
 	if wantErr == nil {
 		if code != 0 || res.Error != "" {
@@ -764,7 +764,7 @@ var interruptedSteps = map[string][]string{
 // checkInterrupted checks a command interrupted after the call op took
 // effect: exit 130, and the interruption said once, in one line naming the
 // step that was running.
-func checkInterrupted(t *testing.T, what, op string, code int, res resultJSON, stderr string) {
+func checkInterrupted(t *testing.T, what, op string, code int, res provision.Report, stderr string) {
 	t.Helper()
 	line := strings.Join(strings.Fields(res.Error), " ")
 	if code != cmdutil.ExitInterrupt || !strings.HasPrefix(line, what+" interrupted during ") || !strings.HasSuffix(line, ": context canceled") ||

@@ -44,7 +44,7 @@ func TestProvisionLifecycleLiveAWS(t *testing.T) {
 		"policy: ddbops-live-" + suffix,
 		"api: ddbops-live-" + suffix,
 		"log-retention: 1",
-		"state-file: " + filepath.Join(dir, "state.json"),
+		"state-dir: " + dir,
 	}, "\n") + "\n"
 	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

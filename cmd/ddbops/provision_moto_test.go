@@ -36,13 +36,13 @@ type provEnv struct {
 	endpoint string
 	cfg      aws.Config
 	config   string // --config file
-	state    string // state-file
+	state    string // the stack's state file under the state-dir
 	zip      string // --handler-zip
 }
 
 // newProvEnv isolates the AWS and ddbops configuration of the test process:
 // fake credentials, us-east-1, no shared files, and a config file whose
-// state-file lives in a temporary directory. It uses t.Setenv, so tests
+// state-dir is a temporary directory. It uses t.Setenv, so tests
 // using it do not run in parallel.
 func newProvEnv(t *testing.T, endpoint string, cfg aws.Config) *provEnv {
 	t.Helper()
@@ -55,8 +55,8 @@ func newProvEnv(t *testing.T, endpoint string, cfg aws.Config) *provEnv {
 	} {
 		t.Setenv(k, v)
 	}
-	e := &provEnv{t: t, endpoint: endpoint, cfg: cfg, config: filepath.Join(dir, "ddbops.yaml"), state: filepath.Join(dir, "state", "state.json"), zip: filepath.Join(dir, "bootstrap.zip")}
-	if err := os.WriteFile(e.config, []byte("state-file: "+e.state+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
+	e := &provEnv{t: t, endpoint: endpoint, cfg: cfg, config: filepath.Join(dir, "ddbops.yaml"), state: filepath.Join(dir, "state", "stacks", "ddbops", "state.json"), zip: filepath.Join(dir, "bootstrap.zip")}
+	if err := os.WriteFile(e.config, []byte("state-dir: "+filepath.Join(dir, "state")+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(e.zip, provTestZip(t, "handler v1"), 0o600); err != nil {
@@ -114,7 +114,7 @@ func TestProvisionLifecycleOnMoto(t *testing.T) {
 	logs, agw := cloudwatchlogs.NewFromConfig(e.cfg), apigateway.NewFromConfig(e.cfg)
 
 	// 1. Setup from nothing.
-	var res resultJSON
+	var res provision.Report
 	start := time.Now()
 	code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip)
 	setupWall := time.Since(start)
@@ -232,7 +232,7 @@ func TestProvisionLifecycleOnMoto(t *testing.T) {
 	if _, err := lam.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("LambdaFunctionOverHttps"), MemorySize: aws.Int32(512)}); err != nil {
 		t.Fatal(err)
 	}
-	var status statusJSON
+	var status provision.StatusDoc
 	code, _ = e.runJSON(&status, "status", "--exit-code")
 	if code != 1 || status.OK {
 		t.Fatalf("status --exit-code on drift: exit %d ok %v", code, status.OK)
@@ -488,7 +488,7 @@ func TestProvisionAuthModesOnMoto(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.auth, func(t *testing.T) {
 			m.Reset(t)
-			var res resultJSON
+			var res provision.Report
 			code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip, "--auth", tc.auth)
 			if code != 0 {
 				t.Fatalf("setup: exit %d %s %s", code, res.Error, stderr)
@@ -558,7 +558,7 @@ func TestProvisionSurvivesThrottlingAndLostAnswersOnMoto(t *testing.T) {
 	if !strings.Contains(stderr, "API Gateway GetRestApis throttled, retrying") {
 		t.Errorf("throttling not reported:\n%s", stderr)
 	}
-	var res resultJSON
+	var res provision.Report
 	code, stderr = e.runJSON(&res, "setup", "--handler-zip", e.zip)
 	if code != 0 {
 		t.Fatalf("re-run: exit %d %s\n%s", code, res.Error, stderr)
@@ -593,7 +593,7 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 		t.Fatalf("declined setup created %v", left)
 	}
 
-	var res resultJSON
+	var res provision.Report
 	if code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip); code != 0 {
 		t.Fatalf("setup: %d %s", code, stderr)
 	}
@@ -601,7 +601,7 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 	// deploy: same code is not uploaded, the stage is redeployed.
 	// moto resets a stage's settings on every new deployment (AWS keeps
 	// them); deploy notices and re-applies the throttling: one more call.
-	stageFix := func(r resultJSON) int {
+	stageFix := func(r provision.Report) int {
 		for _, c := range r.Changes {
 			if c.Resource == "api-stage" && c.Action == "updated" {
 				return 1
@@ -630,7 +630,7 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 		t.Fatalf("function after deploy: %+v %v", fn.Configuration, err)
 	}
 	// status compares with what deploy applied (memory 256, code v2)...
-	var status statusJSON
+	var status provision.StatusDoc
 	if code, _ = e.runJSON(&status, "status", "--exit-code"); code != 0 {
 		t.Errorf("status after deploy: exit %d %+v", code, status.Rows)
 	}
@@ -657,6 +657,11 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "\n") != 3 || !strings.Contains(stdout, "ERROR boom") {
 		t.Errorf("logs: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// No events: nothing on stdout, and stderr says so and since when.
+	code, stdout, stderr = e.run("logs", "--since", "10m", "--filter", "NOTHING")
+	if code != 0 || stdout != "" || stderr != "no events matching \"NOTHING\" in "+group+" since 10m ago (--since widens the window)\n" {
+		t.Errorf("logs without events: exit %d %q %q", code, stdout, stderr)
+	}
 	code, stdout, _ = e.run("logs", "--since", "1h", "--filter", "ERROR")
 	if code != 0 || strings.TrimSpace(stdout[strings.Index(stdout, " ")+2:]) != "ERROR boom" {
 		t.Errorf("logs --filter ERROR: exit %d %q", code, stdout)
@@ -671,9 +676,9 @@ func TestDeployLogsAndPromptsOnMoto(t *testing.T) {
 	// --follow ends cleanly when the context is cancelled (Ctrl-C).
 	fctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	fo := &logsOptions{provDeps: provDeps{IO: ios, AWSConfig: func(context.Context) (aws.Config, error) { return e.cfg, nil }}, Follow: true, Since: time.Hour, PollInterval: 200 * time.Millisecond}
+	fo := &logsOptions{provDeps: provDeps{IO: ios, AWSConfig: func(context.Context) (aws.Config, error) { return e.cfg, nil }, StatePath: e.state}, Follow: true, Since: time.Hour, PollInterval: 200 * time.Millisecond}
 	fo.Settings = Settings{Stack: "ddbops", Table: "lambda-apigateway", Function: "LambdaFunctionOverHttps", Role: "r", Policy: "p", API: "a", Resource: "r", Stage: "prod",
-		Memory: 128, Timeout: 10, Arch: "arm64", Auth: "iam", ThrottleRate: 1, ThrottleBurst: 1, LogRetention: 14, Output: "json", StateFile: e.state}
+		Memory: 128, Timeout: 10, Arch: "arm64", Auth: "iam", ThrottleRate: 1, ThrottleBurst: 1, LogRetention: 14, Output: "json"}
 	var fout bytes.Buffer
 	fo.IO = &cmdutil.IOStreams{In: strings.NewReader(""), Out: &fout, ErrOut: &bytes.Buffer{}}
 	if err := runLogs(fctx, fo); err != nil {

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/ddbops/ddbops/configs"
 	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/target"
 )
 
@@ -59,13 +58,24 @@ func (f *Factory) AWSConfig(ctx context.Context) (aws.Config, error) {
 // Resolver is the target resolution of call and bench over the settings.
 func (f *Factory) Resolver() *target.Resolver {
 	s := f.Settings
+	path, _ := f.StatePath() // an invalid stack name: no state, "no target"
 	r := target.New(target.Settings{
-		StateFile: s.StateFile, Stack: s.Stack, Table: s.Table, Auth: s.Auth, Function: s.Function,
+		StateFile: path, Stack: s.Stack, Table: s.Table, Auth: s.Auth, Function: s.Function,
 		DataDir: s.DataDir, Addr: s.Addr, LocalAuth: s.LocalAuth, LocalRegion: s.LocalRegion,
 		Stage: s.Stage, Resource: s.Resource, DynamoDBEndpoint: s.DynamoDBEndpoint,
 	}, f.awsOptions(), f.Env, f.IO.ErrOut)
 	r.LoadAWS = f.loader()
 	return r
+}
+
+// StatePath is the stack's state file (provision.StateFile), migrating the
+// single file of older versions on first use and saying so.
+func (f *Factory) StatePath() (string, error) {
+	path, migrated, err := provision.StateFile(f.Settings.StateDir, f.Settings.Stack)
+	if migrated && !f.Settings.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "ddbops: moved %s to %s: state is kept per stack now\n", filepath.Join(f.Settings.StateDir, "state.json"), path)
+	}
+	return path, err
 }
 
 // runOr runs runF when a test gave one, else the command's real run.
@@ -93,46 +103,9 @@ func Execute(ctx context.Context, ios *cmdutil.IOStreams, args []string) int {
 }
 
 func execute(ctx context.Context, f *Factory, root *cobra.Command, args []string) int {
-	ios := f.IO
-	root.SetArgs(args)
-	root.SetIn(ios.In)
-	root.SetOut(ios.Out)
-	root.SetErr(ios.ErrOut)
-
-	// Unknown commands are usage errors; cobra reports them as plain errors,
-	// so look the command up first (after adding cobra's lazily created
-	// help and completion commands; its hidden __complete commands are
-	// created during Execute and skipped here).
-	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
-	if len(args) > 0 && strings.HasPrefix(args[0], "__complete") {
-		if err := root.ExecuteContext(ctx); err != nil {
-			cmdutil.PrintError(ios.ErrOut, err)
-			return cmdutil.ExitError
-		}
-		return cmdutil.ExitOK
-	}
-	// A command that cannot be found is a usage error too.
-	sub, _, err := root.Find(args)
-	found := err == nil
-	if found {
-		if err = root.ExecuteContext(ctx); err == nil {
-			return cmdutil.ExitOK
-		}
-		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%w: %w", context.Canceled, err)
-		}
-	}
+	code, err := cmdutil.Run(ctx, root, f.IO, args)
 	f.lastErr = err
-	cmdutil.PrintError(ios.ErrOut, err)
-	var ue *cmdutil.UsageError
-	if !found || errors.As(err, &ue) {
-		if sub != nil {
-			fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", sub.CommandPath())
-		}
-		return cmdutil.ExitUsage
-	}
-	return cmdutil.ExitCode(err)
+	return code
 }
 
 // wantsJSON reports whether -o json was in force: from the resolved
@@ -150,14 +123,18 @@ func newRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ddbops",
 		Short: "Stand up, drive, measure and tear down an API Gateway → Lambda → DynamoDB microservice",
-		Long: `ddbops turns the "RESTful microservice with API Gateway, Lambda and DynamoDB"
-console tutorial into commands: setup, call, bench, status, teardown — on AWS,
-on an emulator (--endpoint-url), or on this machine with no AWS account
-(ddbops local, call --local).`,
+		Long: `ddbops turns the AWS console tutorial "` + tutorialTitle + `"
+into commands: setup, call, bench, status, teardown — on AWS, on an emulator
+(--endpoint-url), or on this machine with no AWS account (ddbops local,
+call --local).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return loadSettings(cmd, f, configFile)
+			err := loadSettings(cmd, f, configFile, false)
+			if cmdutil.IgnoreConfigError(cmd, err, f.IO.ErrOut) {
+				return loadSettings(cmd, f, "", true)
+			}
+			return err
 		},
 	}
 	pf := root.PersistentFlags()
@@ -173,6 +150,17 @@ on an emulator (--endpoint-url), or on this machine with no AWS account
 	for _, name := range []string{"stack", "profile", "region", "endpoint-url", "output"} {
 		bindConfig(pf, name, name)
 	}
+	completeValues(root, map[string][]string{"output": {"text", "json"}})
+	_ = root.RegisterFlagCompletionFunc("stack", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		// Completion runs without the settings: the state dir of the
+		// environment, else the default.
+		dir, ok := f.Env.Setting("state-dir")
+		if !ok {
+			dir, _ = configs.Default("state-dir")
+		}
+		return provision.Stacks(dir), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 
 	root.AddCommand(
 		newVersionCmd(f, nil),
@@ -188,16 +176,28 @@ on an emulator (--endpoint-url), or on this machine with no AWS account
 		newExportCmd(f, nil),
 	)
 	setUsageErrors(root)
+	// cobra's completion command takes its output stream when created.
+	if f.IO != nil {
+		root.SetOut(f.IO.Out)
+		root.SetErr(f.IO.ErrOut)
+	}
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	cmdutil.PlainBoolFlags(root)
 	return root
 }
 
+// tutorialTitle is the AWS tutorial ddbops automates, as README.md names it.
+const tutorialTitle = "RESTful microservices with AWS Lambda, API Gateway and DynamoDB"
+
+// memorySizes complete --memory: Lambda's common sizes in MB.
+var memorySizes = []string{"128", "256", "512", "1024", "1536", "2048", "3008", "4096", "10240"}
+
 // setUsageErrors makes flag errors of c and the commands below it usage
-// errors (exit 2); commands a test adds later are covered by the root's.
+// errors (exit 2): cobra looks a command's function up through its
+// parents, so commands a test adds later are covered too.
 func setUsageErrors(c *cobra.Command) {
 	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
-	for _, sub := range c.Commands() {
-		setUsageErrors(sub)
-	}
 }
 
 // bindConfig binds flag name of fs to config key: its default becomes the
@@ -210,78 +210,54 @@ func bindConfig(fs *pflag.FlagSet, name, key string) {
 		panic(fmt.Sprintf("bindConfig(%s, %s): no such flag or config key", name, key)) // programming error
 	}
 	fl.Annotations = map[string][]string{configKeyAnnotation: {key}}
-	if err := setFlag(fl, def); err != nil {
+	if err := cmdutil.SetFlag(fl, def); err != nil {
 		panic(fmt.Sprintf("configs/ddbops.yaml %s: %v", key, err))
 	}
 	fl.DefValue = fl.Value.String()
 }
 
-func setFlag(fl *pflag.Flag, val string) error {
-	if sv, ok := fl.Value.(pflag.SliceValue); ok {
-		return sv.Replace(strings.Split(val, ","))
-	}
-	return fl.Value.Set(val)
+// renamedKeys are config keys of older versions, with what replaced them.
+var renamedKeys = map[string]string{
+	"state-file": "state-file was replaced by state-dir: each stack keeps its state in <state-dir>/stacks/<stack>/state.json (docs/configuration.md)",
 }
 
 // loadSettings applies precedence flag > env > file > embedded defaults,
-// writes the winning value back into every bound flag, and fills
-// f.Settings. It is the only place viper is used.
-func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
+// writes the winning value back into every bound flag, records where each
+// explicit value came from (f.Sources), and fills f.Settings. It is the
+// only place viper is used. skipFile ignores the config file.
+func loadSettings(cmd *cobra.Command, f *Factory, configFile string, skipFile bool) error {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(configs.Defaults())); err != nil {
 		return fmt.Errorf("read embedded defaults: %w", err)
 	}
-	if configFile == "" {
-		configFile = f.Env.ConfigFile()
-	}
-	path, err := findConfigFile(configFile, f.Env)
-	if err != nil {
-		return err
-	}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return cmdutil.WithHint(fmt.Errorf("read config %s: %w", path, err), "check --config")
+	var cf *cmdutil.ConfigFile
+	if !skipFile {
+		var err error
+		if cf, err = cmdutil.ReadConfigFile(configFile, f.Env, configs.Keys(), renamedKeys); err != nil {
+			return err
 		}
-		if err := v.MergeConfig(bytes.NewReader(b)); err != nil {
-			return cmdutil.WithHint(fmt.Errorf("parse config %s: %w", path, err), "the file must be YAML with the keys of configs/ddbops.yaml")
-		}
-		// The embedded defaults name every key there is.
-		for _, k := range v.AllKeys() {
-			if _, ok := configs.Default(k); !ok {
-				return cmdutil.UsageErrorf("config %s: unknown key %q", path, k)
+		if cf != nil {
+			if err := v.MergeConfigMap(cf.Values); err != nil {
+				return &cmdutil.ConfigError{Path: cf.Path, Err: err}
 			}
 		}
 	}
+	o := cmdutil.NewSources(cf)
 	for _, k := range configs.Keys() {
 		if val, ok := f.Env.Setting(k); ok {
 			v.Set(k, val)
+			o.Set(k, "$"+cmdutil.EnvPrefix+strings.ToUpper(strings.ReplaceAll(k, "-", "_")))
 		}
 	}
 
-	var bindErr error
-	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
-		keys := fl.Annotations[configKeyAnnotation]
-		if len(keys) == 0 || bindErr != nil {
-			return
-		}
-		key := keys[0]
-		if fl.Changed {
-			v.Set(key, fl.Value.String())
-			return
-		}
-		val := v.GetString(key)
-		if err := setFlag(fl, val); err != nil {
-			bindErr = cmdutil.UsageErrorf("invalid value %q for %s (from environment or config): %v", val, key, err)
-		}
-	})
-	if bindErr != nil {
-		return bindErr
+	if err := cmdutil.BindFlags(cmd.Flags(), configKeyAnnotation, v.Set, v.GetString, o); err != nil {
+		return err
 	}
 	if err := v.Unmarshal(&f.Settings); err != nil {
 		return cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
+	f.Settings.origin = o
 	fs := cmd.Flags()
 	noColor, _ := fs.GetBool("no-color")
 	f.IO.NoColor = noColor || f.Env.NoColor()
@@ -290,35 +266,18 @@ func loadSettings(cmd *cobra.Command, f *Factory, configFile string) error {
 	switch f.Settings.Output {
 	case "text", "json":
 	default:
-		return cmdutil.UsageErrorf("invalid --output %q: want text or json", f.Settings.Output)
+		out := f.Settings.Output
+		return o.Invalid("output", fmt.Errorf("invalid output %q: want text or json", out), func(string) error {
+			return cmdutil.UsageErrorf("invalid --output %q: want text or json", out)
+		})
 	}
 	return nil
 }
 
-// findConfigFile resolves --config, else ./ddbops.yaml, else
-// $XDG_CONFIG_HOME/ddbops/config.yaml (~/.config when unset). An explicit
-// file must exist; the implicit ones are optional.
-func findConfigFile(explicit string, env cmdutil.Env) (string, error) {
-	if explicit != "" {
-		if _, err := os.Stat(explicit); err != nil {
-			return "", cmdutil.UsageErrorf("config file %s: %v", explicit, errors.Unwrap(err))
-		}
-		return explicit, nil
+// completeValues registers the fixed values of flags of cmd for shell
+// completion (instead of file names).
+func completeValues(cmd *cobra.Command, values map[string][]string) {
+	if err := cmdutil.CompleteValues(cmd, values); err != nil {
+		panic(err) // no such flag: a programming error
 	}
-	if _, err := os.Stat("ddbops.yaml"); err == nil {
-		return "ddbops.yaml", nil
-	}
-	dir := env.XDGConfigHome()
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", nil
-		}
-		dir = filepath.Join(home, ".config")
-	}
-	p := filepath.Join(dir, "ddbops", "config.yaml")
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	return "", nil
 }

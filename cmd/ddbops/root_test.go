@@ -151,29 +151,49 @@ func TestConfigFileDiscovery(t *testing.T) {
 	}
 }
 
+// TestConfigErrorsAreUsageErrors: every config file problem is a usage
+// error (exit 2) in ddbops' words, naming the file and line, with a
+// did-you-mean for a typo'd key and without a command's usage line; a bad
+// value names where it came from. help, version and completion still work.
 func TestConfigErrorsAreUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.yaml")
-	unknown := filepath.Join(dir, "unknown.yaml")
-	os.WriteFile(bad, []byte("memory: [unclosed\n"), 0o600)
-	os.WriteFile(unknown, []byte("memroy: 256\n"), 0o600)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad.yaml", "stack: s\nmemory: 128\n  oops: x\n")
+	unknown := write("unknown.yaml", "stack: s\nmemroy: 256\n")
+	old := write("old.yaml", "state-file: .ddbops/state.json\n")
+	abc := write("abc.yaml", "# comment\nmemory: abc\n")
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("DDBOPS_MEMORY", "")
 	t.Chdir(t.TempDir())
 	tests := []struct {
-		args     []string
-		wantCode int
-		wantMsg  string
+		args        []string
+		env         string // DDBOPS_MEMORY
+		wantCode    int
+		wantMsg     string
+		wantHint    string
+		wantNoUsage bool
 	}{
-		{[]string{"version", "--config", filepath.Join(dir, "missing.yaml")}, cmdutil.ExitUsage, "config file"},
-		{[]string{"version", "--config", bad}, cmdutil.ExitError, "parse config"},
-		{[]string{"version", "--config", unknown}, cmdutil.ExitUsage, `unknown key "memroy"`},
-		{[]string{"version", "-o", "yaml"}, cmdutil.ExitUsage, "invalid --output"},
-		{[]string{"version", "--bogus"}, cmdutil.ExitUsage, "unknown flag"},
-		{[]string{"no-such-command"}, cmdutil.ExitUsage, "unknown command"},
-		{[]string{"version", "extra"}, cmdutil.ExitUsage, "takes no arguments"},
+		{[]string{"status", "--config", filepath.Join(dir, "missing.yaml")}, "", cmdutil.ExitUsage, "config " + filepath.Join(dir, "missing.yaml") + ": no such file", "", true},
+		{[]string{"status", "--config", bad}, "", cmdutil.ExitUsage, "config " + bad + ": line 3: not valid YAML: mapping values are not allowed in this context", "YAML", true},
+		{[]string{"teardown", "--config", unknown}, "", cmdutil.ExitUsage, "config " + unknown + `: line 2: unknown key "memroy"`, `did you mean "memory"?`, true},
+		{[]string{"status", "--config", old}, "", cmdutil.ExitUsage, `unknown key "state-file"`, "replaced by state-dir", true},
+		{[]string{"setup", "--dry-run", "--config", abc}, "", cmdutil.ExitUsage, "config " + abc + `: line 2: invalid value "abc" for memory`, "", true},
+		{[]string{"setup", "--dry-run"}, "abc", cmdutil.ExitUsage, `invalid value "abc" for memory (from $DDBOPS_MEMORY)`, "", false},
+		{[]string{"version", "-o", "yaml"}, "", cmdutil.ExitUsage, "invalid --output", "", false},
+		{[]string{"version", "--bogus"}, "", cmdutil.ExitUsage, "unknown flag", "", false},
+		{[]string{"no-such-command"}, "", cmdutil.ExitUsage, "unknown command", "", false},
+		{[]string{"stauts"}, "", cmdutil.ExitUsage, `unknown command "stauts" for "ddbops"` + "\nhint: did you mean status?", "", false},
+		{[]string{"version", "extra"}, "", cmdutil.ExitUsage, "takes no arguments", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Setenv("DDBOPS_MEMORY", tt.env)
 			ios, out, errOut := testIO()
 			code := Execute(context.Background(), ios, tt.args)
 			if code != tt.wantCode {
@@ -182,10 +202,42 @@ func TestConfigErrorsAreUsageErrors(t *testing.T) {
 			if !strings.Contains(errOut.String(), tt.wantMsg) {
 				t.Errorf("stderr %q lacks %q", errOut, tt.wantMsg)
 			}
+			if tt.wantHint != "" && !strings.Contains(errOut.String(), "\nhint: ") || !strings.Contains(errOut.String(), tt.wantHint) {
+				t.Errorf("stderr %q lacks the hint %q", errOut, tt.wantHint)
+			}
+			if tt.wantNoUsage && strings.Contains(errOut.String(), "--help' for usage") {
+				t.Errorf("a config file error is followed by a command's usage line: %q", errOut)
+			}
 			if out.Len() != 0 {
 				t.Errorf("stdout should be empty on error, got %q", out)
 			}
 		})
+	}
+	// A broken ./ddbops.yaml does not break help, version or completion in
+	// its directory (tab completion runs ddbops __complete there).
+	wd := t.TempDir()
+	t.Chdir(wd)
+	write2 := filepath.Join(wd, "ddbops.yaml")
+	if err := os.WriteFile(write2, []byte("memroy: 256\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"version"}, {"help", "setup"}, {"completion", "bash"}, {"__complete", "setup", "--auth", ""}, {"status", "--help"}} {
+		ios, out, errOut := testIO()
+		if code := Execute(context.Background(), ios, args); code != 0 || out.Len() == 0 {
+			t.Errorf("%v with a broken ./ddbops.yaml: exit %d, stdout %d bytes, stderr %q", args, code, out.Len(), errOut)
+		}
+		if args[0] == "version" && !strings.Contains(errOut.String(), `warning: config ddbops.yaml: line 1: unknown key "memroy" (ignored by version)`) {
+			t.Errorf("version does not say it ignored the config file: %q", errOut)
+		}
+		if strings.HasPrefix(args[0], "__complete") || args[0] == "completion" {
+			if errOut.Len() != 0 && !strings.Contains(errOut.String(), "Completion ended") {
+				t.Errorf("%v writes %q to stderr", args, errOut)
+			}
+		}
+	}
+	ios, _, _ := testIO()
+	if code := Execute(context.Background(), ios, []string{"status"}); code != cmdutil.ExitUsage {
+		t.Errorf("status with a broken ./ddbops.yaml: exit %d, want 2", code)
 	}
 }
 

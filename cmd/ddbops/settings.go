@@ -1,8 +1,10 @@
 package main
 
 import (
+	"strings"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/provision"
 )
 
@@ -33,7 +35,8 @@ type Settings struct {
 	ThrottleBurst         int           `mapstructure:"throttle-burst"`
 	LogRetention          int           `mapstructure:"log-retention"`
 	IAMPropagationTimeout time.Duration `mapstructure:"iam-propagation-timeout"`
-	StateFile             string        `mapstructure:"state-file"`
+	StateDir              string        `mapstructure:"state-dir"`
+	CORS                  string        `mapstructure:"cors"`
 
 	Output  string `mapstructure:"output"`
 	Verbose bool   `mapstructure:"-"`
@@ -44,6 +47,25 @@ type Settings struct {
 	LocalAuth        string `mapstructure:"local-auth"`
 	LocalRegion      string `mapstructure:"local-region"`
 	DynamoDBEndpoint string `mapstructure:"dynamodb-endpoint"`
+
+	origin *cmdutil.Sources // where explicit values came from
+}
+
+// Explicit reports whether the user set config key (a flag, the
+// environment or the config file), as opposed to its embedded default.
+func (s *Settings) Explicit(key string) bool { return s.Source(key) != "" }
+
+// Source names where key's value came from, "" for the embedded default.
+func (s *Settings) Source(key string) string { return s.origin.Of(key) }
+
+// invalidSetting is the usage error of a setting Validate refused (err
+// names the key first: "memory 99: must be ...").
+func (s *Settings) invalidSetting(err error) error {
+	key, _, _ := strings.Cut(err.Error(), " ")
+	if !s.Explicit(key) {
+		return cmdutil.UsageErrorf("invalid configuration: %v", err)
+	}
+	return s.origin.Invalid(key, err, func(src string) error { return cmdutil.UsageErrorf("invalid configuration: %v (from %s)", err, src) })
 }
 
 // JSON reports whether -o json was asked for.
@@ -58,5 +80,6 @@ func (s *Settings) spec() provision.Spec {
 		Memory: int32(s.Memory), Timeout: int32(s.Timeout), Arch: s.Arch, Auth: s.Auth,
 		ThrottleRate: s.ThrottleRate, ThrottleBurst: int32(s.ThrottleBurst), LogRetention: int32(s.LogRetention),
 		IAMPropagationTimeout: s.IAMPropagationTimeout,
+		CORSOrigins:           provision.SplitCORSOrigins(s.CORS),
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddbops/ddbops/internal/cmdutil"
+	"github.com/ddbops/ddbops/internal/pkgzip"
 	"github.com/ddbops/ddbops/internal/provision"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -29,23 +31,18 @@ func newSetupCmd(f *Factory, runF func(context.Context, *setupOptions) error) *c
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "Create or converge every AWS resource of the stack and deploy the API",
-		Long: `Create, or bring back to the desired state, everything the stack needs:
-the IAM policy and role, the function's log group, the Lambda function, the
-DynamoDB table and the REST API (resource, POST method, Lambda proxy
-integration, invoke permission, deployment to the stage, stage throttling,
-and for --auth apikey an API key with a usage plan). Every resource carries
-the tag ddbops:stack=<stack>; resources are found by name and that tag, so
-a lost state file orphans nothing.
+		Long: `Create, or converge to the desired state, every resource of the stack (IAM
+policy and role, log group, function, table, REST API with its method,
+integration, permission, stage deployment and throttling, and for apikey a key
+and usage plan), each tagged ddbops:stack=<stack>. Idempotent: an unchanged
+stack gets no mutating call, a failed run resumes, a same-named resource
+without the tag is never touched. --dry-run prints the plan and changes nothing.
 
-Setup is idempotent: a re-run on an unchanged stack makes no mutating AWS
-call, and a re-run after a failure resumes where it stopped. It never
-modifies a same-named resource without the stack's tag: it stops and names
-it. --dry-run prints the plan (create / update / unchanged, with what
-differs) and changes nothing.
-
-Code: --handler-zip FILE, else the handler is built as 'ddbops package'
-does, only when the function is created or its architecture changes. To
-push new code to an existing function use 'ddbops deploy'.`,
+What setup is told (a flag, DDBOPS_* or the config file) is recorded as the
+stack's desired state; a later run that is not told a value keeps the recorded
+one (docs/provisioning.md#desired-state). --auth none needs --yes without a
+terminal. Code: --handler-zip, else the handler is built as 'ddbops package'
+does when needed; 'ddbops deploy' pushes new code.`,
 		Example: `  ddbops setup
   ddbops setup --dry-run
   ddbops setup --auth apikey --memory 512 --arch x86_64
@@ -59,12 +56,14 @@ push new code to an existing function use 'ddbops deploy'.`,
 	fs.IntVar(&opts.Memory, "memory", 0, "Lambda memory in MB")
 	fs.StringVar(&opts.Arch, "arch", "", "Lambda architecture: arm64 or x86_64")
 	fs.StringVar(&opts.HandlerZip, "handler-zip", "", "deployment zip to use (from ddbops package) instead of building the handler")
-	fs.BoolVar(&opts.Yes, "yes", false, "do not ask for confirmation (--auth none on a terminal)")
 	fs.StringVar(&opts.CORS, "cors", "", "browser origins allowed to call the API (OPTIONS preflight and Access-Control-Allow-Origin): comma-separated scheme://host[:port], or * for any; empty = none")
+	fs.BoolVar(&opts.Yes, "yes", false, "confirm --auth none without asking (required when stdin is not a terminal)")
 	bindConfig(fs, "auth", "auth")
 	bindConfig(fs, "memory", "memory")
 	bindConfig(fs, "arch", "arch")
 	bindConfig(fs, "cors", "cors")
+	completeValues(cmd, map[string][]string{"auth": wire.AuthModes, "arch": pkgzip.Arches(), "memory": memorySizes})
+	_ = cmd.MarkFlagFilename("handler-zip", "zip")
 	return cmd
 }
 
@@ -72,8 +71,13 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 	spec := o.Settings.spec()
 	spec.Auth, spec.Memory, spec.Arch = o.Auth, int32(o.Memory), o.Arch
 	spec.CORSOrigins = provision.SplitCORSOrigins(o.CORS)
-	res, err := o.converge(ctx, "setup", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
-		if spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes && o.IO.IsInTTY {
+	_, err := o.converge(ctx, "setup", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
+		// r.spec is the desired state: auth none may be the record's.
+		if r.spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes {
+			if !o.IO.IsInTTY {
+				return nil, cmdutil.WithHint(cmdutil.UsageErrorf("setup --auth none opens the API to anyone on the internet, and stdin is not a terminal to confirm"),
+					"pass --yes to open it (auth none from "+cmp.Or(o.Settings.Source("auth"), "the stack's recorded desired state")+"), or use --auth iam|apikey")
+			}
 			if err := r.confirm("--auth none: the API will accept unauthenticated requests from anyone on the internet. Continue?",
 				"setup cancelled: nothing was changed"); err != nil {
 				return nil, err
@@ -81,32 +85,18 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 		}
 		return r.prov.Setup(ctx, provision.SetupOptions{DryRun: o.DryRun, CompareCode: o.HandlerZip != ""})
 	}, func(r *stackRun, res *provision.Result) {
-		fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s\n", spec.Stack, r.summary(res.Changes))
-		printEndpointSummary(o.IO.Out, res.InvokeURL, spec.Auth, res.APIKeyID)
+		fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s\n", r.spec.Stack, r.summary(res.Changes))
+		printEndpointSummary(o.IO.Out, res.InvokeURL, r.spec.Auth, res.APIKeyID, r.spec.EndpointURL)
+		if r.spec.Auth == wire.AuthNone {
+			fmt.Fprintf(o.IO.ErrOut, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", res.InvokeURL, r.spec.Table)
+		}
 	})
-	if err == nil && spec.Auth == wire.AuthNone && !o.DryRun {
-		warnOpenAPI(o.IO.ErrOut, res.InvokeURL, spec.Table)
-	}
 	return err
 }
 
-func warnOpenAPI(w io.Writer, url, table string) {
-	fmt.Fprintf(w, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", url, table)
-}
-
 // printEndpointSummary tells how to call the API that was set up.
-func printEndpointSummary(w io.Writer, url, auth, keyID string) {
-	if url == "" {
-		return
+func printEndpointSummary(w io.Writer, url, auth, keyID, endpoint string) {
+	for _, line := range provision.EndpointSummary(url, auth, keyID, endpoint) {
+		fmt.Fprintln(w, "  "+line)
 	}
-	fmt.Fprintf(w, "  invoke URL: %s\n", url)
-	switch auth {
-	case wire.AuthIAM:
-		fmt.Fprintln(w, "  auth:       iam (requests are signed with SigV4; ddbops call signs with your AWS credentials)")
-	case wire.AuthAPIKey:
-		fmt.Fprintf(w, "  auth:       apikey (x-api-key header; key id %s, value: aws apigateway get-api-key --api-key %s --include-value)\n", keyID, keyID)
-	default:
-		fmt.Fprintln(w, "  auth:       none (open API)")
-	}
-	fmt.Fprintln(w, "  try:        ddbops call create --id 1 --name Bob")
 }

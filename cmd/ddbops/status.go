@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,18 +23,12 @@ func newStatusCmd(f *Factory, runF func(context.Context, *statusOptions) error) 
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every resource of the stack: exists, missing, drifted or foreign",
-		Long: `Read every resource of the stack (no change is made) and compare it with the
-desired state: one row per resource with exists / missing / drifted (and
-what differs: memory, timeout, architecture, runtime, environment, code
-hash, role, policy document, trust policy, log retention, method
-authorization, integration URI, permission source ARN, stage throttling) /
-foreign (a same-named resource without the stack's tag), then the invoke URL
-and auth mode.
-
-The function and auth mode are compared with what the last setup or deploy
-applied (recorded in the state file), so status reports changes made
-behind ddbops' back. The code hash is compared with the last deployed one,
-or with --handler-zip when given.`,
+		Long: `Read every resource (nothing is changed) and compare it with the stack's
+recorded desired state: exists / missing / drifted, with what differs, or
+foreign (same name, no stack tag); then the invoke URL and auth mode. A flag,
+variable or config file value that differs from the record is listed as
+pending: ddbops setup applies it (docs/provisioning.md#status). The code hash
+is compared with the last deployed one, or with --handler-zip.`,
 		Example: `  ddbops status
   ddbops status --exit-code || ddbops setup
   ddbops status -o json | jq '.resources[] | select(.status != "exists")'`,
@@ -45,32 +38,22 @@ or with --handler-zip when given.`,
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.ExitCode, "exit-code", false, "exit 1 when any resource is missing, drifted or foreign")
 	fs.StringVar(&opts.HandlerZip, "handler-zip", "", "compare the deployed code with this zip")
+	_ = cmd.MarkFlagFilename("handler-zip", "zip")
 	return cmd
-}
-
-type statusJSON struct {
-	*provision.StatusReport
-	APICalls  callCounts `json:"apiCalls"`
-	ElapsedMS int64      `json:"elapsedMs"`
-	Error     string     `json:"error,omitempty"`
 }
 
 func runStatus(ctx context.Context, o *statusOptions) (err error) {
 	r := o.begin("status", o.Settings.spec())
 	defer func() {
 		err = r.end(err, func() any {
-			// No report: the stack's state is unknown, not in sync.
-			return statusJSON{StatusReport: &provision.StatusReport{Stack: r.spec.Stack, Region: r.spec.Region, WantAuth: r.spec.Auth, Rows: []provision.StatusRow{}},
-				APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds(), Error: cmdutil.ErrString(err)}
+			return provision.NewStatusDoc(nil, r.spec, provision.CallsOf(r.rec), time.Since(r.start), err)
 		})
 	}()
+	r.asRecorded = true
 	if err := r.open(ctx, nil); err != nil {
 		return err
 	}
-	var so provision.StatusOptions
-	if st, err := provision.LoadState(o.Settings.StateFile); err == nil && st.Stack == r.spec.Stack && st.Region == r.spec.Region {
-		so = provision.StatusOptions{Memory: st.Memory, Timeout: st.Timeout, Arch: st.Architecture, Auth: st.Auth, CodeSha256: st.CodeSha256}
-	}
+	so := provision.StatusOptions{CodeSha256: r.prov.State().CodeSha256, Pending: r.pending}
 	if o.HandlerZip != "" {
 		b, err := readHandlerZip(o.HandlerZip)
 		if err != nil {
@@ -80,14 +63,14 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 	}
 	rep, err := r.prov.Status(ctx, so)
 	if err != nil {
-		return provErr(err)
+		return provision.WithHint(err)
 	}
 	if o.Settings.JSON() {
-		if err := r.out.Write(statusJSON{StatusReport: rep, APICalls: r.counts(), ElapsedMS: time.Since(r.start).Milliseconds()}); err != nil {
+		if err := r.out.Write(provision.NewStatusDoc(rep, r.spec, provision.CallsOf(r.rec), time.Since(r.start), nil)); err != nil {
 			return err
 		}
 	} else {
-		printStatus(o.IO, rep)
+		printStatus(o.IO, rep, o.Settings.Source)
 	}
 	if o.ExitCode && !rep.OK {
 		return &cmdutil.SilentError{Code: cmdutil.ExitError}
@@ -95,51 +78,18 @@ func runStatus(ctx context.Context, o *statusOptions) (err error) {
 	return nil
 }
 
-func printStatus(ios *cmdutil.IOStreams, rep *provision.StatusReport) {
+func printStatus(ios *cmdutil.IOStreams, rep *provision.StatusReport, source func(string) string) {
 	cs := ios.ColorScheme()
 	colors := map[string]func(string) string{provision.StatusExists: cs.Green, provision.StatusMissing: cs.Yellow, provision.StatusDrifted: cs.Yellow, provision.StatusForeign: cs.Red}
-	paint := func(status string) string {
-		if c, ok := colors[status]; ok {
-			return c(status)
+	rows := rep.Table()
+	for _, row := range rows[1:] {
+		if c, ok := colors[row[2]]; ok {
+			row[2] = c(row[2])
 		}
-		return status
-	}
-	rows := [][]string{{"RESOURCE", "NAME", "STATUS", "DETAILS"}}
-	counts := map[string]int{}
-	for _, r := range rep.Rows {
-		counts[r.Status]++
-		var details []string
-		for _, d := range r.Diffs {
-			details = append(details, fmt.Sprintf("%s: %s (want %s)", d.Field, d.Have, d.Want))
-		}
-		if r.Note != "" {
-			details = append(details, r.Note)
-		}
-		rows = append(rows, []string{r.Kind, r.Name, paint(r.Status), strings.Join(details, "; ")})
 	}
 	_ = cmdutil.WriteTable(ios.Out, rows, false)
 	fmt.Fprintln(ios.Out)
-	url := rep.InvokeURL
-	if url == "" {
-		url = "(none: the REST API does not exist)"
+	for _, line := range rep.Summary(source) {
+		fmt.Fprintln(ios.Out, line)
 	}
-	auth := rep.Auth
-	switch {
-	case auth == "":
-		auth = "(no method) — want " + rep.WantAuth
-	case auth != rep.WantAuth:
-		auth += " — want " + rep.WantAuth
-	}
-	fmt.Fprintf(ios.Out, "invoke URL: %s\nauth:       %s\n", url, auth)
-	var parts []string
-	for _, s := range []string{provision.StatusExists, provision.StatusMissing, provision.StatusDrifted, provision.StatusForeign} {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	verdict := "in sync"
-	if !rep.OK {
-		verdict = "not in sync (ddbops setup converges it)"
-	}
-	fmt.Fprintf(ios.Out, "stack %s in %s (account %s): %s — %s\n", rep.Stack, rep.Region, rep.Account, strings.Join(parts, ", "), verdict)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,16 +24,12 @@ func newTeardownCmd(f *Factory, runF func(context.Context, *teardownOptions) err
 	cmd := &cobra.Command{
 		Use:   "teardown",
 		Short: "Delete every resource the stack owns, including the function's log group",
-		Long: `Find the stack's resources by name and the ddbops:stack=<stack> tag (the
-state file is not needed) and delete the ones carrying the tag, in reverse
-dependency order: usage plan and API key, REST API, function (with its
-invoke permission), log group, role, policy, table. A same-named resource
-without the tag is listed as not owned and left alone.
-
-A table that still holds items is refused, before anything is deleted,
-unless --delete-data, or --backup (an on-demand backup is taken first and
-its ARN printed). On a terminal teardown asks for confirmation; otherwise
-it requires --yes. Running it again finds nothing and exits 0.`,
+		Long: `Delete, in reverse dependency order, every resource found by name that
+carries the ddbops:stack=<stack> tag (no state file needed); a same-named
+resource without it is left alone. A table holding items is refused before
+anything is deleted, unless --delete-data or --backup (taken first). On a
+terminal it asks; otherwise it requires --yes. A second run finds nothing and
+exits 0. The stack's state file, desired state included, is removed.`,
 		Example: `  ddbops teardown --dry-run
   ddbops teardown
   ddbops teardown --yes --backup
@@ -62,11 +57,11 @@ func runTeardown(ctx context.Context, o *teardownOptions) (err error) {
 	}
 	plan, err := r.prov.PlanTeardown(ctx)
 	if err != nil {
-		return provErr(err)
+		return provision.WithHint(err)
 	}
 	var refusal error
 	if plan.TableHasItems && !o.DeleteData && !o.Backup {
-		refusal = provErr(r.prov.TableNotEmptyError())
+		refusal = provision.WithHint(r.prov.TableNotEmptyError())
 	}
 	if o.DryRun || plan.Deletes() == 0 || refusal != nil {
 		return r.report(&provision.Result{DryRun: true, Changes: plan.Changes}, refusal, true, func() string {
@@ -74,36 +69,25 @@ func runTeardown(ctx context.Context, o *teardownOptions) (err error) {
 			case plan.Deletes() == 0:
 				return fmt.Sprintf("Nothing to delete for stack %s (%s)", r.spec.Stack, r.calls("nothing was changed"))
 			case refusal == nil:
-				return fmt.Sprintf("Teardown plan: %s (%s)", planCounts(plan.Changes, true), r.calls("dry run: nothing was changed"))
+				return fmt.Sprintf("Teardown plan: %s (%s)", provision.PlanCounts(plan.Changes, true), r.calls("dry run: nothing was changed"))
 			}
 			return ""
 		}, nil)
 	}
 	if !o.Yes {
 		r.progress.Close()
-		printPlan(o.IO.ErrOut, plan.Changes)
+		_ = cmdutil.WriteTable(o.IO.ErrOut, provision.PlanRows(plan.Changes), false)
 		if err := r.confirm(fmt.Sprintf("Delete these %d resources of stack %s in %s?", plan.Deletes(), r.spec.Stack, r.spec.Region),
 			"teardown cancelled: nothing was deleted"); err != nil {
 			return err
 		}
 	}
 	res, err := r.prov.Teardown(ctx, plan, provision.TeardownOptions{DeleteData: o.DeleteData, Backup: o.Backup})
-	if res != nil {
-		for _, c := range res.Changes {
-			if c.Kind == provision.KindTable && strings.HasPrefix(c.Note, "backup ") {
-				r.backupARN = strings.TrimPrefix(c.Note, "backup ")
-			}
-		}
-	}
+	r.backupARN = res.BackupARN()
 	return r.report(res, err, false, nil, func() {
 		fmt.Fprintf(o.IO.Out, "Stack %s torn down: %s\n", r.spec.Stack, r.summary(res.Changes))
-		if r.backupARN != "" {
-			fmt.Fprintf(o.IO.Out, "  table backup: %s\n", r.backupARN)
-		}
-		for _, c := range res.Changes {
-			if c.Action == provision.Keep {
-				fmt.Fprintf(o.IO.Out, "  kept %s %s: %s\n", c.Kind, c.Name, c.Note)
-			}
+		for _, line := range res.Notes() {
+			fmt.Fprintln(o.IO.Out, "  "+line)
 		}
 	})
 }

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -15,22 +12,7 @@ import (
 // otherwise the module version recorded by `go install` is used.
 var version = ""
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
-type versionInfo struct {
-	Version string `json:"version"`
-	Go      string `json:"go"`
-	OS      string `json:"os"`
-	Arch    string `json:"arch"`
-}
+func buildVersion() string { return cmdutil.BuildVersion(version) }
 
 // versionOptions are `ddbops version`'s dependencies.
 type versionOptions struct {
@@ -53,10 +35,6 @@ func newVersionCmd(f *Factory, runF func(context.Context, *versionOptions) error
 }
 
 func runVersion(_ context.Context, o *versionOptions) error {
-	info := versionInfo{Version: o.Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
-	if o.JSON {
-		return cmdutil.WriteJSON(o.IO.Out, info)
-	}
-	_, err := fmt.Fprintf(o.IO.Out, "ddbops %s (%s %s/%s)\n", info.Version, info.Go, info.OS, info.Arch)
-	return err
+	info := cmdutil.NewVersionInfo(o.Version)
+	return cmdutil.WriteJSONOrText(o.IO.Out, o.JSON, info, "ddbops "+info.String())
 }

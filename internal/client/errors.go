@@ -21,14 +21,38 @@ var (
 	ErrConflict = cmdutil.ErrConflict
 )
 
+// Error codes of the wire contract's error bodies (the handler's, see
+// docs/wire.md#errors) that the client tells apart.
+const (
+	// CodeNotFound: read, update or delete of a missing id. Only a 404
+	// carrying it is ErrNotFound (exit 3); a 404 without it is a missing
+	// route or server, an ordinary error.
+	CodeNotFound = "NotFound"
+	// CodeForbidden: the function refused the request's tableName (403),
+	// unlike API Gateway's own 403s, which are about auth or the route.
+	CodeForbidden = "Forbidden"
+)
+
+// API Gateway's own error types (x-amzn-ErrorType) the client tells apart.
+const (
+	// ErrTypeMissingToken: no such resource or method on the API — or, on
+	// an iam API, an unsigned request.
+	ErrTypeMissingToken = "MissingAuthenticationTokenException"
+)
+
 // APIError is a non-2xx answer from the API, decoded from the wire
 // contract's error body {"error": {"code", "message"}, "requestId"} or from
 // API Gateway's own {"message": "..."} body.
 type APIError struct {
 	StatusCode int
-	Code       string
-	Message    string
-	RequestID  string
+	// Code is the wire contract's error code, "" when the answer is not
+	// the function's (API Gateway's own errors, proxies).
+	Code string
+	// ErrorType is API Gateway's x-amzn-ErrorType for its own errors
+	// ("" for the function's answers).
+	ErrorType string
+	Message   string
+	RequestID string
 	// Attempts is how many requests were sent (more than 1 after retries).
 	Attempts int
 	// Body is the response body as received (for -o json, which prints the
@@ -54,11 +78,12 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// Is maps 404 to ErrNotFound and 409 to ErrConflict.
+// Is maps the function's NotFound (a 404 with CodeNotFound) to ErrNotFound
+// and 409 to ErrConflict.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.StatusCode == 404
+		return e.StatusCode == 404 && e.Code == CodeNotFound
 	case ErrConflict:
 		return e.StatusCode == 409
 	}
@@ -85,6 +110,8 @@ const maxMessage = 300
 // decodeAPIError reads the error body of resp in either shape it comes in.
 func decodeAPIError(resp *Response) *APIError {
 	e := &APIError{StatusCode: resp.StatusCode, Body: resp.Body}
+	// "MissingAuthenticationTokenException:http://internal.amazon.com/...".
+	e.ErrorType, _, _ = strings.Cut(resp.Header.Get("X-Amzn-Errortype"), ":")
 	var body struct {
 		Error json.RawMessage `json:"error"`
 		// API Gateway answers {"message": ...}; IAM denials {"Message": ...}.

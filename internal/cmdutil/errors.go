@@ -38,6 +38,13 @@ func UsageErrorf(format string, a ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, a...)}
 }
 
+// InterruptedError is a run ended by Ctrl-C or SIGTERM: exit 130, with a
+// message of its own saying what was done, rather than "context canceled".
+type InterruptedError struct{ Msg string }
+
+func (e *InterruptedError) Error() string { return e.Msg }
+func (e *InterruptedError) Unwrap() error { return context.Canceled }
+
 // HintError carries a suggestion of what to do next, printed on its own
 // line under the error.
 type HintError struct {
@@ -96,7 +103,7 @@ func ExitCode(err error) int {
 			return ExitError
 		}
 		return ExitCode(se.Err)
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, new(*ConfigError)):
 		return ExitUsage
 	case errors.Is(err, ErrNotFound):
 		return ExitNotFound

@@ -21,12 +21,17 @@ func TestExitCodes(t *testing.T) {
 		{nil, cmdutil.ExitOK},
 		{errors.New("boom"), cmdutil.ExitError},
 		{cmdutil.UsageErrorf("bad flag"), cmdutil.ExitUsage},
-		{fmt.Errorf("read item: %w", &client.APIError{StatusCode: 404}), cmdutil.ExitNotFound},
+		{fmt.Errorf("read item: %w", &client.APIError{StatusCode: 404, Code: client.CodeNotFound}), cmdutil.ExitNotFound},
+		// A 404 that is not the function's NotFound is a missing route.
+		{fmt.Errorf("read item: %w", &client.APIError{StatusCode: 404}), cmdutil.ExitError},
+		{fmt.Errorf("read item: %w", &client.APIError{StatusCode: 403, ErrorType: client.ErrTypeMissingToken}), cmdutil.ExitError},
+		{&cmdutil.ConfigError{Path: "ddbops.yaml", Line: 2, Err: errors.New("unknown key")}, cmdutil.ExitUsage},
+		{&cmdutil.InterruptedError{Msg: "bench interrupted"}, cmdutil.ExitInterrupt},
 		{fmt.Errorf("create item: %w", &client.APIError{StatusCode: 409}), cmdutil.ExitConflict},
 		{&client.APIError{StatusCode: 400}, cmdutil.ExitError},
 		{cmdutil.WithHint(fmt.Errorf("x: %w", client.ErrConflict), "h"), cmdutil.ExitConflict},
 		{&cmdutil.SilentError{Code: 1}, cmdutil.ExitError},
-		{&cmdutil.SilentError{Err: &client.APIError{StatusCode: 404}}, cmdutil.ExitNotFound},
+		{&cmdutil.SilentError{Err: &client.APIError{StatusCode: 404, Code: client.CodeNotFound}}, cmdutil.ExitNotFound},
 		{fmt.Errorf("bench: %w", context.Canceled), cmdutil.ExitInterrupt},
 	}
 	for _, tt := range tests {

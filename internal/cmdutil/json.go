@@ -90,3 +90,13 @@ func (j *JSONOut) OrFail(err error, doc func() any) error {
 	}
 	return err
 }
+
+// WriteJSONOrText writes doc as the one JSON document with -o json (asJSON),
+// else text as a line.
+func WriteJSONOrText(w io.Writer, asJSON bool, doc any, text string) error {
+	if asJSON {
+		return WriteJSON(w, doc)
+	}
+	_, err := fmt.Fprintln(w, text)
+	return err
+}

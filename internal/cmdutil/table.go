@@ -141,3 +141,11 @@ func StartProgressBar(ios *IOStreams, total int64, desc string, poll func() (don
 		_ = bar.Clear()
 	}
 }
+
+// Plural is "1 item", "2 items", "0 items".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

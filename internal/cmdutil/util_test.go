@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ddbops/ddbops/internal/cmdutil"
 )
@@ -121,5 +122,22 @@ func TestColorScheme(t *testing.T) {
 	ios.NoColor = true
 	if got := ios.ColorScheme().Yellow("w"); got != "w" {
 		t.Errorf("--no-color: %q", got)
+	}
+}
+
+func TestPluralAndDurations(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{0: "0 items", 1: "1 item", 2: "2 items"} {
+		if got := cmdutil.Plural(n, "item"); got != want {
+			t.Errorf("Plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{
+		0: "0s", 10 * time.Minute: "10m", 90 * time.Second: "90s", 30 * time.Second: "30s", time.Hour: "1h",
+		90 * time.Minute: "1h30m", 150 * time.Second: "2m30s", 500 * time.Millisecond: "500ms", 1500 * time.Millisecond: "1.5s",
+	} {
+		if got := cmdutil.FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%s) = %q, want %q", d, got, want)
+		}
 	}
 }

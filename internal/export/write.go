@@ -14,54 +14,44 @@ import (
 	"github.com/ddbops/ddbops/internal/provision"
 )
 
-// Overrides are desired-state values given on the command line: each beats
-// what setup recorded, which beats the configuration.
+// Overrides are desired-state values given on the export's command line.
 type Overrides struct {
 	Auth   string // "" = not given
 	Memory int32  // 0 = not given
 	Arch   string // "" = not given
 }
 
-// Desired is the desired state an export describes: base (the
-// configuration), overridden by what setup recorded for this stack (st, nil
-// when setup has not run; another stack's record is ignored), overridden by
-// o. envRegion stands in for a region neither the configuration nor the
-// record gives (as the SDK would find it, without loading any
-// configuration). It returns the record it used (nil when none). Invalid
-// values are usage errors.
-func Desired(base provision.Spec, st *provision.State, o Overrides, envRegion string) (provision.Spec, *provision.State, error) {
-	spec := base
-	if st != nil && st.Stack != "" && st.Stack != spec.Stack {
+// Desired is the desired state an export describes, by the one rule setup,
+// deploy and status use (provision.DesiredSpec): a value given explicitly
+// (o, or explicit(key): a flag, the environment or the config file) wins;
+// else what setup recorded for this stack (st, nil when setup has not run;
+// another stack's record is ignored); else base's default. envRegion stands
+// in for a region neither the configuration nor the record gives (as the
+// SDK would find it, without loading any configuration). It returns the
+// record it used (nil when none). Invalid values are usage errors.
+func Desired(base provision.Spec, explicit func(string) bool, st *provision.State, o Overrides, envRegion string) (provision.Spec, *provision.State, error) {
+	if st != nil && st.Stack != "" && st.Stack != base.Stack {
 		st = nil
 	}
-	if st != nil {
-		if st.Auth != "" {
-			spec.Auth = st.Auth
-		}
-		if st.Memory > 0 {
-			spec.Memory = st.Memory
-		}
-		if st.Timeout > 0 {
-			spec.Timeout = st.Timeout
-		}
-		if st.Architecture != "" {
-			spec.Arch = st.Architecture
-		}
-		if st.Region != "" && base.Region == "" {
-			spec.Region = st.Region
-		}
-	}
 	if o.Auth != "" {
-		spec.Auth = o.Auth
+		base.Auth = o.Auth
 	}
 	if o.Memory != 0 {
-		spec.Memory = o.Memory
+		base.Memory = o.Memory
 	}
 	if o.Arch != "" {
 		if !pkgzip.ValidArch(o.Arch) {
-			return spec, nil, cmdutil.UsageErrorf("invalid --arch %q: want %s", o.Arch, strings.Join(pkgzip.Arches(), " or "))
+			return base, nil, cmdutil.UsageErrorf("invalid --arch %q: want %s", o.Arch, strings.Join(pkgzip.Arches(), " or "))
 		}
-		spec.Arch = o.Arch
+		base.Arch = o.Arch
+	}
+	given := map[string]bool{"auth": o.Auth != "", "memory": o.Memory != 0, "arch": o.Arch != ""}
+	spec, err := provision.DesiredSpec(base, func(k string) bool { return given[k] || (explicit != nil && explicit(k)) }, st)
+	if err != nil {
+		return spec, nil, cmdutil.WithHint(err, "fix the value in the state file, or remove it from its \"desired\"")
+	}
+	if st != nil && st.Region != "" && base.Region == "" {
+		spec.Region = st.Region
 	}
 	if spec.Region == "" {
 		spec.Region = envRegion
@@ -74,6 +64,18 @@ func Desired(base provision.Spec, st *provision.State, o Overrides, envRegion st
 		return spec, nil, cmdutil.UsageErrorf("invalid configuration: %v", err)
 	}
 	return spec, st, nil
+}
+
+// Written is the -o json document of an export written to a file.
+type Written struct {
+	Format    string     `json:"format"`
+	Path      string     `json:"path"`
+	Bytes     int        `json:"bytes"`
+	Stack     string     `json:"stack"`
+	Auth      string     `json:"auth"`
+	URL       string     `json:"url,omitempty"`
+	Resources []Resource `json:"resources,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
 }
 
 // WriteFile writes data to out and returns the path written. An existing

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 // Requester builds one ready-to-send, authenticated request carrying body
@@ -111,7 +113,7 @@ func (a *Attack) Validate() error {
 	case a.Rate > 1_000_000:
 		return fmt.Errorf("rate %d: at most 1000000 requests per second", a.Rate)
 	case a.Duration <= 0:
-		return fmt.Errorf("duration %s: must be positive", a.Duration)
+		return fmt.Errorf("duration %s: must be positive", cmdutil.FormatDuration(a.Duration))
 	case a.Workers <= 0:
 		return fmt.Errorf("workers %d: must be at least 1", a.Workers)
 	case a.Requester == nil || a.Doer == nil:
@@ -121,9 +123,9 @@ func (a *Attack) Validate() error {
 	}
 	switch n := a.Hits(); {
 	case n == 0:
-		return fmt.Errorf("rate %d for %s: not a single request is due", a.Rate, a.Duration)
+		return fmt.Errorf("rate %d for %s: not a single request is due", a.Rate, cmdutil.FormatDuration(a.Duration))
 	case n > MaxHits:
-		return fmt.Errorf("rate %d for %s: %d requests, more than the %d one run records (lower the rate or the duration)", a.Rate, a.Duration, n, MaxHits)
+		return fmt.Errorf("rate %d for %s: %d requests, more than the %d one run records (lower the rate or the duration)", a.Rate, cmdutil.FormatDuration(a.Duration), n, MaxHits)
 	}
 	return nil
 }
@@ -264,7 +266,10 @@ loop:
 	}
 	slices.SortFunc(res.Hits, func(x, y Hit) int { return cmp.Compare(x.Due, y.Due) })
 	if interrupted {
-		return res, fmt.Errorf("bench interrupted after %s: %w", time.Since(r.start).Round(time.Millisecond), ctx.Err())
+		// Ctrl-C is the user's, not a failure: say what the results cover
+		// (exit 130 through context.Canceled).
+		return res, &cmdutil.InterruptedError{Msg: fmt.Sprintf("bench interrupted after %s of %s: the results above cover the %d of %d requests sent",
+			cmdutil.FormatElapsed(time.Since(r.start)), cmdutil.FormatDuration(a.Duration), len(res.Hits), total)}
 	}
 	return res, nil
 }

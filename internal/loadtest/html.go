@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/wire"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/lttb"
@@ -117,7 +118,7 @@ func WriteHTML(w io.Writer, in ReportInput) error {
 	data := reportData{Target: in.Target, Op: in.Op, Generated: in.Generated.UTC()}
 	auth := ""
 	if in.Auth != "" {
-		auth = ", " + in.Auth + " auth"
+		auth = ", auth " + in.Auth
 	}
 	switch {
 	case in.Sweep != nil:
@@ -147,7 +148,7 @@ func WriteHTML(w io.Writer, in ReportInput) error {
 			keys = fmt.Sprintf(" over %d ids", in.Keys)
 		}
 		pv.Title = fmt.Sprintf("ddbops bench — %s at %d req/s", in.Op, in.Run.Rate)
-		pv.Subtitle = fmt.Sprintf("%s%s · %d req/s for %s · ≤ %d workers · %s%s", in.Op, keys, in.Run.Rate, in.Run.Duration, in.Run.Workers, in.Target, auth)
+		pv.Subtitle = fmt.Sprintf("%s%s · %d req/s for %s · ≤ %d workers · %s%s", in.Op, keys, in.Run.Rate, cmdutil.FormatDuration(in.Run.Duration), in.Run.Workers, in.Target, auth)
 		rv := buildRunView("run", "", in.Run, s)
 		pv.KPIs = rv.KPIs
 		rv.KPIs = nil
@@ -293,7 +294,7 @@ func latencyOverTime(id string, r *Result) string {
 	}
 	endS = math.Max(r.Duration.Seconds(), r.Hits[len(r.Hits)-1].Due.Seconds())
 	lo, hi, yTicks := logRange(minL, maxL)
-	xTicks, xTop := linearTicks(0, endS, 10)
+	xTicks, xTop := axisTicks(0, endS, W-90, secondsLabel)
 	x := scale{min: 0, max: xTop, lo: 70, hi: W - 20}
 	y := scale{min: lo, max: hi, lo: H - 50, hi: 34, log: true}
 	s.frame(x, y, xTicks, yTicks, secondsLabel, msLabel, "intended send time", "latency (ms, log scale)")
@@ -320,8 +321,9 @@ func latencyOverTime(id string, r *Result) string {
 		s.raw(`<circle cx="%.1f" cy="%.1f" r="1.8"/>`, x.pos(p.X), y.pos(p.Y))
 	}
 	s.raw(`</g>`)
-	// Failures, all of them, on top.
+	// Failures, all of them, on top, coloured by class as in the legend.
 	failed := 0
+	byClass := map[string]int{}
 	s.raw(`<g class="pts failed">`)
 	for i := range r.Hits {
 		h := &r.Hits[i]
@@ -329,6 +331,7 @@ func latencyOverTime(id string, r *Result) string {
 			continue
 		}
 		failed++
+		byClass[className(h.Code)]++
 		c := classColor(h.Code)
 		s.raw(`<circle cx="%.1f" cy="%.1f" r="2.6" fill="%s" fill-opacity="0.8"/>`, x.pos(h.Due.Seconds()), y.pos(ms(h.Latency)), c)
 	}
@@ -350,8 +353,13 @@ func latencyOverTime(id string, r *Result) string {
 	items := []legendItem{
 		{Label: fmt.Sprintf("2xx (%d)", len(r.Hits)-failed), Color: colOK, Shape: "dot"},
 	}
-	if failed > 0 {
-		items = append(items, legendItem{Label: fmt.Sprintf("failed (%d)", failed), Color: col5xx, Shape: "dot"})
+	for _, k := range []struct {
+		name string
+		code uint16
+	}{{"3xx", 300}, {"4xx", 400}, {"5xx", 500}, {"no response", 0}} {
+		if n := byClass[k.name]; n > 0 {
+			items = append(items, legendItem{Label: fmt.Sprintf("%s (%d)", k.name, n), Color: classColor(k.code), Shape: "dot"})
+		}
 	}
 	items = append(items,
 		legendItem{Label: fmt.Sprintf("p50 per %s", fmtDur(bucketWidth(r))), Color: colP50, Shape: "line"},
@@ -367,7 +375,20 @@ func fmtDur(d time.Duration) string {
 	if d < time.Second {
 		return strconv.Itoa(int(d/time.Millisecond)) + " ms"
 	}
-	return d.String()
+	return cmdutil.FormatDuration(d)
+}
+
+// className is the legend's name of a failed answer's class.
+func className(code uint16) string {
+	switch {
+	case code == 0:
+		return "no response"
+	case code < 400:
+		return "3xx"
+	case code < 500:
+		return "4xx"
+	}
+	return "5xx"
 }
 
 func classColor(code uint16) string {
@@ -406,7 +427,8 @@ func latencyHistogram(id string, r *Result, s Summary) string {
 	for _, c := range counts {
 		top = max(top, c)
 	}
-	yTicks, yTop := linearTicks(0, float64(top), 5)
+	// Headroom above the tallest bar for the percentile labels' rows.
+	yTicks, yTop := linearTicks(0, float64(top)*1.35, 5)
 	x := scale{min: lo, max: hi, lo: 64, hi: W - 16, log: true}
 	y := scale{min: 0, max: yTop, lo: H - 50, hi: 30}
 	sv.frame(x, y, xTicks, yTicks, msLabel, func(v float64) string { return fmtTick(v) }, "latency (ms, log scale)", "requests")
@@ -420,22 +442,41 @@ func latencyHistogram(id string, r *Result, s Summary) string {
 		sv.raw(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="1"><title>%d requests</title></rect>`, x.lo+float64(i)*bw+0.5, py, math.Max(bw-1, 1), y.lo-py, c)
 	}
 	sv.raw(`</g>`)
-	// Labels are staggered so close percentiles stay readable; a label
-	// that would overflow the right edge is written to the left of its line.
-	for i, m := range []struct {
+	// Each label sits at the top of its marker line, right of it or else
+	// left, in the first row where it overlaps no other label and no other
+	// marker's line runs through it (a marker's line ends at its label).
+	l := &layout{clip: box{x.lo, 0, W - 2, y.lo}}
+	for _, m := range []struct {
 		label string
 		v     float64
 		col   string
 	}{{"p50", s.LatencyMS.P50, colP50}, {"p90", s.LatencyMS.P90, colP90}, {"p99", s.LatencyMS.P99, colP99}} {
 		px := x.pos(m.v)
-		ly := y.hi + 4 + float64(i)*14
-		sv.raw(`<line class="marker" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.6" stroke-dasharray="4 3"/>`, px, y.lo, px, y.hi-4, m.col)
 		txt := m.label + " " + FormatMS(m.v) + " ms"
-		if px+8*float64(len(txt)) > x.hi {
-			sv.text(px-4, ly, "end", "marker-label", txt)
-		} else {
-			sv.text(px+4, ly, "start", "marker-label", txt)
+		var b box
+		anchor, lx, ly := "start", px+4, y.hi+markerFont
+	place:
+		for row := 0; row < 8; row++ {
+			for _, side := range []string{"start", "end"} {
+				ax := px + 4
+				if side == "end" {
+					ax = px - 4
+				}
+				ay := y.hi + markerFont + float64(row)*(markerFont+4)
+				c := textBox(ax, ay, side, txt, markerFont)
+				if l.fits(c) && l.lineFits(vline{px, c.y0, y.lo}) {
+					anchor, lx, ly, b = side, ax, ay, c
+					break place
+				}
+			}
 		}
+		if b == (box{}) {
+			b = textBox(lx, ly, anchor, txt, markerFont)
+		}
+		l.boxes = append(l.boxes, b)
+		l.lines = append(l.lines, vline{px, b.y0, y.lo})
+		sv.raw(`<line class="marker" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.6" stroke-dasharray="4 3"/>`, px, y.lo, px, b.y0, m.col)
+		sv.text(lx, ly, anchor, "marker-label", txt)
 	}
 	return sv.String()
 }
@@ -488,6 +529,12 @@ func percentileSpectrum(id string, r *Result) string {
 	area += fmt.Sprintf("L%.1f,%.1f Z", pts[len(pts)-1][0], y.lo)
 	sv.raw(`<path d="%s" fill="%s" fill-opacity="0.10"/>`, area, colOK)
 	sv.raw("%s", polyline(pts, colOK, "spectrum", 2.4, ""))
+	type pctLabel struct {
+		px, py float64
+		txt    string
+	}
+	var labels []pctLabel
+	l := &layout{clip: box{x.lo + 2, 2, W - 2, y.lo - 2}}
 	for _, m := range []struct {
 		nines float64
 		label string
@@ -499,10 +546,38 @@ func percentileSpectrum(id string, r *Result) string {
 		v := ms(lm.Quantile(1 - math.Pow(10, -m.nines)))
 		px, py := x.pos(m.nines), y.pos(v)
 		sv.raw(`<circle class="pct" cx="%.1f" cy="%.1f" r="4" fill="%s" stroke="#fff" stroke-width="1.5"/>`, px, py, m.col)
-		sv.text(px-6, py-8, "end", "marker-label", m.label+" "+FormatMS(v))
+		l.boxes = append(l.boxes, box{px - 5, py - 5, px + 5, py + 5}) // labels keep off the points
+		labels = append(labels, pctLabel{px, py, m.label + " " + FormatMS(v)})
 	}
-	// Below the curve's end, where no percentile label sits.
-	sv.text(pts[len(pts)-1][0]-2, pts[len(pts)-1][1]+18, "end", "marker-label", "max "+FormatMS(vals[len(vals)-1])+" ms")
+	end := pts[len(pts)-1]
+	// The max label first, at the curve's end where room is scarcest, then
+	// the percentiles from the right; each takes the first spot near its
+	// point that overlaps no point and no label placed before it.
+	labels = append(labels, pctLabel{end[0], end[1], "max " + FormatMS(vals[len(vals)-1]) + " ms"})
+	for i := len(labels) - 1; i >= 0; i-- {
+		lb := labels[i]
+		type spot struct {
+			dx, dy float64
+			anchor string
+		}
+		spots := []spot{{-7, -8, "end"}, {7, -8, "start"}, {-7, 16, "end"}, {7, 16, "start"}}
+		for k := 1.0; k <= 6; k++ {
+			spots = append(spots, spot{-7, -8 - k*(markerFont+3), "end"}, spot{-7, 16 + k*(markerFont+3), "end"})
+		}
+		placed := false
+		for _, sp := range spots {
+			b := textBox(lb.px+sp.dx, lb.py+sp.dy, sp.anchor, lb.txt, markerFont)
+			if l.fits(b) {
+				l.boxes = append(l.boxes, b)
+				sv.text(lb.px+sp.dx, lb.py+sp.dy, sp.anchor, "marker-label", lb.txt)
+				placed = true
+				break
+			}
+		}
+		if !placed { // nowhere clear: the first spot, as before
+			sv.text(lb.px-7, lb.py-8, "end", "marker-label", lb.txt)
+		}
+	}
 	return sv.String()
 }
 
@@ -522,7 +597,7 @@ func statusOverTime(id string, r *Result) string {
 	}
 	yTicks, yTop := linearTicks(0, float64(top), 4)
 	endS := float64(len(bs)) * w
-	xTicks, xTop := linearTicks(0, endS, 10)
+	xTicks, xTop := axisTicks(0, endS, W-90, secondsLabel)
 	x := scale{min: 0, max: xTop, lo: 70, hi: W - 20}
 	y := scale{min: 0, max: yTop, lo: H - 50, hi: 30}
 	sv.frame(x, y, xTicks, yTicks, secondsLabel, func(v float64) string { return fmtTick(v) }, "intended send time", "requests per "+fmtDur(bucketWidth(r)))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -24,8 +25,13 @@ import (
 // latencies around base ms, a 600 ms stall at 4 s when stall is set, a few
 // 404s, 500s and transport errors.
 func syntheticRun(seed uint64, rate int, base float64, stall bool) *Result {
+	return syntheticRunFor(seed, rate, base, stall, 10*time.Second)
+}
+
+// syntheticRunFor is syntheticRun lasting d.
+func syntheticRunFor(seed uint64, rate int, base float64, stall bool, d time.Duration) *Result {
 	rng := rand.New(rand.NewPCG(seed, 42))
-	r := &Result{Start: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), Rate: rate, Duration: 10 * time.Second, Workers: 64}
+	r := &Result{Start: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), Rate: rate, Duration: d, Workers: 64}
 	interval := time.Second / time.Duration(rate)
 	r.Planned = int64(r.Duration / interval)
 	for i := int64(0); i < r.Planned; i++ {
@@ -212,12 +218,19 @@ func runChromium(t *testing.T, bin, page string, extra ...string) []byte {
 	defer cancel()
 	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-		"--user-data-dir=" + t.TempDir(), "--window-size=1280,2000"}, extra...)
+		"--disable-component-update", "--user-data-dir=" + t.TempDir(), "--window-size=1400,3000"}, extra...)
 	args = append(args, "file://"+page)
+	// A Proc of testenv: the browser dies with the test, also when the
+	// test binary is killed.
 	cmd := exec.CommandContext(ctx, bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	stderr := &testenv.SyncBuffer{}
+	cmd.Stderr = stderr
+	p := testenv.StartReading(t, cmd)
+	out, rerr := io.ReadAll(p.Stdout())
+	err := p.Wait()
+	if err == nil {
+		err = rerr
+	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if len(msg) > 600 {
@@ -246,6 +259,18 @@ func TestHTMLReportRendersInChromium(t *testing.T) {
 			in:    ReportInput{Target: "http://127.0.0.1:3000/prod/DynamoDBManager", Auth: "apikey", Op: wire.OpRead, Keys: 100, Run: syntheticRun(11, 200, 9, true)},
 			svgs:  []string{"run-latency", "run-histogram", "run-percentiles", "run-status"},
 			texts: []string{"Latency over time", "Status codes over time"},
+		},
+		{
+			name:  "2s",
+			in:    ReportInput{Target: "http://127.0.0.1:3000/prod/DynamoDBManager", Auth: "none", Op: wire.OpRead, Keys: 100, Run: syntheticRunFor(3, 50, 4, false, 2*time.Second)},
+			svgs:  []string{"run-latency", "run-histogram", "run-percentiles", "run-status"},
+			texts: []string{"Latency over time"},
+		},
+		{
+			name:  "60s",
+			in:    ReportInput{Target: "http://127.0.0.1:3000/prod/DynamoDBManager", Auth: "apikey", Op: wire.OpRead, Keys: 100, Run: syntheticRunFor(5, 100, 12, true, 60*time.Second)},
+			svgs:  []string{"run-latency", "run-histogram", "run-percentiles", "run-status"},
+			texts: []string{"Latency over time"},
 		},
 		{
 			name:  "sweep",

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/wire"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -258,7 +259,7 @@ func (r *RunReport) WriteText(w io.Writer) {
 		keys = fmt.Sprintf(" over %d ids", r.Keys)
 	}
 	fmt.Fprintf(w, "Target       %s\n", r.Describe)
-	fmt.Fprintf(w, "Operation    %s%s; %d req/s for %s\n", r.Op, keys, r.RequestedRate, r.Duration)
+	fmt.Fprintf(w, "Operation    %s%s; %d req/s for %s\n", r.Op, keys, r.RequestedRate, cmdutil.FormatDuration(r.Duration))
 	r.Summary.WriteText(w)
 	fmt.Fprintln(w, "Latency is measured from each request's intended send time (open loop).")
 }

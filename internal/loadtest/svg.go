@@ -47,18 +47,44 @@ func niceStep(span float64, n int) float64 {
 	return 10 * mag
 }
 
-// linearTicks returns ticks covering [0 or min, max] and the rounded-up max.
+// linearTicks returns 1-2-5 ticks covering [0 or min, max] and the
+// rounded-up max. Tick values are multiples of the step rounded to its
+// decimals, so labels read 0.6, never 0.6000000000000001.
 func linearTicks(min, max float64, n int) ([]float64, float64) {
 	if max <= min {
 		max = min + 1
 	}
 	step := niceStep(max-min, n)
-	top := math.Ceil(max/step) * step
+	p := math.Pow(10, float64(stepDecimals(step)))
+	round := func(v float64) float64 { return math.Round(v*p) / p }
+	top := round(math.Ceil(max/step-1e-9) * step)
 	var ticks []float64
-	for v := math.Floor(min/step) * step; v <= top+step/2; v += step {
-		ticks = append(ticks, v)
+	for i := math.Floor(min/step + 1e-9); i*step <= top+step/2; i++ {
+		ticks = append(ticks, round(i*step))
 	}
 	return ticks, top
+}
+
+// stepDecimals is how many decimals multiples of step need (0 for 1, 2, 5,
+// 10 …; 1 for 0.2, 0.5; 2 for 0.05).
+func stepDecimals(step float64) int {
+	return max(0, int(math.Ceil(-math.Log10(step)-1e-9)))
+}
+
+// axisTicks are linearTicks for a horizontal axis of px pixels whose
+// labels (label(v), tickFont px high) never overlap: the fewest steps
+// back from about ten until every label fits its slot with room to spare.
+func axisTicks(min, max, px float64, label func(float64) string) ([]float64, float64) {
+	for n := 10; ; n-- {
+		ticks, top := linearTicks(min, max, n)
+		widest := 0.0
+		for _, t := range ticks {
+			widest = math.Max(widest, textWidth(label(t), tickFont))
+		}
+		if n <= 2 || len(ticks) < 2 || widest+12 <= px/float64(len(ticks)-1) {
+			return ticks, top
+		}
+	}
 }
 
 // logRange widens [min, max] to whole 1-2-5 steps and returns its ticks.
@@ -95,6 +121,80 @@ func fmtTick(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
+// Font sizes of the chart texts (report.html.tmpl), in chart units.
+const (
+	tickFont   = 11.0
+	markerFont = 11.0
+	legendFont = 12.0
+)
+
+// textWidth estimates the width of txt at size, generously (0.62 em a
+// character: the font is the reader's), so that labels laid out apart by
+// it stay apart.
+func textWidth(txt string, size float64) float64 {
+	return 0.62 * size * float64(len([]rune(txt)))
+}
+
+// box is the extent of a label in chart units.
+type box struct{ x0, y0, x1, y1 float64 }
+
+// textBox is the box of txt drawn at (x, y) (y the baseline) with anchor.
+func textBox(x, y float64, anchor, txt string, size float64) box {
+	w := textWidth(txt, size)
+	switch anchor {
+	case "end":
+		x -= w
+	case "middle":
+		x -= w / 2
+	}
+	return box{x, y - size, x + w, y + 0.2*size} // cap height to descenders
+}
+
+func (a box) overlaps(b box) bool { return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1 }
+
+// crossedBy reports whether the vertical line at x from y0 to y1 runs
+// through a.
+func (a box) crossedBy(x, y0, y1 float64) bool { return x > a.x0 && x < a.x1 && y0 < a.y1 && a.y0 < y1 }
+
+// vline is a vertical marker line.
+type vline struct{ x, y0, y1 float64 }
+
+// layout places labels so that none overlaps another, a placed line or a
+// kept-clear area, and no placed line runs through one.
+type layout struct {
+	boxes []box
+	lines []vline
+	clip  box // labels stay inside
+}
+
+// fits reports whether b can be placed.
+func (l *layout) fits(b box) bool {
+	if b.x0 < l.clip.x0 || b.x1 > l.clip.x1 || b.y0 < l.clip.y0 || b.y1 > l.clip.y1 {
+		return false
+	}
+	for _, o := range l.boxes {
+		if b.overlaps(o) {
+			return false
+		}
+	}
+	for _, ln := range l.lines {
+		if b.crossedBy(ln.x, ln.y0, ln.y1) {
+			return false
+		}
+	}
+	return true
+}
+
+// lineFits reports whether ln runs through no placed box.
+func (l *layout) lineFits(ln vline) bool {
+	for _, o := range l.boxes {
+		if o.crossedBy(ln.x, ln.y0, ln.y1) {
+			return false
+		}
+	}
+	return true
+}
+
 // svgBuf accumulates one <svg> element.
 type svgBuf struct {
 	b    strings.Builder
@@ -129,7 +229,7 @@ func (s *svgBuf) frame(x, y scale, xTicks, yTicks []float64, xFmt, yFmt func(flo
 	for _, t := range xTicks {
 		px := x.pos(t)
 		s.raw(`<line class="axis" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, px, y.lo, px, y.lo+4)
-		s.text(px, y.lo+17, "middle", "tick", xFmt(t))
+		s.text(px, y.lo+18, "middle", "tick", xFmt(t))
 	}
 	s.raw(`<line class="axis" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, x.lo, y.lo, x.hi, y.lo)
 	if xTitle != "" {
@@ -146,17 +246,17 @@ func (s *svgBuf) frame(x, y scale, xTicks, yTicks []float64, xFmt, yFmt func(flo
 func (s *svgBuf) legend(x, y float64, items []legendItem) {
 	x0 := x
 	for _, it := range items {
-		width := 36 + 7.6*float64(len([]rune(it.Label)))
+		width := 36 + textWidth(it.Label, legendFont)
 		if x > x0 && x+width > s.w-4 {
 			x, y = x0, y+18
 		}
 		switch it.Shape {
 		case "line":
-			s.raw(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2.5" %s/>`, x, y-4, x+18, y-4, it.Color, it.Extra)
+			s.raw(`<line class="legend-key" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2.5" %s/>`, x, y-4, x+18, y-4, it.Color, it.Extra)
 		case "dot":
-			s.raw(`<circle cx="%.1f" cy="%.1f" r="4" fill="%s"/>`, x+6, y-4, it.Color)
+			s.raw(`<circle class="legend-key" cx="%.1f" cy="%.1f" r="4" fill="%s"/>`, x+6, y-4, it.Color)
 		default:
-			s.raw(`<rect x="%.1f" y="%.1f" width="12" height="12" rx="2" fill="%s"/>`, x, y-10, it.Color)
+			s.raw(`<rect class="legend-key" x="%.1f" y="%.1f" width="12" height="12" rx="2" fill="%s"/>`, x, y-10, it.Color)
 		}
 		s.text(x+24, y, "start", "legend", it.Label)
 		x += width

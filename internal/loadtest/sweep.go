@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ddbops/ddbops/internal/cmdutil"
 )
 
 // LambdaAPI is the part of the Lambda API a sweep uses; *lambda.Client
@@ -214,12 +216,12 @@ func (s *Sweep) Run(ctx context.Context) (res *SweepResult, err error) {
 			sr.Warmup = Warmup(ctx, s.Attack.Requester, s.Attack.Doer, s.Attack.Bodies, s.Warmup)
 		}
 		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("memory sweep interrupted: %w", err)
+			return res, &cmdutil.InterruptedError{Msg: fmt.Sprintf("memory sweep interrupted at %d MB", size)}
 		}
 		a := s.Attack
 		a.Progress = nil
 		sr.loadStart = time.Now()
-		s.logf("%d MB: %d req/s for %s", size, a.Rate, a.Duration)
+		s.logf("%d MB: %d req/s for %s", size, a.Rate, cmdutil.FormatDuration(a.Duration))
 		r, err := s.runAttack(ctx, size, &a)
 		sr.windowEnd = time.Now()
 		if r != nil {

@@ -189,27 +189,29 @@ var ErrNotFound = errors.New("not found")
 // notOwnedIDsErr is notOwnedErr for resources whose names are not unique
 // (REST APIs, API keys, usage plans): ids lists the same-named ones found.
 func notOwnedIDsErr(kind, name string, ids []string, stack string) error {
-	return &Error{
-		Op:       "adopt " + kind,
-		Resource: name,
-		Err:      fmt.Errorf("%w: %s", ErrNotOwned, strings.Join(ids, ", ")),
-		Hint: fmt.Sprintf("ddbops never modifies resources it did not create: choose another name in ddbops.yaml, delete it, "+
-			"or tag it %s=%s to let this stack manage it", TagKey, stack),
+	e := notOwnedErr(kind, name, "", stack).(*Error)
+	e.Err = fmt.Errorf("%w: %s", ErrNotOwned, strings.Join(ids, ", "))
+	for _, id := range ids {
+		// "id (owned by stack X)": another ddbops stack's, see notOwnedErr.
+		if _, owner, ok := strings.Cut(strings.TrimSuffix(id, ")"), "(owned by stack "); ok {
+			e.Hint = notOwnedErr(kind, name, owner, stack).(*Error).Hint
+		}
 	}
+	return e
 }
 
 func notOwnedErr(kind, name, tags string, stack string) error {
 	why := "has no " + TagKey + " tag"
+	hint := fmt.Sprintf("ddbops never modifies resources it did not create: choose another name in ddbops.yaml, delete it, "+
+		"or tag it %s=%s to let this stack manage it", TagKey, stack)
 	if tags != "" {
+		// Another ddbops stack's: re-tagging it would take it from that
+		// stack, so the way out is other names, or that stack itself.
 		why = "is tagged " + TagKey + "=" + tags
+		hint = fmt.Sprintf("it belongs to the ddbops stack %s: give this stack its own names in ddbops.yaml (table, function, role, policy, api), "+
+			"or work on that stack with --stack %s", tags, tags)
 	}
-	return &Error{
-		Op:       "adopt " + kind,
-		Resource: name,
-		Err:      fmt.Errorf("%w (it %s)", ErrNotOwned, why),
-		Hint: fmt.Sprintf("ddbops never modifies resources it did not create: choose another name in ddbops.yaml, delete it, "+
-			"or tag it %s=%s to let this stack manage it", TagKey, stack),
-	}
+	return &Error{Op: "adopt " + kind, Resource: name, Err: fmt.Errorf("%w (it %s)", ErrNotOwned, why), Hint: hint}
 }
 
 // observation is what observing a resource found; every *xxxObs is one.

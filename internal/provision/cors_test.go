@@ -401,10 +401,18 @@ func TestCORSDriftIsReportedByStatusAndRepairedBySetup(t *testing.T) {
 			tc.drift(h.f.optionsMethodLocked())
 			h.f.mu.Unlock()
 
-			// Status compares with what setup recorded, not with the
-			// settings it is given (which know nothing of CORS here).
+			// Status compares with what setup recorded (the desired
+			// state of settings that know nothing of CORS here).
+			st, err := LoadState(h.statePath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recorded, err := DesiredSpec(testSpec(), nil, st)
+			if err != nil {
+				t.Fatal(err)
+			}
 			h.f.rec.Reset()
-			rep, err := h.prov(testSpec()).Status(context.Background(), StatusOptions{})
+			rep, err := h.prov(recorded).Status(context.Background(), StatusOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -463,12 +471,22 @@ func TestStatusOfCORS(t *testing.T) {
 	h.mustSetup(spec)
 	ctx := context.Background()
 
-	rep, err := h.prov(testSpec()).Status(ctx, StatusOptions{})
+	st, err := LoadState(h.statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := DesiredSpec(testSpec(), nil, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := h.prov(recorded).Status(ctx, StatusOptions{})
 	if err != nil || !rep.OK || statusRow(rep, KindCORS) == nil || statusRow(rep, KindCORS).Status != StatusExists {
 		t.Errorf("status as recorded: %v %+v", err, rep)
 	}
 	// Told to expect none: the OPTIONS method and the variable are drift.
-	rep, err = h.prov(spec).Status(ctx, StatusOptions{CORSOrigins: []string{}})
+	none := spec
+	none.CORSOrigins = []string{}
+	rep, err = h.prov(none).Status(ctx, StatusOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +512,7 @@ func TestStatusOfCORS(t *testing.T) {
 		t.Errorf("stack without CORS: %v %+v", err, rep.Rows)
 	}
 	// Expecting CORS where there is none: missing.
-	rep, err = h2.prov(testSpec()).Status(ctx, StatusOptions{CORSOrigins: []string{"https://app.example.com"}})
+	rep, err = h2.prov(corsSpec("https://app.example.com")).Status(ctx, StatusOptions{})
 	if row := statusRow(rep, KindCORS); err != nil || rep.OK || row == nil || row.Status != StatusMissing {
 		t.Errorf("CORS expected, none there: %v %+v", err, rep.Rows)
 	}

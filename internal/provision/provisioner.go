@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Clients are the SDK clients provisioning uses.
@@ -164,16 +165,6 @@ func New(o Options) (*Provisioner, error) {
 	return p, nil
 }
 
-// withSpec is p for another desired state (status compares against what
-// was last applied), sharing clients and settings but not the state cache.
-func (p *Provisioner) withSpec(spec Spec) *Provisioner {
-	return &Provisioner{
-		spec: spec, iam: p.iam, lambda: p.lambda, ddb: p.ddb, logs: p.logs, apigw: p.apigw, sts: p.sts,
-		code: p.code, statePath: p.statePath, reporter: p.reporter, clock: p.clock, rand: p.rand,
-		waitMax: p.waitMax, waitMin: p.waitMin, waitCap: p.waitCap,
-	}
-}
-
 // zip returns the handler zip for arch, building it at most once per arch.
 func (p *Provisioner) zip(ctx context.Context, arch string) ([]byte, error) {
 	p.codeMu.Lock()
@@ -206,8 +197,7 @@ func CodeSha256(zip []byte) string {
 func (p *Provisioner) identity(ctx context.Context) (Account, error) {
 	out, err := p.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return Account{}, &Error{Op: "get caller identity", Err: err,
-			Hint: "check your AWS credentials (aws sts get-caller-identity), --profile and --region"}
+		return Account{}, &Error{Op: "get caller identity", Err: err, Hint: identityHint(err, p.spec.EndpointURL)}
 	}
 	acct := Account{ID: aws.ToString(out.Account), Partition: "aws"}
 	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) >= 2 && parts[1] != "" {
@@ -257,6 +247,19 @@ func (p *Provisioner) State() State {
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
 	return *s
+}
+
+// identityHint is what to check when the first call of a run failed: the
+// endpoint when nothing answered, else the credentials.
+func identityHint(err error, endpoint string) string {
+	var send *smithyhttp.RequestSendError
+	switch {
+	case !errors.As(err, &send):
+		return "check your AWS credentials (aws sts get-caller-identity), --profile and --region"
+	case endpoint != "":
+		return "nothing answered at " + endpoint + ": is the emulator running? check --endpoint-url"
+	}
+	return "AWS did not answer: check your network and proxy settings (HTTPS_PROXY) and --region"
 }
 
 // tagsOwner returns the stack tag value found in tags.

@@ -226,8 +226,10 @@ func (p *Provisioner) setup(ctx context.Context, opts SetupOptions) (*Result, er
 		res.Elapsed = p.clock.Now().Sub(start)
 		return res, planErr
 	}
+	// What setup was told is the stack's desired configuration from now
+	// on, also when a step fails: a re-run resumes towards it.
 	if err := p.updateState(func(s *State) {
-		s.AccountID, s.EndpointURL = r.acct.ID, p.spec.EndpointURL
+		s.AccountID, s.EndpointURL, s.Desired = r.acct.ID, p.spec.EndpointURL, p.spec.Config()
 	}); err != nil {
 		return nil, err
 	}
@@ -304,6 +306,10 @@ func (p *Provisioner) setup(ctx context.Context, opts SetupOptions) (*Result, er
 	return res, nil
 }
 
+// DeployConfigKeys are the keys of the desired configuration deploy
+// applies (the function's configuration); setup applies every key.
+var DeployConfigKeys = []string{"memory", "timeout", "arch"}
+
 // DeployOptions change what Deploy does.
 type DeployOptions struct {
 	DryRun bool
@@ -366,7 +372,19 @@ func (p *Provisioner) deploy(ctx context.Context, opts DeployOptions) (*Result, 
 		res.Elapsed = p.clock.Now().Sub(start)
 		return res, nil
 	}
-	err = r.do(fc, func() error { return r.applyFunction(ctx, fn, fc, fw) })
+	// deploy applies the function's configuration: that part of the
+	// desired configuration is what it was told from now on.
+	err = p.updateState(func(s *State) {
+		if s.Desired == nil {
+			s.Desired = s.legacyConfig()
+		}
+		for k, v := range p.spec.Config().Only(DeployConfigKeys...) {
+			s.Desired[k] = v
+		}
+	})
+	if err == nil {
+		err = r.do(fc, func() error { return r.applyFunction(ctx, fn, fc, fw) })
+	}
 	if err == nil {
 		err = r.step(dc, func() error {
 			out, err := p.apigw.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{

@@ -42,18 +42,22 @@ type Spec struct {
 	Resource string // path part, without the leading slash
 	Stage    string
 
-	Memory        int32  // MB
-	Timeout       int32  // seconds
-	Arch          string // arm64 | x86_64
-	Auth          string // iam | apikey | none
-	ThrottleRate  float64
-	ThrottleBurst int32
-	LogRetention  int32 // days; 0 = never expire
+	// The user-settable configuration: each field tagged config:"key" is
+	// the stack's desired configuration under that config key, recorded
+	// in the state file and merged by DesiredSpec (docs/provisioning.md#desired-state).
+	// A new setting needs only its field and tag here.
+	Memory        int32   `config:"memory"`         // MB
+	Timeout       int32   `config:"timeout"`        // seconds
+	Arch          string  `config:"arch"`           // arm64 | x86_64
+	Auth          string  `config:"auth"`           // iam | apikey | none
+	ThrottleRate  float64 `config:"throttle-rate"`  // requests per second
+	ThrottleBurst int32   `config:"throttle-burst"` // requests
+	LogRetention  int32   `config:"log-retention"`  // days; 0 = never expire
 	// CORSOrigins are the browser origins allowed to call the API
 	// (docs/cors.md): each scheme://host[:port] as browsers send it, or
 	// "*" alone for any. Empty: none, and the resource has no OPTIONS
 	// method.
-	CORSOrigins []string
+	CORSOrigins []string `config:"cors"`
 
 	// IAMPropagationTimeout bounds the retries of "the role cannot be
 	// assumed by Lambda" after the role was created or changed.
@@ -93,6 +97,9 @@ func (s Spec) Validate() error {
 		case !c.re.MatchString(c.value):
 			return fmt.Errorf("%s %q: may only contain %s", c.name, c.value, strings.Trim(c.re.String(), "^$+"))
 		}
+	}
+	if strings.Trim(s.Stack, ".") == "" {
+		return fmt.Errorf("stack %q: must not be only dots", s.Stack)
 	}
 	if len(s.Table) < 3 {
 		return fmt.Errorf("table %q: shorter than 3 characters", s.Table)

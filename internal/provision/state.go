@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ddbops/ddbops/internal/cmdutil"
@@ -15,10 +16,12 @@ import (
 // StateVersion is the schema version of the state file.
 const StateVersion = 1
 
-// State is the cache written to .ddbops/state.json after every step. It is
-// never the source of truth (resources are found by name and tag), so a
-// lost file orphans nothing; it lets `call` and `bench` find the API
-// without AWS calls. It holds no secrets.
+// State is the cache written to the stack's state file
+// (.ddbops/stacks/<stack>/state.json, see StateFile) after every step. For
+// resources it is never the source of truth (they are found by name and
+// tag), so a lost file orphans nothing; it lets `call` and `bench` find the
+// API without AWS calls, and it records the stack's desired configuration.
+// It holds no secrets.
 type State struct {
 	Version   int    `json:"version"`
 	Stack     string `json:"stack"`
@@ -61,7 +64,42 @@ type State struct {
 	APIKeyID    string `json:"apiKeyId,omitempty"`
 	UsagePlanID string `json:"usagePlanId,omitempty"`
 
+	// Desired is the stack's desired configuration: what setup (and, for
+	// the function, deploy) was last told to apply. See DesiredSpec.
+	Desired Config `json:"desired,omitempty"`
+
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// StateFile returns the state file of stack under dir (config key
+// state-dir): dir/stacks/<stack>/state.json, one per stack, so two stacks
+// in one directory never share one. On first use it migrates the single
+// file older versions kept, dir/state.json: when that file records this
+// stack and the stack has no file of its own yet, it is moved there
+// (migrated reports it). A file recording another stack stays for that
+// stack's first use.
+func StateFile(dir, stack string) (path string, migrated bool, err error) {
+	if !namePattern.MatchString(stack) || strings.Trim(stack, ".") == "" {
+		return "", false, fmt.Errorf("state of stack %q: a stack name is letters, digits, '.', '_' and '-', and not only dots", stack)
+	}
+	path = filepath.Join(dir, "stacks", stack, "state.json")
+	legacy := filepath.Join(dir, "state.json")
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return path, false, nil
+	}
+	old, err := LoadState(legacy)
+	if err != nil || old.Stack != stack {
+		return path, false, nil // nothing of this stack's to migrate
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, fmt.Errorf("migrate state %s: %w", legacy, err)
+	}
+	// A rename within the directory tree: the file is never copied, so
+	// nothing can be lost half-way.
+	if err := os.Rename(legacy, path); err != nil {
+		return "", false, fmt.Errorf("migrate state %s to %s: %w", legacy, path, err)
+	}
+	return path, true, nil
 }
 
 // ErrNoState is returned by LoadState when the file does not exist.

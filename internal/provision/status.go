@@ -2,6 +2,8 @@ package provision
 
 import (
 	"context"
+	"fmt"
+	"strings"
 )
 
 // Resource statuses reported by Status.
@@ -12,22 +14,17 @@ const (
 	StatusForeign = "foreign"
 )
 
-// StatusOptions say what the stack is compared against. Zero values mean
-// the Spec's; the command fills them from what setup or deploy last
-// applied (the state file), so status reports changes made behind ddbops'
-// back, not settings edited since.
+// StatusOptions say what the stack is compared against besides the
+// Provisioner's Spec, which is the stack's recorded desired state
+// (DesiredSpec without explicit settings), so status reports changes made
+// behind ddbops' back, not settings edited since.
 type StatusOptions struct {
-	Memory  int32
-	Timeout int32
-	Arch    string
-	Auth    string
 	// CodeSha256 is the expected code hash ("" = code is not compared).
 	CodeSha256 string
-	// CORSOrigins are the browser origins expected to be allowed. Nil
-	// means those the state file records for this stack (what the last
-	// setup allowed), else the Spec's; set it to an empty slice to expect
-	// none.
-	CORSOrigins []string
+	// Pending are the changes the configuration (flags, environment,
+	// config file) makes to the recorded desired state: what the next
+	// setup applies. Any makes the report not OK.
+	Pending []Diff
 }
 
 // StatusRow is one resource.
@@ -50,7 +47,11 @@ type StatusReport struct {
 	// WantAuth the one expected.
 	Auth     string `json:"auth,omitempty"`
 	WantAuth string `json:"wantAuth"`
-	// OK is true when every resource exists as desired.
+	// Pending are the changes the configuration would make to the
+	// recorded desired state (ddbops setup applies them).
+	Pending []Diff `json:"pending,omitempty"`
+	// OK is true when every resource exists as desired and the
+	// configuration changes nothing.
 	OK bool `json:"ok"`
 }
 
@@ -63,27 +64,7 @@ func (p *Provisioner) Status(ctx context.Context, opts StatusOptions) (*StatusRe
 
 func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusReport, error) {
 	spec := p.spec
-	if opts.Memory > 0 {
-		spec.Memory = opts.Memory
-	}
-	if opts.Timeout > 0 {
-		spec.Timeout = opts.Timeout
-	}
-	if opts.Arch != "" {
-		spec.Arch = opts.Arch
-	}
-	if opts.Auth != "" {
-		spec.Auth = opts.Auth
-	}
-	switch {
-	case opts.CORSOrigins != nil:
-		spec.CORSOrigins = opts.CORSOrigins
-	case p.statePath != "":
-		if st, err := LoadState(p.statePath); err == nil && st.Stack == spec.Stack && st.Region == spec.Region {
-			spec.CORSOrigins = st.CORSOrigins
-		}
-	}
-	r, err := p.withSpec(spec).newRun(ctx)
+	r, err := p.newRun(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +74,7 @@ func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusRe
 	}
 	fw := functionWant{memory: spec.Memory, timeout: spec.Timeout, arch: spec.Arch, codeSha: opts.CodeSha256}
 	plan, _ := r.planAll(obs, fw)
-	rep := &StatusReport{Stack: spec.Stack, Region: spec.Region, Account: r.acct.ID, WantAuth: spec.Auth, OK: true}
+	rep := &StatusReport{Stack: spec.Stack, Region: spec.Region, Account: r.acct.ID, WantAuth: spec.Auth, Pending: opts.Pending, OK: len(opts.Pending) == 0}
 	if obs.api.id != "" {
 		rep.InvokeURL = r.arn.invokeURL(obs.api.id)
 		rep.Auth = authOf(obs.api.method)
@@ -129,4 +110,56 @@ func (p *Provisioner) status(ctx context.Context, opts StatusOptions) (*StatusRe
 		rep.Rows = append(rep.Rows, row)
 	}
 	return rep, nil
+}
+
+// Table is the report as table rows, header first: resource, name, status
+// and what differs ("memory: 512 MB (want 128 MB)").
+func (rep *StatusReport) Table() [][]string {
+	rows := [][]string{{"RESOURCE", "NAME", "STATUS", "DETAILS"}}
+	for _, r := range rep.Rows {
+		var details []string
+		for _, d := range r.Diffs {
+			details = append(details, fmt.Sprintf("%s: %s (want %s)", d.Field, d.Have, d.Want))
+		}
+		if r.Note != "" {
+			details = append(details, r.Note)
+		}
+		rows = append(rows, []string{r.Kind, r.Name, r.Status, strings.Join(details, "; ")})
+	}
+	return rows
+}
+
+// Summary is the report's lines under the table: invoke URL, auth mode,
+// each pending change with where it comes from (source(key)), the verdict.
+func (rep *StatusReport) Summary(source func(key string) string) []string {
+	url := rep.InvokeURL
+	if url == "" {
+		url = "(none: the REST API does not exist)"
+	}
+	auth := rep.Auth
+	switch {
+	case auth == "":
+		auth = "(no method) — want " + rep.WantAuth
+	case auth != rep.WantAuth:
+		auth += " — want " + rep.WantAuth
+	}
+	lines := []string{"invoke URL: " + url, "auth:       " + auth}
+	for _, d := range rep.Pending {
+		lines = append(lines, fmt.Sprintf("pending:    %s (from %s; the recorded desired state until ddbops setup applies it)", d, source(d.Field)))
+	}
+	counts := map[string]int{}
+	for _, r := range rep.Rows {
+		counts[r.Status]++
+	}
+	var parts []string
+	for _, s := range []string{StatusExists, StatusMissing, StatusDrifted, StatusForeign} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	verdict := "in sync"
+	if !rep.OK {
+		verdict = "not in sync (ddbops setup converges it)"
+	}
+	return append(lines, fmt.Sprintf("stack %s in %s (account %s): %s — %s", rep.Stack, rep.Region, rep.Account, strings.Join(parts, ", "), verdict))
 }

@@ -1,9 +1,13 @@
 package target
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
 
+	"github.com/ddbops/ddbops/internal/client"
 	"github.com/ddbops/ddbops/internal/cmdutil"
 	"github.com/ddbops/ddbops/internal/wire"
 )
@@ -54,4 +58,76 @@ func (r *Resolved) AuthHint() string {
 		return "the API rejected the signature: check your AWS credentials, --region, and that they allow execute-api:Invoke (or --auth)"
 	}
 	return "the API requires auth: try --auth iam or --auth apikey (setup's default is iam)"
+}
+
+// Explain attaches what to do next to a failed request of op to r: the
+// one table of call's hints, each matched to its cause
+// (docs/call.md#errors-and-hints). The exit code is the error's own
+// (cmdutil.ExitCode): 3 only for the function's NotFound.
+func (r *Resolved) Explain(err error, op string) error {
+	var apiErr *client.APIError
+	var unknown *client.OutcomeUnknownError
+	var netErr *net.OpError
+	hint := ""
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr):
+		hint = r.apiHint(apiErr, op)
+	case errors.As(err, &unknown):
+		switch unknown.Op {
+		case wire.OpCreate:
+			hint = "create is conditional: re-run it; exit code 4 (conflict) then means the first attempt was applied"
+		case wire.OpDelete:
+			hint = "re-run it: exit code 3 (not found) then means the first attempt was applied"
+		case wire.OpUpdate:
+			hint = "read the item (ddbops call read --id ...) to see whether it was applied before re-running"
+		}
+	case r.Kind == KindServer:
+		hint = "is the ddbops local serving " + r.Source + " still running?"
+	case errors.As(err, &netErr):
+		hint = "nothing answered at " + r.Target.URL + ": check the URL, and that the server is running"
+	}
+	if hint == "" {
+		return err
+	}
+	return cmdutil.WithHint(err, hint)
+}
+
+// apiHint is the hint for an answer of the API, "" when the error says it
+// all.
+func (r *Resolved) apiHint(e *client.APIError, op string) string {
+	const route = "check the invoke URL: its path must be /<stage>/<resource>, e.g. /prod/DynamoDBManager"
+	switch {
+	case e.StatusCode == http.StatusNotFound && e.Code == client.CodeNotFound:
+		if op == wire.OpUpdate {
+			return "update never creates an item: create it first (ddbops call create --id ...)"
+		}
+		return ""
+	case e.StatusCode == http.StatusNotFound:
+		return "nothing is served at this URL (not the function's answer): " + route
+	case e.StatusCode == http.StatusForbidden && e.Code == client.CodeForbidden:
+		return "the function serves another table than the request names: drop \"tableName\" from the body, or set the config key table to the function's table"
+	case e.StatusCode == http.StatusForbidden && e.ErrorType == client.ErrTypeMissingToken && r.Target.Auth == wire.AuthIAM:
+		return "API Gateway has no POST method at this path: " + route
+	case e.StatusCode == http.StatusForbidden && e.ErrorType == client.ErrTypeMissingToken:
+		return "API Gateway has no POST method at this path, or the API wants SigV4 signatures: " + route + ", or use --auth iam"
+	case e.StatusCode == http.StatusForbidden, e.StatusCode == http.StatusUnauthorized:
+		return r.AuthHint()
+	case e.StatusCode == http.StatusConflict && op == wire.OpCreate:
+		return "an item with this id exists: add --overwrite to replace it, or use update"
+	case e.StatusCode == http.StatusTooManyRequests:
+		return "the API is throttling requests (stage throttling or DynamoDB): wait and retry"
+	}
+	return ""
+}
+
+// Curl is the curl command that sends body to r, with the notes of what it
+// needs to run (CurlNotes); listAll notes that it fetches one page only.
+func (r *Resolved) Curl(body []byte, listAll bool) (string, []string) {
+	notes := append([]string{"not sent: --print-curl only prints the request"}, r.CurlNotes()...)
+	if listAll {
+		notes = append(notes, "--all: this fetches the first page; send LastEvaluatedKey as payload.ExclusiveStartKey for the next")
+	}
+	return client.CurlCommand(r.Target, body, r.SessionToken), notes
 }

@@ -92,7 +92,7 @@ func (r *Resolved) Describe() string {
 	if auth == "" {
 		auth = wire.AuthNone
 	}
-	return fmt.Sprintf("%s (%s auth)", r.Target.URL, auth)
+	return fmt.Sprintf("%s (auth %s)", r.Target.URL, auth)
 }
 
 // Settings is what resolution needs of the configuration.
