@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -53,8 +54,11 @@ type localOptions struct {
 	// signatures under iam auth, and that sign calls to a non-loopback
 	// --dynamodb-endpoint.
 	AWSConfig func(ctx context.Context) (aws.Config, error)
-	// Env is the environment (GOGC: leave the collector alone).
+	// Env is the environment (GOGC, GOMAXPROCS: the user's tuning wins).
 	Env cmdutil.Env
+	// TuneRuntime: set the collector and the thread count for a
+	// single-user server (tuneLocalRuntime); the real binary only.
+	TuneRuntime bool
 }
 
 func newLocalCmd(f *Factory, runF func(context.Context, *localOptions) error) *cobra.Command {
@@ -90,6 +94,7 @@ start without --allow-remote-unauthenticated.`,
 			opts.Region = f.Settings.LocalRegion
 			opts.JSON = f.Settings.JSON()
 			opts.Quiet = f.Settings.Quiet
+			opts.TuneRuntime = f.TuneRuntime
 			opts.AWSConfig = f.AWSConfig
 			opts.Env = f.Env
 			switch {
@@ -163,10 +168,8 @@ type localReady struct {
 
 func runLocal(ctx context.Context, opts *localOptions) error {
 	start := time.Now()
-	if opts.Env.GOGC() == "" {
-		// A server that allocates little per request and keeps a small
-		// heap: collecting less often saves CPU (docs/local.md).
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	if opts.TuneRuntime {
+		defer tuneLocalRuntime(opts.Env)()
 	}
 	errOut := opts.IO.ErrOut
 	cors, err := local.ParseOrigins(opts.CORS)
@@ -363,4 +366,30 @@ func addrIsLoopback(ctx context.Context, addr string) bool {
 		}
 	}
 	return true
+}
+
+// tuneLocalRuntime sets the Go runtime for a single-user server, each knob
+// only when the environment does not set it, and returns what restores
+// them. GOGC: the server allocates little per request and keeps a small
+// heap, so collecting less often saves CPU. GOMAXPROCS: one thread runs Go
+// code; a dev server's few clients gain nothing from a second, which costs
+// CPU per request in scheduling and wake-ups (docs/local.md#cpu,
+// docs/benchmarks.md). Blocking system calls (fsync) still get their own
+// threads.
+func tuneLocalRuntime(env cmdutil.Env) (restore func()) {
+	gc, procs := -1, -1
+	if env.GOGC() == "" {
+		gc = debug.SetGCPercent(400)
+	}
+	if env.GOMAXPROCS() == "" {
+		procs = runtime.GOMAXPROCS(1)
+	}
+	return func() {
+		if gc != -1 {
+			debug.SetGCPercent(gc)
+		}
+		if procs != -1 {
+			runtime.GOMAXPROCS(procs)
+		}
+	}
 }

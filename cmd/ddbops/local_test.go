@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -485,5 +487,39 @@ func TestRunLocalUserKeyNotLogged(t *testing.T) {
 	}
 	if s := errOut2.String(); strings.Contains(s, key) || strings.Contains(s, "$DDBOPS_API_KEY") || !strings.Contains(s, `-H "x-api-key: <the key given to --api-key>"`) {
 		t.Errorf("stderr:\n%s", s)
+	}
+}
+
+// TestTuneLocalRuntime: ddbops local runs Go code on one thread and
+// collects less often, unless the environment sets GOMAXPROCS or GOGC,
+// and the restore function puts both back. Not parallel: it changes the
+// test binary's runtime while it runs.
+func TestTuneLocalRuntime(t *testing.T) {
+	procs, gc := runtime.GOMAXPROCS(0), debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	if procs < 2 {
+		runtime.GOMAXPROCS(2)
+		defer runtime.GOMAXPROCS(procs)
+	}
+	before := runtime.GOMAXPROCS(0)
+	env := func(vars map[string]string) cmdutil.Env {
+		return cmdutil.Env{Getenv: func(k string) string { return vars[k] }}
+	}
+
+	restore := tuneLocalRuntime(env(nil))
+	gotProcs, gotGC := runtime.GOMAXPROCS(0), debug.SetGCPercent(400)
+	restore()
+	if gotProcs != 1 || gotGC != 400 {
+		t.Errorf("unset environment: GOMAXPROCS %d, GOGC %d; want 1, 400", gotProcs, gotGC)
+	}
+	if runtime.GOMAXPROCS(0) != before || debug.SetGCPercent(gc) != gc {
+		t.Errorf("not restored: GOMAXPROCS %d (want %d)", runtime.GOMAXPROCS(0), before)
+	}
+
+	restore = tuneLocalRuntime(env(map[string]string{"GOMAXPROCS": "2", "GOGC": "100"}))
+	gotProcs, gotGC = runtime.GOMAXPROCS(0), debug.SetGCPercent(gc)
+	restore()
+	if gotProcs != before || gotGC != gc {
+		t.Errorf("environment sets both: GOMAXPROCS %d, GOGC %d; want %d, %d (untouched)", gotProcs, gotGC, before, gc)
 	}
 }

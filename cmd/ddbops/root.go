@@ -32,6 +32,10 @@ type Factory struct {
 	Env      cmdutil.Env
 	// LoadAWS loads AWS configurations (nil = target.LoadAWS).
 	LoadAWS target.AWSLoader
+	// TuneRuntime lets a long-running command (ddbops local) set the Go
+	// runtime's process-wide knobs; only the real binary sets it, so a test
+	// running a command in-process never changes its test binary's.
+	TuneRuntime bool
 
 	// lastErr is the error Execute reported, for the -o json fallback.
 	lastErr error
@@ -94,7 +98,7 @@ func Execute(ctx context.Context, ios *cmdutil.IOStreams, args []string) int {
 	out := &cmdutil.CountingWriter{W: ios.Out}
 	cios := *ios
 	cios.Out = out
-	f := &Factory{IO: &cios, Version: buildVersion(), Env: cmdutil.SystemEnv()}
+	f := &Factory{IO: &cios, Version: buildVersion(), Env: cmdutil.SystemEnv(), TuneRuntime: true}
 	code := execute(ctx, f, newRootCmd(f), args)
 	if code != cmdutil.ExitOK && out.N == 0 && wantsJSON(f, args) {
 		cmdutil.WriteErrorJSON(f.IO.Out, f.lastErr, code)

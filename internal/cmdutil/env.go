@@ -23,6 +23,7 @@ const (
 	envNoColor      = "NO_COLOR"
 	envXDGConfig    = "XDG_CONFIG_HOME"
 	envGOGC         = "GOGC"
+	envGOMAXPROCS   = "GOMAXPROCS"
 	envSessionToken = "AWS_SESSION_TOKEN"
 )
 
@@ -66,6 +67,9 @@ func (e Env) XDGConfigHome() string { return e.get(envXDGConfig) }
 
 // GOGC is $GOGC: when set, the user tunes the collector, not ddbops.
 func (e Env) GOGC() string { return e.get(envGOGC) }
+
+// GOMAXPROCS is $GOMAXPROCS: when set, the user chooses the thread count.
+func (e Env) GOMAXPROCS() string { return e.get(envGOMAXPROCS) }
 
 // HasSessionToken reports whether $AWS_SESSION_TOKEN is set: a printed
 // curl command signing with the environment's credentials then needs it.
