@@ -71,7 +71,9 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 	spec := o.Settings.spec()
 	spec.Auth, spec.Memory, spec.Arch = o.Auth, int32(o.Memory), o.Arch
 	spec.CORSOrigins = provision.SplitCORSOrigins(o.CORS)
-	_, err := o.converge(ctx, "setup", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
+	var desired provision.Spec
+	res, err := o.converge(ctx, "setup", spec, o.HandlerZip, o.DryRun, func(r *stackRun) (*provision.Result, error) {
+		desired = r.spec
 		// r.spec is the desired state: auth none may be the record's.
 		if r.spec.Auth == wire.AuthNone && !o.DryRun && !o.Yes {
 			if !o.IO.IsInTTY {
@@ -87,10 +89,11 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 	}, func(r *stackRun, res *provision.Result) {
 		fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s\n", r.spec.Stack, r.summary(res.Changes))
 		printEndpointSummary(o.IO.Out, res.InvokeURL, r.spec.Auth, res.APIKeyID, r.spec.EndpointURL)
-		if r.spec.Auth == wire.AuthNone {
-			fmt.Fprintf(o.IO.ErrOut, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", res.InvokeURL, r.spec.Table)
-		}
 	})
+	if err == nil && !o.DryRun && desired.Auth == wire.AuthNone && res != nil {
+		// On stderr with -o json too: a warning is not data.
+		fmt.Fprintf(o.IO.ErrOut, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", res.InvokeURL, desired.Table)
+	}
 	return err
 }
 
