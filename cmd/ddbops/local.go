@@ -373,7 +373,7 @@ func addrIsLoopback(ctx context.Context, addr string) bool {
 // them. GOGC: the server allocates little per request and keeps a small
 // heap, so collecting less often saves CPU. GOMAXPROCS: one thread runs Go
 // code; a dev server's few clients gain nothing from a second, which costs
-// CPU per request in scheduling and wake-ups (docs/local.md#cpu,
+// CPU per request in scheduling and wake-ups (docs/local.md#runtime-settings,
 // docs/benchmarks.md). Blocking system calls (fsync) still get their own
 // threads.
 func tuneLocalRuntime(env cmdutil.Env) (restore func()) {

@@ -180,7 +180,7 @@ func sequence() []step {
 // (asking to remove the exception) once the emulator or the local stack
 // answers like the others.
 type exception struct {
-	name    string // stable name, as listed in README's parity exceptions
+	name    string // stable name, as listed in docs/testing-emulator-exceptions.md
 	reason  string // what differs, who is right, and why it stays
 	steps   []string
 	targets []string
@@ -189,15 +189,15 @@ type exception struct {
 	instead func(t testing.TB, ref reply) reply
 }
 
-// The exceptions. None concerns the local stack: where minidyn, its
-// embedded engine, differs from DynamoDB, the engine's adapter answers as
-// DynamoDB does (internal/local/engine/minidyn.go). The rie+minidyn target
-// talks to minidyn's own HTTP server and keeps minidyn's differences.
+// The exceptions. None concerns the local stack, whose own engine
+// (internal/local/engine, docs/engine.md) answers as DynamoDB does. The
+// rie+minidyn target talks to minidyn's own HTTP server and keeps
+// minidyn's differences.
 var exceptions = []exception{
 	{
 		name: "minidyn-http-scannedcount",
 		reason: "minidyn's HTTP server answers every Scan with ScannedCount 0. DynamoDB and moto count the items read " +
-			"before the filter; the local stack's in-process adapter computes it too, so only rie+minidyn differs.",
+			"before the filter; the local stack's engine counts them too, so only rie+minidyn differs.",
 		steps:   listSteps(),
 		targets: []string{targetMinidyn},
 		instead: func(t testing.TB, ref reply) reply {
@@ -208,7 +208,7 @@ var exceptions = []exception{
 		name: "minidyn-http-empty-containers",
 		reason: "minidyn's HTTP server drops empty L and M values when it encodes an item (omitempty), sending {} as the " +
 			"attribute value; the SDK cannot decode that and the function sees the previous attribute's value " +
-			"(top level, keys in sorted order) or NULL (nested). The local stack calls minidyn in-process and is not concerned.",
+			"(top level, keys in sorted order) or NULL (nested). The local stack's own engine keeps empty containers and is not concerned.",
 		steps:   []string{"read empty list and map"},
 		targets: []string{targetMinidyn},
 		instead: answer(200, `{"Item":{"id":"empties","l":"empties","m":"empties","nested":{"l":null,"m":null}},`+metadata+`}`),
