@@ -386,7 +386,7 @@ func canonicalValue(v types.AttributeValue, level int) (types.AttributeValue, er
 		if len(x.Value) == 0 {
 			return nil, validation("One or more parameter values were invalid: An string set  may not be empty")
 		}
-		if hasDuplicate(x.Value, func(a, b string) bool { return a == b }) {
+		if hasDuplicate(x.Value, equalStrings) {
 			return nil, errDuplicates
 		}
 		return v, nil
@@ -415,7 +415,7 @@ func canonicalValue(v types.AttributeValue, level int) (types.AttributeValue, er
 				out[i] = c
 			}
 		}
-		if hasDuplicate(x.Value, func(a, b string) bool { return compareNumbers(a, b) == 0 }) {
+		if hasDuplicate(x.Value, equalNumbers) {
 			return nil, errDuplicates
 		}
 		if out == nil {
