@@ -356,12 +356,18 @@ func (u *update) apply(old, key map[string]types.AttributeValue) (map[string]typ
 			n.value = v
 		}
 	}
-	out := make(map[string]types.AttributeValue, len(base)+len(root.keys))
-	for k, v := range base {
+	return root.applyToKeys(base)
+}
+
+// applyToKeys returns a copy of the map m with what becomes of its keys
+// under n's children; m is not modified.
+func (n *opNode) applyToKeys(m map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out := make(map[string]types.AttributeValue, len(m)+len(n.keys))
+	for k, v := range m {
 		out[k] = v
 	}
-	for k, c := range root.keys {
-		v, err := c.applyTo(base[k])
+	for k, c := range n.keys {
+		v, err := c.applyTo(m[k])
 		if err != nil {
 			return nil, err
 		}
@@ -393,20 +399,9 @@ func (n *opNode) applyTo(old types.AttributeValue) (types.AttributeValue, error)
 		if !ok {
 			return nil, errDocumentPath
 		}
-		out := make(map[string]types.AttributeValue, len(m.Value)+len(n.keys))
-		for k, v := range m.Value {
-			out[k] = v
-		}
-		for k, c := range n.keys {
-			v, err := c.applyTo(m.Value[k])
-			if err != nil {
-				return nil, err
-			}
-			if v == nil {
-				delete(out, k)
-			} else {
-				out[k] = v
-			}
+		out, err := n.applyToKeys(m.Value)
+		if err != nil {
+			return nil, err
 		}
 		return &types.AttributeValueMemberM{Value: out}, nil
 	}
