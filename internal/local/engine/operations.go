@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/itemsize"
 )
 
 // The five operations, with DynamoDB's validation order: parameters,
@@ -188,7 +189,7 @@ func (e *Engine) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...fu
 	if err != nil {
 		return nil, err
 	}
-	if itemSize(item) > maxItemBytes {
+	if itemsize.Of(item) > maxItemBytes {
 		return nil, validation("Item size has exceeded the maximum allowed size")
 	}
 	enc, err := EncodeItem(item)
@@ -295,7 +296,7 @@ func (e *Engine) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _
 		if err != nil || updated == nil {
 			return nil, err // nil, nil: nothing to write for a missing item
 		}
-		if itemSize(updated) > maxItemBytes {
+		if itemsize.Of(updated) > maxItemBytes {
 			return nil, errItemTooLarge
 		}
 		enc, err := EncodeItem(updated)
@@ -432,7 +433,7 @@ func (e *Engine) Scan(ctx context.Context, in *dynamodb.ScanInput, _ ...func(*dy
 			return false, fmt.Errorf("scan: %w", err)
 		}
 		scanned++
-		bytes += itemSize(item)
+		bytes += itemsize.Of(item)
 		if filter == nil || filter.eval(item) {
 			if pr != nil {
 				item = pr.apply(item)
