@@ -63,48 +63,32 @@ func appendAttr(b []byte, av types.AttributeValue) []byte {
 	case *types.AttributeValueMemberNULL:
 		return append(b, "null"...)
 	case *types.AttributeValueMemberL:
-		b = append(b, '[')
-		for i, e := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendAttr(b, e)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendAttr)
 	case *types.AttributeValueMemberM:
 		return appendAttrMap(b, v.Value)
 	case *types.AttributeValueMemberB:
 		return appendBase64(b, v.Value)
 	case *types.AttributeValueMemberSS:
-		b = append(b, '[')
-		for i, s := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendString)
 	case *types.AttributeValueMemberNS:
-		b = append(b, '[')
-		for i, s := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendNumber(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendNumber)
 	case *types.AttributeValueMemberBS:
-		b = append(b, '[')
-		for i, s := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendBase64(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendBase64)
 	}
 	// nil or a member type added to the SDK later: no plain-JSON form.
 	return append(b, "null"...)
+}
+
+// appendArray writes s as a JSON array, each element with elem.
+func appendArray[T any](b []byte, s []T, elem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, e := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, e)
+	}
+	return append(b, ']')
 }
 
 func appendAttrMap(b []byte, m map[string]types.AttributeValue) []byte {
