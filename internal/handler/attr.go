@@ -137,19 +137,13 @@ func isJSONNumber(s string) bool {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i, _ = skipDigits(s, i)
 	default:
 		return false
 	}
+	var ok bool
 	if i < len(s) && s[i] == '.' {
-		i++
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if i, ok = skipDigits(s, i+1); !ok {
 			return false
 		}
 	}
@@ -158,15 +152,21 @@ func isJSONNumber(s string) bool {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if i, ok = skipDigits(s, i); !ok {
 			return false
 		}
 	}
 	return i == len(s)
+}
+
+// skipDigits returns the index past the decimal digits that start at
+// s[i], and whether there is at least one.
+func skipDigits(s string, i int) (int, bool) {
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i, i > start
 }
 
 const hexDigits = "0123456789abcdef"

@@ -41,11 +41,7 @@ func Value(av types.AttributeValue) int {
 		}
 		return n
 	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
+		return totalLen(v.Value)
 	case *types.AttributeValueMemberNS:
 		n := 0
 		for _, s := range v.Value {
@@ -53,13 +49,18 @@ func Value(av types.AttributeValue) int {
 		}
 		return n
 	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range v.Value {
-			n += len(b)
-		}
-		return n
+		return totalLen(v.Value)
 	}
 	return 0
+}
+
+// totalLen is the size of a string or binary set: its elements' bytes.
+func totalLen[T string | []byte](set []T) int {
+	n := 0
+	for _, e := range set {
+		n += len(e)
+	}
+	return n
 }
 
 // Number is DynamoDB's size of a number: 1 byte per two significant
