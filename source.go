@@ -14,7 +14,7 @@ import (
 // extracts the tree. A handler dependency inside this module that is not
 // listed here fails TestPackageEmbeddedSourceCoversHandler in internal/pkgzip.
 //
-//go:embed go.mod go.sum cmd/handler/*.go internal/handler/*.go internal/wire/*.go
+//go:embed go.mod go.sum cmd/handler/*.go internal/handler/*.go internal/itemsize/*.go internal/wire/*.go
 var handlerSource embed.FS
 
 // HandlerSource returns the embedded module subset, rooted like the module

@@ -30,22 +30,12 @@ ROUNDS=${ROUNDS:-3}
 WORKERS=${WORKERS:-64}
 BEFORE=${BEFORE:-}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-die() { echo "local-cpu-per-read: $*" >&2; exit 1; }
-command -v go >/dev/null || die "go is required"
-command -v curl >/dev/null || die "curl is required"
-command -v python3 >/dev/null || die "python3 is required"
+bench_name=local-cpu-per-read
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+need go
+need curl
+need python3
 
 dynalite=${DYNALITE:-}
 if [[ -z "$dynalite" ]]; then
@@ -56,64 +46,43 @@ fi
 [[ -x "$dynalite" ]] || die "dynalite is not installed (npm install --prefix ${prefix:-DIR} dynalite@4)"
 
 echo "building ddbops and vegeta …" >&2
-(cd "$root" && go build -o "$tmp/ddbops" ./cmd/ddbops)
-vegeta_version=$(cd "$root" && go list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
-GOBIN="$tmp" go install "github.com/tsenart/vegeta/v12@$vegeta_version"
+build_ddbops "$tmp/ddbops"
+install_vegeta
 targets=(this)
 if [[ -n "$BEFORE" ]]; then
 	echo "building ddbops at $BEFORE …" >&2
-	mkdir "$tmp/before-src"
-	(cd "$root" && git archive "$BEFORE") | tar -x -C "$tmp/before-src"
-	(cd "$tmp/before-src" && go build -o "$tmp/ddbops-before" ./cmd/ddbops)
+	build_ddbops "$tmp/ddbops-before" "$BEFORE"
 	targets+=(before)
 fi
 targets+=(dynalite)
 
-printf '{"operation":"read","tableName":"lambda-apigateway","payload":{"Key":{"id":"1"}}}' >"$tmp/read.json"
 declare -A pid_of
 
-start_local() { # start_local NAME BINARY
+serve() { # serve NAME BINARY
 	local name=$1 bin=$2
-	"$bin" local --addr 127.0.0.1:0 --data-dir "$tmp/data-$name" --auth none -o json >"$tmp/$name.json" 2>"$tmp/$name.log" &
-	local pid=$!
-	pids+=("$pid")
-	for _ in $(seq 1 400); do
-		grep -q '"url"' "$tmp/$name.json" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || { cat "$tmp/$name.log" >&2; die "ddbops local ($name) exited"; }
-		sleep 0.025
-	done
-	local url
-	url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp/$name.json")
+	start_local "$name" "$bin" --data-dir "$tmp/data-$name" --auth none
 	curl -sf -X POST -d '{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"}}}' "$url" >/dev/null ||
 		die "create on ddbops local ($name) failed"
-	printf 'POST %s\nContent-Type: application/json\n@%s\n' "$url" "$tmp/read.json" >"$tmp/$name.targets"
-	pid_of[$name]=$pid
+	local_read_targets "$url" "$tmp/$name.targets"
+	pid_of[$name]=$local_pid
 }
 
-start_local this "$tmp/ddbops"
-[[ -n "$BEFORE" ]] && start_local before "$tmp/ddbops-before"
+serve this "$tmp/ddbops"
+[[ -n "$BEFORE" ]] && serve before "$tmp/ddbops-before"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(freeport)
 "$dynalite" --host 127.0.0.1 --port "$port" --createTableMs 0 >"$tmp/dynalite.log" 2>&1 &
 pid_of[dynalite]=$!
-pids+=("${pid_of[dynalite]}")
+track "${pid_of[dynalite]}"
 dyn_url="http://127.0.0.1:$port/"
 for _ in $(seq 1 400); do
 	curl -s -o /dev/null "$dyn_url" && break
 	kill -0 "${pid_of[dynalite]}" 2>/dev/null || { cat "$tmp/dynalite.log" >&2; die "dynalite exited"; }
 	sleep 0.025
 done
-auth="Authorization: AWS4-HMAC-SHA256 Credential=AKIDLOCALBENCH/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0"
-ddb() { curl -sf -X POST -H "Content-Type: application/x-amz-json-1.0" -H "$auth" -H "X-Amz-Date: 20240101T000000Z" -H "X-Amz-Target: DynamoDB_20120810.$1" -d "$2" "$dyn_url"; }
-ddb CreateTable '{"TableName":"lambda-apigateway","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null ||
-	die "dynalite CreateTable failed"
-ddb PutItem '{"TableName":"lambda-apigateway","Item":{"id":{"S":"1"},"name":{"S":"Bob"}}}' >/dev/null || die "dynalite PutItem failed"
-ddb GetItem '{"TableName":"lambda-apigateway","Key":{"id":{"S":"1"}}}' | grep -q Bob || die "dynalite GetItem does not find the item"
-printf '{"TableName":"lambda-apigateway","Key":{"id":{"S":"1"}}}' >"$tmp/get.json"
-printf 'POST %s\nContent-Type: application/x-amz-json-1.0\n%s\nX-Amz-Date: 20240101T000000Z\nX-Amz-Target: DynamoDB_20120810.GetItem\n@%s\n' \
-	"$dyn_url" "$auth" "$tmp/get.json" >"$tmp/dynalite.targets"
+ddb_seed "$dyn_url" dynalite
+ddb_get_targets "$dyn_url" "$tmp/dynalite.targets"
 
-cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 results="$tmp/results.tsv"
 : >"$results"
 echo "attacking ${targets[*]} at $RATE req/s for $DURATION each, $ROUNDS rounds …" >&2

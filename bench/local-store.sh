@@ -32,51 +32,26 @@ WRITE_DURATION=${WRITE_DURATION:-30s}
 PARTS=${PARTS:-1 2 3 4 5 6}
 BEFORE_COMMIT=${BEFORE_COMMIT:-5411205}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-die() { echo "local-store: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || die "$1 is required"; }
+bench_name=local-store
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 need go
 need curl
 need python3
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 
 echo "building ddbops before ($BEFORE_COMMIT) and after, vegeta and localstartup …" >&2
-mkdir "$tmp/before-src"
-(cd "$root" && git archive "$BEFORE_COMMIT" | tar -x -C "$tmp/before-src")
-(cd "$tmp/before-src" && go build -o "$tmp/before" ./cmd/ddbops)
-(cd "$root" && go build -o "$tmp/after" ./cmd/ddbops)
+build_ddbops "$tmp/before" "$BEFORE_COMMIT"
+build_ddbops "$tmp/after"
 (cd "$root" && go build -o "$tmp/localstartup" ./bench/localstartup)
-vegeta_version=$(cd "$root" && go list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
-GOBIN="$tmp" go install "github.com/tsenart/vegeta/v12@$vegeta_version"
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+install_vegeta
 
 # serve BIN DIR: starts ddbops local, sets $url and $pid.
 serve() {
-	local bin=$1 dir=$2
-	"$bin" local --addr 127.0.0.1:0 --data-dir "$dir" --auth none -o json >"$tmp/serve.json" 2>"$tmp/serve.log" &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 1 2000); do
-		grep -q '"url"' "$tmp/serve.json" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || { cat "$tmp/serve.log" >&2; die "ddbops local exited"; }
-		sleep 0.01
-	done
-	url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp/serve.json")
+	start_local serve "$1" --data-dir "$2" --auth none
+	pid=$local_pid
 }
-stop() { kill -TERM "$pid"; wait "$pid" || die "ddbops local did not stop cleanly"; }
+stop() { stop_local "$pid"; }
 
 # attack NAME TARGETS RATE DURATION WORKERS SERVER_PID: one vegeta run,
 # one line in $tmp/attacks.tsv (name, requests, success, p50 ms, p99 ms,
@@ -133,12 +108,11 @@ fi
 if has 4; then
 	echo
 	echo "== 4. server CPU per read at a fixed 2,000 req/s for $READ_DURATION"
-	printf '{"operation":"read","tableName":"lambda-apigateway","payload":{"Key":{"id":"1"}}}' >"$tmp/read.json"
 	for round in 1 2; do
 		for b in before after; do
 			serve "$tmp/$b" "$tmp/read-$b"
 			curl -sf -X POST -d '{"operation":"create","payload":{"Item":{"id":"1","name":"Bob"}}}' "$url" >/dev/null
-			printf 'POST %s\nContent-Type: application/json\n@%s\n' "$url" "$tmp/read.json" >"$tmp/read.targets"
+			local_read_targets "$url" "$tmp/read.targets"
 			attack "read-$b#$round" "$tmp/read.targets" 2000 "$READ_DURATION" 64 "$pid"
 			stop
 		done
@@ -147,18 +121,14 @@ if has 4; then
 			port=$(freeport)
 			"$dynalite" --port "$port" >"$tmp/dynalite.log" 2>&1 &
 			dpid=$!
-			pids+=("$dpid")
+			track "$dpid"
 			durl="http://127.0.0.1:$port/"
-			auth="Authorization: AWS4-HMAC-SHA256 Credential=AKIDLOCALBENCH/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0"
-			ddb() { curl -sf -X POST -H "Content-Type: application/x-amz-json-1.0" -H "$auth" -H "X-Amz-Date: 20240101T000000Z" -H "X-Amz-Target: DynamoDB_20120810.$1" -d "$2" "$durl"; }
-			for _ in $(seq 1 200); do ddb ListTables '{}' >/dev/null 2>&1 && break; sleep 0.05; done
-			ddb CreateTable '{"TableName":"lambda-apigateway","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
-			for _ in $(seq 1 100); do ddb DescribeTable '{"TableName":"lambda-apigateway"}' | grep -q ACTIVE && break; sleep 0.1; done
-			ddb PutItem '{"TableName":"lambda-apigateway","Item":{"id":{"S":"1"},"name":{"S":"Bob"}}}' >/dev/null
-			ddb GetItem '{"TableName":"lambda-apigateway","Key":{"id":{"S":"1"}}}' | grep -q Bob || die "dynalite GetItem does not find the item"
-			printf '{"TableName":"lambda-apigateway","Key":{"id":{"S":"1"}}}' >"$tmp/get.json"
-			printf 'POST %s\nContent-Type: application/x-amz-json-1.0\n%s\nX-Amz-Date: 20240101T000000Z\nX-Amz-Target: DynamoDB_20120810.GetItem\n@%s\n' \
-				"$durl" "$auth" "$tmp/get.json" >"$tmp/dynalite.targets"
+			for _ in $(seq 1 200); do ddb "$durl" ListTables '{}' >/dev/null 2>&1 && break; sleep 0.05; done
+			ddb "$durl" CreateTable '{"TableName":"lambda-apigateway","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
+			for _ in $(seq 1 100); do ddb "$durl" DescribeTable '{"TableName":"lambda-apigateway"}' | grep -q ACTIVE && break; sleep 0.1; done
+			ddb "$durl" PutItem '{"TableName":"lambda-apigateway","Item":{"id":{"S":"1"},"name":{"S":"Bob"}}}' >/dev/null
+			ddb "$durl" GetItem '{"TableName":"lambda-apigateway","Key":{"id":{"S":"1"}}}' | grep -q Bob || die "dynalite GetItem does not find the item"
+			ddb_get_targets "$durl" "$tmp/dynalite.targets"
 			attack "dynalite#$round" "$tmp/dynalite.targets" 2000 "$READ_DURATION" 64 "$dpid"
 			kill "$dpid"
 			wait "$dpid" 2>/dev/null || true

@@ -32,21 +32,9 @@ WORKERS=${WORKERS:-32}
 ROUNDS=${ROUNDS:-2}
 STARTUP_ITEMS=${STARTUP_ITEMS-0,10000,100000}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-local_pid=""
-moto_pid=""
-cleanup() {
-	for p in $local_pid $moto_pid; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-die() { echo "local-vs-moto: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || die "$1 is required"; }
+bench_name=local-vs-moto
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 need go
 need curl
 need python3
@@ -54,54 +42,35 @@ need moto_server
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is required (apt-get install time)"
 
 echo "building ddbops, vegeta and localstartup …" >&2
-(cd "$root" && go build -o "$tmp/ddbops" ./cmd/ddbops)
-# The vegeta CLI at the version go.mod pins for its library, built outside
-# this module (go.mod requires only the library's packages).
-vegeta_version=$(cd "$root" && go list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
-GOBIN="$tmp" go install "github.com/tsenart/vegeta/v12@$vegeta_version"
+build_ddbops "$tmp/ddbops"
+install_vegeta
 (cd "$root" && go build -o "$tmp/localstartup" ./bench/localstartup)
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 # --- ddbops local, with a CPU profile of its serving phase ---
-"$tmp/ddbops" local --addr 127.0.0.1:0 --data-dir "$tmp/data" --auth none -o json \
-	--cpuprofile "$tmp/local.prof" >"$tmp/local.json" 2>"$tmp/local.log" &
-local_pid=$!
-for _ in $(seq 1 400); do
-	grep -q '"url"' "$tmp/local.json" 2>/dev/null && break
-	kill -0 "$local_pid" 2>/dev/null || { cat "$tmp/local.log" >&2; die "ddbops local exited"; }
-	sleep 0.025
-done
-local_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp/local.json")
+start_local local "$tmp/ddbops" --data-dir "$tmp/data" --auth none --cpuprofile "$tmp/local.prof"
+local_url=$url
 curl -sf -X POST -d '{"operation":"create","tableName":"lambda-apigateway","payload":{"Item":{"id":"1","name":"Bob"}}}' "$local_url" >/dev/null ||
 	die "create on ddbops local failed"
-printf '{"operation":"read","tableName":"lambda-apigateway","payload":{"Key":{"id":"1"}}}' >"$tmp/read.json"
-printf 'POST %s\nContent-Type: application/json\n@%s\n' "$local_url" "$tmp/read.json" >"$tmp/local.targets"
+local_read_targets "$local_url" "$tmp/local.targets"
 
 # --- moto_server with the same table and item ---
 moto_port=$(freeport)
 moto_url="http://127.0.0.1:$moto_port/"
 MOTO_ALLOW_NONEXISTENT_REGION=true moto_server -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
 moto_pid=$!
+track "$moto_pid"
 for _ in $(seq 1 600); do
 	curl -sf -o /dev/null "${moto_url}moto-api/" && break
 	kill -0 "$moto_pid" 2>/dev/null || { cat "$tmp/moto.log" >&2; die "moto_server exited"; }
 	sleep 0.1
 done
-auth="Authorization: AWS4-HMAC-SHA256 Credential=AKIDLOCALBENCH/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0"
-ddb() { curl -sf -X POST -H "Content-Type: application/x-amz-json-1.0" -H "$auth" -H "X-Amz-Target: DynamoDB_20120810.$1" -d "$2" "$moto_url"; }
-ddb CreateTable '{"TableName":"lambda-apigateway","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null ||
-	die "moto CreateTable failed"
-ddb PutItem '{"TableName":"lambda-apigateway","Item":{"id":{"S":"1"},"name":{"S":"Bob"}}}' >/dev/null || die "moto PutItem failed"
-ddb GetItem '{"TableName":"lambda-apigateway","Key":{"id":{"S":"1"}}}' | grep -q Bob || die "moto GetItem does not find the item"
-printf '{"TableName":"lambda-apigateway","Key":{"id":{"S":"1"}}}' >"$tmp/get.json"
-printf 'POST %s\nContent-Type: application/x-amz-json-1.0\n%s\nX-Amz-Target: DynamoDB_20120810.GetItem\n@%s\n' \
-	"$moto_url" "$auth" "$tmp/get.json" >"$tmp/moto.targets"
+ddb_date="" # moto's requests carry no X-Amz-Date
+ddb_seed "$moto_url" moto
+ddb_get_targets "$moto_url" "$tmp/moto.targets"
 
 # --- the attacks ---
 results="$tmp/results.tsv"
 : >"$results"
-cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user+system clock ticks of a process
 attack() { # attack NAME TARGETS SERVER_PID
 	local name=$1 targets=$2 pid=$3 before after
 	before=$(cputicks "$pid")
@@ -125,9 +94,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 
-kill -TERM "$local_pid"
-wait "$local_pid" || die "ddbops local did not stop cleanly"
-local_pid=""
+stop_local "$local_pid"
 
 echo
 echo "== read throughput: ddbops local (tutorial read through the gateway) vs moto_server (DynamoDB GetItem)"

@@ -14,11 +14,10 @@
 # Each load runs as back-to-back `ddbops bench --duration $SEGMENT`
 # segments, so every segment has its own latency percentiles: the first
 # segment is "start", the last one "end". Meanwhile the server's RSS
-# (VmRSS from /proc/<pid>/status) and the journal's size are sampled
-# every $SAMPLE seconds. The journal is compacted only when `ddbops local`
-# starts, so it grows for the whole run; at the end the server is stopped
-# with SIGTERM (it must exit 0) and started again on the same data dir to
-# show what the grown journal costs at the next start.
+# (VmRSS from /proc/<pid>/status) and the size of the database file
+# (data.db) are sampled every $SAMPLE seconds; at the end the server is
+# stopped with SIGTERM (it must exit 0) and started again on the same data
+# dir to show what the grown database costs at the next start.
 #
 # Usage: bench/soak/run.sh              (from anywhere in the checkout)
 # Environment: DURATION (10m; s, m or h suffix, or plain seconds),
@@ -48,49 +47,31 @@ LIST_RATE=${LIST_RATE:-20}
 CREATE_KEYS=${CREATE_KEYS:-2000}
 API_KEY=soak-api-key-0123456789abcdef
 
-die() { echo "soak: $*" >&2; exit 1; }
-command -v go >/dev/null || die "go is required"
-command -v python3 >/dev/null || die "python3 is required"
+bench_name=soak
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
+need go
+need python3
 [[ $DURATION_S =~ ^[0-9]+$ && $DURATION_S -gt 0 ]] || die "DURATION ${DURATION:-}: want e.g. 10m, 90s or 600"
 [[ $SEGMENT_S =~ ^[0-9]+$ && $SEGMENT_S -gt 0 ]] || die "SEGMENT ${SEGMENT:-}: want e.g. 60s"
 [[ $SAMPLE_S =~ ^[0-9]+$ && $SAMPLE_S -gt 0 ]] || die "SAMPLE ${SAMPLE:-}: want e.g. 10s"
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-local_pid=""
-bg_pids=()
-cleanup() {
-	for p in "${bg_pids[@]}" $local_pid; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+# The raw results, kept when OUT is set.
+bench_on_exit() {
 	if [[ -n "${OUT:-}" ]]; then
 		mkdir -p "$OUT" && cp -r "$tmp/results" "$tmp"/*.log "$tmp"/*.tsv "$OUT"/ 2>/dev/null || true
 	fi
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 
 echo "soak: building ddbops …" >&2
-(cd "$root" && go build -o "$tmp/ddbops" ./cmd/ddbops)
+build_ddbops "$tmp/ddbops"
 ddbops="$tmp/ddbops"
 data="$tmp/data"
 mkdir -p "$tmp/results"
 
-# start_local LOGNAME: starts ddbops local on $data, sets local_pid and url.
-start_local() {
-	"$ddbops" local --addr 127.0.0.1:0 --data-dir "$data" --auth apikey --api-key "$API_KEY" -o json \
-		>"$tmp/$1.json" 2>"$tmp/$1.log" &
-	local_pid=$!
-	for _ in $(seq 1 2400); do
-		grep -q '"startupMs"' "$tmp/$1.json" 2>/dev/null && break
-		kill -0 "$local_pid" 2>/dev/null || { cat "$tmp/$1.log" >&2; die "ddbops local exited"; }
-		sleep 0.025
-	done
-	grep -q '"startupMs"' "$tmp/$1.json" || die "ddbops local not ready after 60s"
-	url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp/$1.json")
-}
-start_local local
+# start_soak LOGNAME: starts ddbops local on $data, sets local_pid and url.
+start_soak() { start_local "$1" "$ddbops" --data-dir "$data" --auth apikey --api-key "$API_KEY"; }
+start_soak local
 
 bench() { # bench OP RATE DURATION_S KEYS OUTFILE
 	"$ddbops" bench --url "$url" --auth apikey --api-key "$API_KEY" --op "$1" --rate "$2" \
@@ -106,21 +87,21 @@ d = json.load(open(sys.argv[1]))
 sys.exit(0 if d["success"] == 1 else 1)
 PY
 
-journal="$data/journal"
+db="$data/data.db"
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$local_pid/status"; }
 size() { stat -c %s "$1"; }
-echo -e "t_s\trss_kb\tjournal_bytes" >"$tmp/samples.tsv"
+echo -e "t_s\trss_kb\tdb_bytes" >"$tmp/samples.tsv"
 t0=$(date +%s)
 cp /proc/loadavg "$tmp/loadavg.start"
-echo -e "0\t$(rss_kb)\t$(size "$journal")" >>"$tmp/samples.tsv"
+echo -e "0\t$(rss_kb)\t$(size "$db")" >>"$tmp/samples.tsv"
 (
 	while sleep "$SAMPLE_S"; do
 		kill -0 "$local_pid" 2>/dev/null || exit 0
-		echo -e "$(($(date +%s) - t0))\t$(rss_kb)\t$(size "$journal")" >>"$tmp/samples.tsv"
+		echo -e "$(($(date +%s) - t0))\t$(rss_kb)\t$(size "$db")" >>"$tmp/samples.tsv"
 	done
 ) &
 sampler_pid=$!
-bg_pids+=("$sampler_pid")
+track "$sampler_pid"
 
 segments=$(((DURATION_S + SEGMENT_S - 1) / SEGMENT_S))
 echo "soak: read $READ_RATE/s, update $UPDATE_RATE/s, create $CREATE_RATE/s, list $LIST_RATE/s for ${DURATION_S}s ($segments segments of ≤ ${SEGMENT_S}s) → $url" >&2
@@ -142,7 +123,7 @@ load create "$CREATE_RATE" "$CREATE_KEYS" &
 load_pids+=($!)
 load list "$LIST_RATE" 100 &
 load_pids+=($!)
-bg_pids+=("${load_pids[@]}")
+for p in "${load_pids[@]}"; do track "$p"; done
 load_failed=0
 for p in "${load_pids[@]}"; do
 	wait "$p" || load_failed=1
@@ -150,23 +131,23 @@ done
 cp /proc/loadavg "$tmp/loadavg.end"
 kill "$sampler_pid" 2>/dev/null || true
 wait "$sampler_pid" 2>/dev/null || true
-echo -e "$(($(date +%s) - t0))\t$(rss_kb)\t$(size "$journal")" >>"$tmp/samples.tsv"
+echo -e "$(($(date +%s) - t0))\t$(rss_kb)\t$(size "$db")" >>"$tmp/samples.tsv"
 ((load_failed == 0)) || { cat "$tmp/bench.log" >&2; die "a ddbops bench run failed"; }
 
-# Stop cleanly, then start again on the grown journal.
+# Stop cleanly, then start again on the grown database.
 kill -TERM "$local_pid"
 stop_code=0
 wait "$local_pid" || stop_code=$?
-local_pid=""
-journal_end=$(size "$journal")
-start_local restart
+untrack "$local_pid"
+db_end=$(size "$db")
+start_soak restart
 kill -TERM "$local_pid"
 wait "$local_pid" || true
-local_pid=""
+untrack "$local_pid"
 
-python3 - "$tmp" "$stop_code" "$journal_end" <<'PY'
-import glob, json, os, re, sys
-tmp, stop_code, journal_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+python3 - "$tmp" "$stop_code" "$db_end" <<'PY'
+import glob, json, os, sys
+tmp, stop_code, db_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 ops = ["read", "update", "create", "list"]
 runs = {op: [json.load(open(f)) for f in sorted(glob.glob(f"{tmp}/results/{op}.*.json"))] for op in ops}
 
@@ -218,15 +199,12 @@ print(f"RSS of ddbops local ({len(rss)} samples): before the load {rss[0]/1024:.
       f"end {rss[-1]/1024:.1f} MiB; min {min(rss)/1024:.1f} MiB, max {max(rss)/1024:.1f} MiB; "
       f"growth first→last minute {(max(last_min) - max(first_min))/1024:+.1f} MiB")
 writes = sum(d["requests"] for op in ("update", "create") for d in runs[op])
-growth = journal_end - jb[0]
-print(f"journal: {jb[0]/1e6:.2f} MB → {journal_end/1e6:.2f} MB (+{growth/1e6:.2f} MB, {growth/max(writes,1):.0f} bytes per write, "
-      f"{growth/dur*3600/1e6:.0f} MB/h at this write rate; compacted only at start)")
+growth = db_end - jb[0]
+print(f"database file: {jb[0]/1e6:.2f} MB → {db_end/1e6:.2f} MB (+{growth/1e6:.2f} MB, {growth/max(writes,1):.0f} bytes per write, "
+      f"{growth/dur*3600/1e6:.0f} MB/h at this write rate)")
 print(f"SIGTERM after the load: exit {stop_code}")
 restart = json.load(open(f"{tmp}/restart.json"))
-log = open(f"{tmp}/restart.log").read()
-replayed = re.search(r"replayed (\d+) journal records", log)
-print(f"restart on the grown journal: ready in {restart['startupMs']} ms, {restart['items']} items"
-      + (f", {replayed.group(1)} journal records replayed and compacted" if replayed else ""))
+print(f"restart on the grown database: ready in {restart['startupMs']} ms, {restart['items']} items")
 print(f"load average (1 min) at start and end: {open(f'{tmp}/loadavg.start').read().split()[0]} → {open(f'{tmp}/loadavg.end').read().split()[0]}")
 print("p99 per segment (ms):")
 for op in ops:

@@ -63,48 +63,32 @@ func appendAttr(b []byte, av types.AttributeValue) []byte {
 	case *types.AttributeValueMemberNULL:
 		return append(b, "null"...)
 	case *types.AttributeValueMemberL:
-		b = append(b, '[')
-		for i, e := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendAttr(b, e)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendAttr)
 	case *types.AttributeValueMemberM:
 		return appendAttrMap(b, v.Value)
 	case *types.AttributeValueMemberB:
 		return appendBase64(b, v.Value)
 	case *types.AttributeValueMemberSS:
-		b = append(b, '[')
-		for i, s := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendString)
 	case *types.AttributeValueMemberNS:
-		b = append(b, '[')
-		for i, s := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendNumber(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendNumber)
 	case *types.AttributeValueMemberBS:
-		b = append(b, '[')
-		for i, s := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendBase64(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, v.Value, appendBase64)
 	}
 	// nil or a member type added to the SDK later: no plain-JSON form.
 	return append(b, "null"...)
+}
+
+// appendArray writes s as a JSON array, each element with elem.
+func appendArray[T any](b []byte, s []T, elem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, e := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, e)
+	}
+	return append(b, ']')
 }
 
 func appendAttrMap(b []byte, m map[string]types.AttributeValue) []byte {
@@ -153,19 +137,13 @@ func isJSONNumber(s string) bool {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i, _ = skipDigits(s, i)
 	default:
 		return false
 	}
+	var ok bool
 	if i < len(s) && s[i] == '.' {
-		i++
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if i, ok = skipDigits(s, i+1); !ok {
 			return false
 		}
 	}
@@ -174,15 +152,21 @@ func isJSONNumber(s string) bool {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if i, ok = skipDigits(s, i); !ok {
 			return false
 		}
 	}
 	return i == len(s)
+}
+
+// skipDigits returns the index past the decimal digits that start at
+// s[i], and whether there is at least one.
+func skipDigits(s string, i int) (int, bool) {
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i, i > start
 }
 
 const hexDigits = "0123456789abcdef"
@@ -237,87 +221,4 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// itemSize is DynamoDB's size of an item: for each attribute, the bytes of
-// its name plus the size of its value
-// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
-func itemSize(item map[string]types.AttributeValue) int {
-	n := 0
-	for k, v := range item {
-		n += len(k) + attrSize(v)
-	}
-	return n
-}
-
-func attrSize(av types.AttributeValue) int {
-	switch v := av.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		return numberSize(v.Value)
-	case *types.AttributeValueMemberB:
-		return len(v.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberL:
-		// 3 bytes of overhead for the list, 1 per element.
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + attrSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range v.Value {
-			n += 1 + len(k) + attrSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range v.Value {
-			n += numberSize(s)
-		}
-		return n
-	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
-	}
-	return 0
-}
-
-// numberSize is DynamoDB's size of a number: 1 byte per two significant
-// digits (leading and trailing zeros trimmed) plus 1.
-func numberSize(s string) int {
-	first, last, pos := -1, -1, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == 'e' || c == 'E' {
-			break
-		}
-		if c < '0' || c > '9' {
-			continue
-		}
-		if c != '0' {
-			if first < 0 {
-				first = pos
-			}
-			last = pos
-		}
-		pos++
-	}
-	sig := 0
-	if first >= 0 {
-		sig = last - first + 1
-	}
-	return (sig+1)/2 + 1
 }

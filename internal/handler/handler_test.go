@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/ddbops/ddbops/internal/itemsize"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -309,7 +310,7 @@ func successCases() []doCase {
 
 func sortedDump(m map[string]types.AttributeValue) string {
 	var b []byte
-	return string(appendAttrMap(b, m)) + fmt.Sprintf(" %d", itemSize(m))
+	return string(appendAttrMap(b, m)) + fmt.Sprintf(" %d", itemsize.Of(m))
 }
 
 func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/itemsize"
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
@@ -45,7 +46,7 @@ func (h *Handler) run(ctx context.Context, req *Request, id string) ([]byte, err
 }
 
 func (h *Handler) create(ctx context.Context, p *Params, id string) ([]byte, error) {
-	if n := itemSize(p.Item); n > wire.MaxItemBytes {
+	if n := itemsize.Of(p.Item); n > wire.MaxItemBytes {
 		return nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
 			"create: item is %d bytes, larger than DynamoDB's %d KB limit", n, wire.MaxItemBytes/1024)
 	}

@@ -283,8 +283,7 @@ func latencyOverTime(id string, r *Result) string {
 	const W, H = 1100.0, 380.0
 	s := newSVG(id, "latency of each request over time", W, H)
 	if len(r.Hits) == 0 {
-		s.text(W/2, H/2, "middle", "empty", "no requests were sent")
-		return s.String()
+		return s.empty("no requests were sent")
 	}
 	minL, maxL := math.Inf(1), 0.0
 	var endS float64
@@ -411,8 +410,7 @@ func latencyHistogram(id string, r *Result, s Summary) string {
 	const W, H = 540.0, 320.0
 	sv := newSVG(id, "latency distribution", W, H)
 	if len(r.Hits) == 0 {
-		sv.text(W/2, H/2, "middle", "empty", "no requests were sent")
-		return sv.String()
+		return sv.empty("no requests were sent")
 	}
 	lo, hi, xTicks := logRange(s.LatencyMS.Min, s.LatencyMS.Max)
 	const bins = 48
@@ -481,6 +479,12 @@ func latencyHistogram(id string, r *Result, s Summary) string {
 	return sv.String()
 }
 
+// empty ends a chart that has nothing to plot with why, centred.
+func (s *svgBuf) empty(why string) string {
+	s.text(s.w/2, s.h/2, "middle", "empty", why)
+	return s.String()
+}
+
 // percentileSpectrum plots latency against percentile on the usual
 // "nines" axis (50, 90, 99, 99.9 … evenly spaced).
 func percentileSpectrum(id string, r *Result) string {
@@ -488,8 +492,7 @@ func percentileSpectrum(id string, r *Result) string {
 	sv := newSVG(id, "latency by percentile", W, H)
 	n := len(r.Hits)
 	if n == 0 {
-		sv.text(W/2, H/2, "middle", "empty", "no requests were sent")
-		return sv.String()
+		return sv.empty("no requests were sent")
 	}
 	var lm vegeta.LatencyMetrics
 	for i := range r.Hits {
@@ -587,8 +590,7 @@ func statusOverTime(id string, r *Result) string {
 	sv := newSVG(id, "status codes over time", W, H)
 	bs := buckets(r)
 	if len(bs) == 0 {
-		sv.text(W/2, H/2, "middle", "empty", "no requests were sent")
-		return sv.String()
+		return sv.empty("no requests were sent")
 	}
 	w := bucketWidth(r).Seconds()
 	top := 0
@@ -682,8 +684,7 @@ func sweepLatency(id string, sw *SweepResult) string {
 	sv := newSVG(id, "latency by memory size", W, H)
 	n := len(sw.Sizes)
 	if n == 0 {
-		sv.text(W/2, H/2, "middle", "empty", "no size was measured")
-		return sv.String()
+		return sv.empty("no size was measured")
 	}
 	top := 0.0
 	for _, sr := range sw.Sizes {
@@ -743,8 +744,7 @@ func sweepCost(id string, sw *SweepResult) string {
 		}
 	}
 	if n == 0 || top == 0 {
-		sv.text(W/2, H/2, "middle", "empty", "no billed durations were found, so no cost")
-		return sv.String()
+		return sv.empty("no billed durations were found, so no cost")
 	}
 	yTicks, yTop := linearTicks(0, top*1.12, 5)
 	x := scale{min: 0, max: float64(n), lo: 60, hi: W - 16}

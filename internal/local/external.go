@@ -18,12 +18,6 @@ import (
 	"github.com/ddbops/ddbops/internal/wire"
 )
 
-const (
-	tableWaitTimeout = 30 * time.Second
-	waiterMinDelay   = 100 * time.Millisecond
-	waiterMaxDelay   = 2 * time.Second
-)
-
 // newExternalEngine returns the SDK client of o's DynamoDB endpoint.
 func newExternalEngine(o *Options) (tableDB, error) {
 	u, err := url.Parse(o.DynamoDBEndpoint)
@@ -60,6 +54,14 @@ type tableDB interface {
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 }
+
+// The wait for a table ensureTable created: emulators create tables in
+// milliseconds, so the waiter polls from 100 ms rather than the SDK's 20 s.
+const (
+	tableWaitTimeout = 30 * time.Second
+	waiterMinDelay   = 100 * time.Millisecond
+	waiterMaxDelay   = 2 * time.Second
+)
 
 // ensureTable creates table (key id S, on-demand) unless it exists.
 func ensureTable(ctx context.Context, db tableDB, table string, wait bool) error {

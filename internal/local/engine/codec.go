@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/itemsize"
 )
 
 // The stored form of an item (docs/engine.md#encoding):
@@ -44,7 +45,7 @@ const (
 // value it cannot encode (nil, an unknown member type) rather than
 // guessing.
 func EncodeItem(item map[string]types.AttributeValue) ([]byte, error) {
-	return appendItem(make([]byte, 0, 16+itemSize(item)+2*len(item)), item)
+	return appendItem(make([]byte, 0, 16+itemsize.Of(item)+2*len(item)), item)
 }
 
 func appendItem(b []byte, item map[string]types.AttributeValue) ([]byte, error) {

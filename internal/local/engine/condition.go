@@ -247,22 +247,11 @@ func (p *condParser) parsePrimary() (*cond, error) {
 			return nil, p.syntaxError()
 		}
 		p.advance()
-		c := &cond{kind: condIn, args: []*operand{left}}
-		for {
-			o, err := p.parseOperand()
-			if err != nil {
-				return nil, err
-			}
-			c.args = append(c.args, o)
-			if p.tok.kind == tokRParen {
-				p.advance()
-				break
-			}
-			if p.tok.kind != tokComma {
-				return nil, p.syntaxError()
-			}
-			p.advance()
+		args, err := parseList(p.parser, p.parseOperand, []*operand{left})
+		if err != nil {
+			return nil, err
 		}
+		c := &cond{kind: condIn, args: args}
 		if n := len(c.args) - 1; n > maxInOperands {
 			return nil, p.errorf("The IN operator is provided with too many operands; number of operands: %d", n)
 		}
@@ -360,43 +349,14 @@ func (p *condParser) parseFunction() (*cond, error) {
 // parseArgs reads '(' operand {',' operand} ')'.
 func (p *condParser) parseArgs() ([]*operand, error) {
 	p.advance() // (
-	var args []*operand
-	for {
-		o, err := p.parseOperand()
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, o)
-		if p.tok.kind == tokRParen {
-			p.advance()
-			return args, nil
-		}
-		if p.tok.kind != tokComma {
-			return nil, p.syntaxError()
-		}
-		p.advance()
-	}
+	return parseList(p.parser, p.parseOperand, nil)
 }
 
 // parseOperand reads a path, a :value or size(operand).
 func (p *condParser) parseOperand() (*operand, error) {
-	switch p.tok.kind {
-	case tokValue:
-		v, _, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		return &operand{kind: opValue, value: v}, nil
-	case tokWord:
-		if p.peek().kind == tokLParen {
-			return p.parseValueFunction()
-		}
-	}
-	path, err := p.parsePath()
-	if err != nil {
-		return nil, err
-	}
-	return &operand{kind: opPath, path: path}, nil
+	return parseTerm(p.parser, p.parseValueFunction,
+		func(v types.AttributeValue) *operand { return &operand{kind: opValue, value: v} },
+		func(path docPath) *operand { return &operand{kind: opPath, path: path} })
 }
 
 // parseValueFunction parses a function call where a value is expected:

@@ -367,13 +367,3 @@ func toApd(s string) (*apd.Decimal, error) {
 	r.Negative = d.neg && d.ndigits() > 0
 	return r, nil
 }
-
-// numberSize is DynamoDB's size of a number: 1 byte per two significant
-// digits, plus 1 (docs/engine.md#item-size).
-func numberSize(s string) int {
-	d, ok := scanDecimal(s)
-	if !ok {
-		return len(s)
-	}
-	return (d.ndigits()+1)/2 + 1
-}

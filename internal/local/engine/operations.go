@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ddbops/ddbops/internal/itemsize"
 )
 
 // The five operations, with DynamoDB's validation order: parameters,
@@ -53,12 +54,21 @@ func checkOnFailure(rv types.ReturnValuesOnConditionCheckFailure) (allOld bool, 
 	return false, validationf("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", clipText(string(rv)))
 }
 
-// parseOptionalCondition parses s when present.
-func parseOptionalCondition(label string, s *string, ph *placeholders) (*cond, error) {
-	if s == nil {
-		return nil, nil
+// parseLastCondition parses s when present and then refuses unused
+// placeholders: every caller parses its condition or filter after its
+// other expressions, so this is where all of them have been seen.
+func parseLastCondition(label string, s *string, ph *placeholders) (*cond, error) {
+	var c *cond
+	if s != nil {
+		var err error
+		if c, err = parseCondition(label, *s, ph); err != nil {
+			return nil, err
+		}
 	}
-	return parseCondition(label, *s, ph)
+	if err := ph.checkUnused(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // decodeStored decodes a stored value (nil for none).
@@ -77,57 +87,59 @@ func failed(item map[string]types.AttributeValue, allOld bool) error {
 	return conditionFailed(nil)
 }
 
-// PutItem stores an item, replacing any item with its key, when the
-// condition (if any) holds for the item it replaces.
-func (e *Engine) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if err := e.checkTable(in.TableName); err != nil {
-		return nil, err
+// writeRequest holds the parameters PutItem, UpdateItem and DeleteItem
+// share, so that one function checks them in DynamoDB's order.
+type writeRequest struct {
+	table               *string
+	attributeUpdates    bool // UpdateItem's legacy AttributeUpdates is set
+	expected            bool // the legacy Expected is set
+	conditionalOperator types.ConditionalOperator
+	consumedCapacity    types.ReturnConsumedCapacity
+	collectionMetrics   types.ReturnItemCollectionMetrics
+	returnValues        types.ReturnValue
+	onFailure           types.ReturnValuesOnConditionCheckFailure
+	names               map[string]string
+	values              map[string]types.AttributeValue
+	condition           *string
+}
+
+// checkWrite checks r's parameters up to its placeholders. otherExpr says
+// whether an expression besides the condition is present; allowed lists
+// the ReturnValues the operation accepts. allOld is whether a failed
+// condition returns the stored item.
+func (e *Engine) checkWrite(r *writeRequest, otherExpr bool, allowed ...types.ReturnValue) (ph *placeholders, allOld bool, err error) {
+	if err := e.checkTable(r.table); err != nil {
+		return nil, false, err
 	}
 	switch {
-	case in.Expected != nil:
-		return nil, unsupported("Expected")
-	case in.ConditionalOperator != "":
-		return nil, unsupported("ConditionalOperator")
+	case r.attributeUpdates:
+		return nil, false, unsupported("AttributeUpdates")
+	case r.expected:
+		return nil, false, unsupported("Expected")
+	case r.conditionalOperator != "":
+		return nil, false, unsupported("ConditionalOperator")
 	}
-	if err := checkCommon(in.ReturnConsumedCapacity, in.ReturnItemCollectionMetrics); err != nil {
-		return nil, err
+	if err := checkCommon(r.consumedCapacity, r.collectionMetrics); err != nil {
+		return nil, false, err
 	}
-	if err := checkReturnValues(in.ReturnValues, types.ReturnValueNone, types.ReturnValueAllOld); err != nil {
-		return nil, err
+	if err := checkReturnValues(r.returnValues, allowed...); err != nil {
+		return nil, false, err
 	}
-	allOld, err := checkOnFailure(in.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
+	if allOld, err = checkOnFailure(r.onFailure); err != nil {
+		return nil, false, err
 	}
-	ph, err := newPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ConditionExpression != nil)
-	if err != nil {
-		return nil, err
+	if ph, err = newPlaceholders(r.names, r.values, otherExpr || r.condition != nil); err != nil {
+		return nil, false, err
 	}
-	c, err := parseOptionalCondition(labelCondition, in.ConditionExpression, ph)
-	if err != nil {
-		return nil, err
-	}
-	if err := ph.checkUnused(); err != nil {
-		return nil, err
-	}
-	item, err := canonicalItem(in.Item)
-	if err != nil {
-		return nil, err
-	}
-	id, err := itemKey(item)
-	if err != nil {
-		return nil, err
-	}
-	if itemSize(item) > maxItemBytes {
-		return nil, validation("Item size has exceeded the maximum allowed size")
-	}
-	enc, err := EncodeItem(item)
-	if err != nil {
-		return nil, err
-	}
-	returnOld := in.ReturnValues == types.ReturnValueAllOld
+	return ph, allOld, nil
+}
+
+// replaceIf is the write of PutItem and DeleteItem: it replaces the item
+// stored under id with enc (nil deletes it) when c (if any) holds for the
+// stored item, and returns the stored item when returnOld.
+func (e *Engine) replaceIf(ctx context.Context, id string, enc []byte, c *cond, allOld, returnOld bool) (map[string]types.AttributeValue, error) {
 	var old map[string]types.AttributeValue
-	err = e.st.Update(ctx, []byte(id), func(b []byte) ([]byte, error) {
+	err := e.st.Update(ctx, []byte(id), func(b []byte) ([]byte, error) {
 		old = nil
 		if c == nil && !returnOld {
 			return enc, nil
@@ -141,14 +153,54 @@ func (e *Engine) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...fu
 		}
 		return enc, nil
 	})
+	if err != nil || !returnOld {
+		return nil, err
+	}
+	return old, nil
+}
+
+// PutItem stores an item, replacing any item with its key, when the
+// condition (if any) holds for the item it replaces.
+func (e *Engine) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	ph, allOld, err := e.checkWrite(&writeRequest{
+		table:               in.TableName,
+		expected:            in.Expected != nil,
+		conditionalOperator: in.ConditionalOperator,
+		consumedCapacity:    in.ReturnConsumedCapacity,
+		collectionMetrics:   in.ReturnItemCollectionMetrics,
+		returnValues:        in.ReturnValues,
+		onFailure:           in.ReturnValuesOnConditionCheckFailure,
+		names:               in.ExpressionAttributeNames,
+		values:              in.ExpressionAttributeValues,
+		condition:           in.ConditionExpression,
+	}, false, types.ReturnValueNone, types.ReturnValueAllOld)
 	if err != nil {
 		return nil, err
 	}
-	out := &dynamodb.PutItemOutput{}
-	if returnOld {
-		out.Attributes = old
+	c, err := parseLastCondition(labelCondition, in.ConditionExpression, ph)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	item, err := canonicalItem(in.Item)
+	if err != nil {
+		return nil, err
+	}
+	id, err := itemKey(item)
+	if err != nil {
+		return nil, err
+	}
+	if itemsize.Of(item) > maxItemBytes {
+		return nil, validation("Item size has exceeded the maximum allowed size")
+	}
+	enc, err := EncodeItem(item)
+	if err != nil {
+		return nil, err
+	}
+	old, err := e.replaceIf(ctx, id, enc, c, allOld, in.ReturnValues == types.ReturnValueAllOld)
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.PutItemOutput{Attributes: old}, nil
 }
 
 // GetItem reads an item, projected when asked. Every read is strongly
@@ -198,30 +250,20 @@ func (e *Engine) GetItem(ctx context.Context, in *dynamodb.GetItemInput, _ ...fu
 // UpdateItem applies an UpdateExpression to an item (creating it when
 // the expression sets something), when the condition (if any) holds.
 func (e *Engine) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	if err := e.checkTable(in.TableName); err != nil {
-		return nil, err
-	}
-	switch {
-	case in.AttributeUpdates != nil:
-		return nil, unsupported("AttributeUpdates")
-	case in.Expected != nil:
-		return nil, unsupported("Expected")
-	case in.ConditionalOperator != "":
-		return nil, unsupported("ConditionalOperator")
-	}
-	if err := checkCommon(in.ReturnConsumedCapacity, in.ReturnItemCollectionMetrics); err != nil {
-		return nil, err
-	}
-	if err := checkReturnValues(in.ReturnValues, types.ReturnValueNone, types.ReturnValueAllOld,
-		types.ReturnValueUpdatedOld, types.ReturnValueAllNew, types.ReturnValueUpdatedNew); err != nil {
-		return nil, err
-	}
-	allOld, err := checkOnFailure(in.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
-	}
-	ph, err := newPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues,
-		in.UpdateExpression != nil || in.ConditionExpression != nil)
+	ph, allOld, err := e.checkWrite(&writeRequest{
+		table:               in.TableName,
+		attributeUpdates:    in.AttributeUpdates != nil,
+		expected:            in.Expected != nil,
+		conditionalOperator: in.ConditionalOperator,
+		consumedCapacity:    in.ReturnConsumedCapacity,
+		collectionMetrics:   in.ReturnItemCollectionMetrics,
+		returnValues:        in.ReturnValues,
+		onFailure:           in.ReturnValuesOnConditionCheckFailure,
+		names:               in.ExpressionAttributeNames,
+		values:              in.ExpressionAttributeValues,
+		condition:           in.ConditionExpression,
+	}, in.UpdateExpression != nil, types.ReturnValueNone, types.ReturnValueAllOld,
+		types.ReturnValueUpdatedOld, types.ReturnValueAllNew, types.ReturnValueUpdatedNew)
 	if err != nil {
 		return nil, err
 	}
@@ -231,11 +273,8 @@ func (e *Engine) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _
 			return nil, err
 		}
 	}
-	c, err := parseOptionalCondition(labelCondition, in.ConditionExpression, ph)
+	c, err := parseLastCondition(labelCondition, in.ConditionExpression, ph)
 	if err != nil {
-		return nil, err
-	}
-	if err := ph.checkUnused(); err != nil {
 		return nil, err
 	}
 	id, err := requestKey(in.Key)
@@ -257,7 +296,7 @@ func (e *Engine) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _
 		if err != nil || updated == nil {
 			return nil, err // nil, nil: nothing to write for a missing item
 		}
-		if itemSize(updated) > maxItemBytes {
+		if itemsize.Of(updated) > maxItemBytes {
 			return nil, errItemTooLarge
 		}
 		enc, err := EncodeItem(updated)
@@ -296,64 +335,34 @@ func returned(rv types.ReturnValue, u *update, old, updated map[string]types.Att
 // DeleteItem deletes an item when the condition (if any) holds. Deleting
 // an item that does not exist is no error.
 func (e *Engine) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	if err := e.checkTable(in.TableName); err != nil {
-		return nil, err
-	}
-	switch {
-	case in.Expected != nil:
-		return nil, unsupported("Expected")
-	case in.ConditionalOperator != "":
-		return nil, unsupported("ConditionalOperator")
-	}
-	if err := checkCommon(in.ReturnConsumedCapacity, in.ReturnItemCollectionMetrics); err != nil {
-		return nil, err
-	}
-	if err := checkReturnValues(in.ReturnValues, types.ReturnValueNone, types.ReturnValueAllOld); err != nil {
-		return nil, err
-	}
-	allOld, err := checkOnFailure(in.ReturnValuesOnConditionCheckFailure)
+	ph, allOld, err := e.checkWrite(&writeRequest{
+		table:               in.TableName,
+		expected:            in.Expected != nil,
+		conditionalOperator: in.ConditionalOperator,
+		consumedCapacity:    in.ReturnConsumedCapacity,
+		collectionMetrics:   in.ReturnItemCollectionMetrics,
+		returnValues:        in.ReturnValues,
+		onFailure:           in.ReturnValuesOnConditionCheckFailure,
+		names:               in.ExpressionAttributeNames,
+		values:              in.ExpressionAttributeValues,
+		condition:           in.ConditionExpression,
+	}, false, types.ReturnValueNone, types.ReturnValueAllOld)
 	if err != nil {
 		return nil, err
 	}
-	ph, err := newPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ConditionExpression != nil)
+	c, err := parseLastCondition(labelCondition, in.ConditionExpression, ph)
 	if err != nil {
-		return nil, err
-	}
-	c, err := parseOptionalCondition(labelCondition, in.ConditionExpression, ph)
-	if err != nil {
-		return nil, err
-	}
-	if err := ph.checkUnused(); err != nil {
 		return nil, err
 	}
 	id, err := requestKey(in.Key)
 	if err != nil {
 		return nil, err
 	}
-	returnOld := in.ReturnValues == types.ReturnValueAllOld
-	var old map[string]types.AttributeValue
-	err = e.st.Update(ctx, []byte(id), func(b []byte) ([]byte, error) {
-		old = nil
-		if c == nil && !returnOld {
-			return nil, nil
-		}
-		var err error
-		if old, err = decodeStored(b); err != nil {
-			return nil, err
-		}
-		if c != nil && !c.eval(old) {
-			return nil, failed(old, allOld)
-		}
-		return nil, nil
-	})
+	old, err := e.replaceIf(ctx, id, nil, c, allOld, in.ReturnValues == types.ReturnValueAllOld)
 	if err != nil {
 		return nil, err
 	}
-	out := &dynamodb.DeleteItemOutput{}
-	if returnOld {
-		out.Attributes = old
-	}
-	return out, nil
+	return &dynamodb.DeleteItemOutput{Attributes: old}, nil
 }
 
 // maxPageBytes is the most data one Scan reads (1 MB).
@@ -402,11 +411,8 @@ func (e *Engine) Scan(ctx context.Context, in *dynamodb.ScanInput, _ ...func(*dy
 			return nil, err
 		}
 	}
-	filter, err := parseOptionalCondition(labelFilter, in.FilterExpression, ph)
+	filter, err := parseLastCondition(labelFilter, in.FilterExpression, ph)
 	if err != nil {
-		return nil, err
-	}
-	if err := ph.checkUnused(); err != nil {
 		return nil, err
 	}
 	var after []byte
@@ -427,7 +433,7 @@ func (e *Engine) Scan(ctx context.Context, in *dynamodb.ScanInput, _ ...func(*dy
 			return false, fmt.Errorf("scan: %w", err)
 		}
 		scanned++
-		bytes += itemSize(item)
+		bytes += itemsize.Of(item)
 		if filter == nil || filter.eval(item) {
 			if pr != nil {
 				item = pr.apply(item)

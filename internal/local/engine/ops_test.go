@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbops/ddbops/internal/handler"
+	"github.com/ddbops/ddbops/internal/itemsize"
 )
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
@@ -192,7 +193,7 @@ func TestItemSizeAgreesWithHandler(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a, b := itemSize(item), itemSize(canonical); a != handlerSize || b != handlerSize {
+		if a, b := itemsize.Of(item), itemsize.Of(canonical); a != handlerSize || b != handlerSize {
 			t.Errorf("%s: handler %d bytes, engine %d (as written) and %d (canonical)", js, handlerSize, a, b)
 		}
 	}

@@ -204,6 +204,51 @@ func (p *parser) value() (types.AttributeValue, string, error) {
 	return v, name, nil
 }
 
+// parseTerm reads what starts an operand, in a condition as in a SET
+// value: a :value, a function call (read by call) or a path; value and
+// path build the caller's operand of the first and the last.
+func parseTerm[T any](p *parser, call func() (T, error), value func(types.AttributeValue) T, path func(docPath) T) (T, error) {
+	switch p.tok.kind {
+	case tokValue:
+		v, _, err := p.value()
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return value(v), nil
+	case tokWord:
+		if p.peek().kind == tokLParen {
+			return call()
+		}
+	}
+	dp, err := p.parsePath()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return path(dp), nil
+}
+
+// parseList reads item {',' item} ')', the rest of a list whose '(' has
+// been read, appending the items to into.
+func parseList[T any](p *parser, item func() (T, error), into []T) ([]T, error) {
+	for {
+		x, err := item()
+		if err != nil {
+			return nil, err
+		}
+		into = append(into, x)
+		if p.tok.kind == tokRParen {
+			p.advance()
+			return into, nil
+		}
+		if p.tok.kind != tokComma {
+			return nil, p.syntaxError()
+		}
+		p.advance()
+	}
+}
+
 // pathElem is one element of a document path: an attribute or map key, or
 // a list index (index >= 0).
 type pathElem struct {

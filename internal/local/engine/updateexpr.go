@@ -178,23 +178,9 @@ func (p *parser) parseAction(kind actionKind) (action, error) {
 // parseSetValue reads a path, a :value or a function call; in is the
 // function whose argument it is ("" for none).
 func (p *parser) parseSetValue(in string) (*setValue, error) {
-	switch p.tok.kind {
-	case tokValue:
-		v, _, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		return &setValue{kind: valConst, value: v}, nil
-	case tokWord:
-		if p.peek().kind == tokLParen {
-			return p.parseSetCall(in)
-		}
-	}
-	path, err := p.parsePath()
-	if err != nil {
-		return nil, err
-	}
-	return &setValue{kind: valPath, path: path}, nil
+	return parseTerm(p, func() (*setValue, error) { return p.parseSetCall(in) },
+		func(v types.AttributeValue) *setValue { return &setValue{kind: valConst, value: v} },
+		func(path docPath) *setValue { return &setValue{kind: valPath, path: path} })
 }
 
 func (p *parser) parseSetCall(in string) (*setValue, error) {
@@ -203,21 +189,9 @@ func (p *parser) parseSetCall(in string) (*setValue, error) {
 	}
 	fn := p.advance().text
 	p.advance() // (
-	var args []*setValue
-	for {
-		a, err := p.parseSetValue(fn)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, a)
-		if p.tok.kind == tokRParen {
-			p.advance()
-			break
-		}
-		if p.tok.kind != tokComma {
-			return nil, p.syntaxError()
-		}
-		p.advance()
+	args, err := parseList(p, func() (*setValue, error) { return p.parseSetValue(fn) }, nil)
+	if err != nil {
+		return nil, err
 	}
 	switch fn {
 	case fnIfNotExists, fnListAppend:
@@ -272,37 +246,41 @@ func (o *setValue) eval(item map[string]types.AttributeValue) (types.AttributeVa
 		}
 		return o.args[1].eval(item)
 	}
-	a, err := o.args[0].eval(item)
+	la, lb, err := evalBoth[*types.AttributeValueMemberL](o.args[0], o.args[1], item)
 	if err != nil {
 		return nil, err
-	}
-	b, err := o.args[1].eval(item)
-	if err != nil {
-		return nil, err
-	}
-	la, ok1 := a.(*types.AttributeValueMemberL)
-	lb, ok2 := b.(*types.AttributeValueMemberL)
-	if !ok1 || !ok2 {
-		return nil, errOperandType
 	}
 	l := make([]types.AttributeValue, 0, len(la.Value)+len(lb.Value))
 	return &types.AttributeValueMemberL{Value: append(append(l, la.Value...), lb.Value...)}, nil
 }
 
+// evalBoth evaluates the operands l and r, in that order, which must both
+// be T: list_append's lists, + and -'s numbers.
+func evalBoth[T types.AttributeValue](l, r *setValue, item map[string]types.AttributeValue) (x, y T, err error) {
+	a, err := l.eval(item)
+	if err != nil {
+		return x, y, err
+	}
+	b, err := r.eval(item)
+	if err != nil {
+		return x, y, err
+	}
+	x, ok1 := a.(T)
+	y, ok2 := b.(T)
+	if !ok1 || !ok2 {
+		return x, y, errOperandType
+	}
+	return x, y, nil
+}
+
 // assigned computes the value a SET action assigns.
 func (a *action) assigned(item map[string]types.AttributeValue) (types.AttributeValue, error) {
-	left, err := a.left.eval(item)
-	if err != nil || a.op == 0 {
-		return left, err
+	if a.op == 0 {
+		return a.left.eval(item)
 	}
-	right, err := a.right.eval(item)
+	x, y, err := evalBoth[*types.AttributeValueMemberN](a.left, a.right, item)
 	if err != nil {
 		return nil, err
-	}
-	x, ok1 := left.(*types.AttributeValueMemberN)
-	y, ok2 := right.(*types.AttributeValueMemberN)
-	if !ok1 || !ok2 {
-		return nil, errOperandType
 	}
 	sum, err := addNumbers(x.Value, y.Value, a.op == '-')
 	if err != nil {
@@ -321,28 +299,29 @@ type opNode struct {
 }
 
 func (n *opNode) child(e pathElem) *opNode {
-	if e.isIndex() {
-		if n.idx == nil {
-			n.idx = map[int]*opNode{}
-		}
-		c := n.idx[e.index]
-		if c == nil {
-			c = &opNode{}
-			n.idx[e.index] = c
-			i, _ := slices.BinarySearch(n.order, e.index)
-			n.order = slices.Insert(n.order, i, e.index)
-		}
+	if !e.isIndex() {
+		c, _ := childIn(&n.keys, e.name)
 		return c
 	}
-	if n.keys == nil {
-		n.keys = map[string]*opNode{}
-	}
-	c := n.keys[e.name]
-	if c == nil {
-		c = &opNode{}
-		n.keys[e.name] = c
+	c, created := childIn(&n.idx, e.index)
+	if created {
+		i, _ := slices.BinarySearch(n.order, e.index)
+		n.order = slices.Insert(n.order, i, e.index)
 	}
 	return c
+}
+
+// childIn returns (*m)[k], creating it, and the map, when absent.
+func childIn[K comparable](m *map[K]*opNode, k K) (c *opNode, created bool) {
+	if *m == nil {
+		*m = map[K]*opNode{}
+	}
+	if c = (*m)[k]; c == nil {
+		c = &opNode{}
+		(*m)[k] = c
+		created = true
+	}
+	return c, created
 }
 
 // apply computes the item after the update from old (nil when there is
@@ -377,12 +356,18 @@ func (u *update) apply(old, key map[string]types.AttributeValue) (map[string]typ
 			n.value = v
 		}
 	}
-	out := make(map[string]types.AttributeValue, len(base)+len(root.keys))
-	for k, v := range base {
+	return root.applyToKeys(base)
+}
+
+// applyToKeys returns a copy of the map m with what becomes of its keys
+// under n's children; m is not modified.
+func (n *opNode) applyToKeys(m map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out := make(map[string]types.AttributeValue, len(m)+len(n.keys))
+	for k, v := range m {
 		out[k] = v
 	}
-	for k, c := range root.keys {
-		v, err := c.applyTo(base[k])
+	for k, c := range n.keys {
+		v, err := c.applyTo(m[k])
 		if err != nil {
 			return nil, err
 		}
@@ -414,20 +399,9 @@ func (n *opNode) applyTo(old types.AttributeValue) (types.AttributeValue, error)
 		if !ok {
 			return nil, errDocumentPath
 		}
-		out := make(map[string]types.AttributeValue, len(m.Value)+len(n.keys))
-		for k, v := range m.Value {
-			out[k] = v
-		}
-		for k, c := range n.keys {
-			v, err := c.applyTo(m.Value[k])
-			if err != nil {
-				return nil, err
-			}
-			if v == nil {
-				delete(out, k)
-			} else {
-				out[k] = v
-			}
+		out, err := n.applyToKeys(m.Value)
+		if err != nil {
+			return nil, err
 		}
 		return &types.AttributeValueMemberM{Value: out}, nil
 	}
@@ -472,40 +446,66 @@ func addTo(old, v types.AttributeValue) (types.AttributeValue, error) {
 	if old == nil {
 		return v, nil
 	}
-	switch x := v.(type) {
-	case *types.AttributeValueMemberN:
-		o, ok := old.(*types.AttributeValueMemberN)
-		if !ok {
-			return nil, errOperandType
-		}
-		sum, err := addNumbers(o.Value, x.Value, false)
-		if err != nil {
-			return nil, err
-		}
-		return &types.AttributeValueMemberN{Value: sum}, nil
-	case *types.AttributeValueMemberSS:
-		o, ok := old.(*types.AttributeValueMemberSS)
-		if !ok {
-			return nil, errOperandType
-		}
-		return &types.AttributeValueMemberSS{Value: union(o.Value, x.Value, func(a, b string) bool { return a == b })}, nil
-	case *types.AttributeValueMemberNS:
-		o, ok := old.(*types.AttributeValueMemberNS)
-		if !ok {
-			return nil, errOperandType
-		}
-		return &types.AttributeValueMemberNS{Value: union(o.Value, x.Value, func(a, b string) bool { return compareNumbers(a, b) == 0 })}, nil
-	case *types.AttributeValueMemberBS:
-		o, ok := old.(*types.AttributeValueMemberBS)
-		if !ok {
-			return nil, errOperandType
-		}
-		return &types.AttributeValueMemberBS{Value: union(o.Value, x.Value, bytes.Equal)}, nil
+	x, ok := v.(*types.AttributeValueMemberN)
+	if !ok {
+		return combineSets(old, v, false)
 	}
-	return nil, errOperandType
+	o, ok := old.(*types.AttributeValueMemberN)
+	if !ok {
+		return nil, errOperandType
+	}
+	sum, err := addNumbers(o.Value, x.Value, false)
+	if err != nil {
+		return nil, err
+	}
+	return &types.AttributeValueMemberN{Value: sum}, nil
 }
 
-func union[T any](a, b []T, eq func(T, T) bool) []T {
+// deleteFrom is DELETE: the elements of v removed from the set old; an
+// emptied set is removed.
+func deleteFrom(old, v types.AttributeValue) (types.AttributeValue, error) {
+	if old == nil {
+		return nil, nil
+	}
+	return combineSets(old, v, true)
+}
+
+// combineSets merges the set v into old, a set of the same type, for ADD,
+// or removes v's elements from old when remove, for DELETE. An emptied
+// set is nil: the attribute is removed.
+func combineSets(old, v types.AttributeValue, remove bool) (types.AttributeValue, error) {
+	if kindOf(old) != kindOf(v) {
+		return nil, errOperandType
+	}
+	var out types.AttributeValue
+	var n int
+	switch x := v.(type) {
+	case *types.AttributeValueMemberSS:
+		s := combine(old.(*types.AttributeValueMemberSS).Value, x.Value, remove, equalStrings)
+		out, n = &types.AttributeValueMemberSS{Value: s}, len(s)
+	case *types.AttributeValueMemberNS:
+		s := combine(old.(*types.AttributeValueMemberNS).Value, x.Value, remove, equalNumbers)
+		out, n = &types.AttributeValueMemberNS{Value: s}, len(s)
+	case *types.AttributeValueMemberBS:
+		s := combine(old.(*types.AttributeValueMemberBS).Value, x.Value, remove, bytes.Equal)
+		out, n = &types.AttributeValueMemberBS{Value: s}, len(s)
+	default:
+		return nil, errOperandType
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// combine is a with b's elements added or, when remove, taken out; a is
+// left as it is.
+func combine[T any](a, b []T, remove bool, eq func(T, T) bool) []T {
+	if remove {
+		return slices.DeleteFunc(slices.Clone(a), func(x T) bool {
+			return slices.ContainsFunc(b, func(y T) bool { return eq(x, y) })
+		})
+	}
 	out := slices.Clone(a)
 	for _, x := range b {
 		if !slices.ContainsFunc(out, func(y T) bool { return eq(x, y) }) {
@@ -515,49 +515,10 @@ func union[T any](a, b []T, eq func(T, T) bool) []T {
 	return out
 }
 
-func difference[T any](a, b []T, eq func(T, T) bool) []T {
-	return slices.DeleteFunc(slices.Clone(a), func(x T) bool {
-		return slices.ContainsFunc(b, func(y T) bool { return eq(x, y) })
-	})
-}
+func equalStrings(a, b string) bool { return a == b }
 
-// deleteFrom is DELETE: the elements of v removed from the set old; an
-// emptied set is removed.
-func deleteFrom(old, v types.AttributeValue) (types.AttributeValue, error) {
-	if old == nil {
-		return nil, nil
-	}
-	switch x := v.(type) {
-	case *types.AttributeValueMemberSS:
-		o, ok := old.(*types.AttributeValueMemberSS)
-		if !ok {
-			return nil, errOperandType
-		}
-		if s := difference(o.Value, x.Value, func(a, b string) bool { return a == b }); len(s) > 0 {
-			return &types.AttributeValueMemberSS{Value: s}, nil
-		}
-		return nil, nil
-	case *types.AttributeValueMemberNS:
-		o, ok := old.(*types.AttributeValueMemberNS)
-		if !ok {
-			return nil, errOperandType
-		}
-		if s := difference(o.Value, x.Value, func(a, b string) bool { return compareNumbers(a, b) == 0 }); len(s) > 0 {
-			return &types.AttributeValueMemberNS{Value: s}, nil
-		}
-		return nil, nil
-	case *types.AttributeValueMemberBS:
-		o, ok := old.(*types.AttributeValueMemberBS)
-		if !ok {
-			return nil, errOperandType
-		}
-		if s := difference(o.Value, x.Value, bytes.Equal); len(s) > 0 {
-			return &types.AttributeValueMemberBS{Value: s}, nil
-		}
-		return nil, nil
-	}
-	return nil, errOperandType
-}
+// equalNumbers compares two numbers' values, not their spellings.
+func equalNumbers(a, b string) bool { return compareNumbers(a, b) == 0 }
 
 // updatedPaths is the projection of the paths the update names: applied
 // to the old or the new item it gives UPDATED_OLD or UPDATED_NEW (only

@@ -242,61 +242,6 @@ func contains(a, b types.AttributeValue) bool {
 // maxItemBytes is DynamoDB's item size limit.
 const maxItemBytes = 400 * 1024
 
-// itemSize is DynamoDB's size of an item: for each attribute, the UTF-8
-// bytes of its name plus the size of its value (docs/engine.md#item-size).
-// The handler computes the same for a create (handler.itemSize).
-func itemSize(item map[string]types.AttributeValue) int {
-	n := 0
-	for k, v := range item {
-		n += len(k) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch x := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(x.Value)
-	case *types.AttributeValueMemberN:
-		return numberSize(x.Value)
-	case *types.AttributeValueMemberB:
-		return len(x.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberL:
-		n := 3 // 3 bytes for the list, 1 per element
-		for _, e := range x.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range x.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range x.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range x.Value {
-			n += numberSize(s)
-		}
-		return n
-	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range x.Value {
-			n += len(b)
-		}
-		return n
-	}
-	return 0
-}
-
 // maxDepth is DynamoDB's nesting limit: an attribute and 31 levels of
 // lists and maps below it (docs/engine.md#nesting).
 const maxDepth = 32
@@ -386,7 +331,7 @@ func canonicalValue(v types.AttributeValue, level int) (types.AttributeValue, er
 		if len(x.Value) == 0 {
 			return nil, validation("One or more parameter values were invalid: An string set  may not be empty")
 		}
-		if hasDuplicate(x.Value, func(a, b string) bool { return a == b }) {
+		if hasDuplicate(x.Value, equalStrings) {
 			return nil, errDuplicates
 		}
 		return v, nil
@@ -415,7 +360,7 @@ func canonicalValue(v types.AttributeValue, level int) (types.AttributeValue, er
 				out[i] = c
 			}
 		}
-		if hasDuplicate(x.Value, func(a, b string) bool { return compareNumbers(a, b) == 0 }) {
+		if hasDuplicate(x.Value, equalNumbers) {
 			return nil, errDuplicates
 		}
 		if out == nil {

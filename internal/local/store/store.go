@@ -763,10 +763,66 @@ func (s *Store) commit(batch []*call) {
 	}
 }
 
-func (s *Store) commitTx(batch []*call) (err error) {
+func (s *Store) commitTx(batch []*call) error {
+	var delta int64
+	committed, err := s.writeTx(func(items, meta *bolt.Bucket) (bool, error) {
+		changed := false
+		delta = 0
+		for _, c := range batch {
+			rec := items.Get(c.key)
+			var old []byte
+			if rec != nil {
+				p, ok := unframe(c.key, rec)
+				if !ok {
+					return false, s.damaged("an item record fails its checksum")
+				}
+				old = bytes.Clone(p)
+			}
+			nv, err := callFn(c.fn, old)
+			if err != nil {
+				c.err = err
+				continue
+			}
+			c.ok = true
+			switch {
+			case nv == nil && rec != nil:
+				if err := items.Delete(c.key); err != nil {
+					return false, err
+				}
+				changed, delta = true, delta-1
+			case nv != nil:
+				if err := items.Put(c.key, frame(c.key, nv)); err != nil {
+					return false, err
+				}
+				changed = true
+				if rec == nil {
+					delta++
+				}
+			}
+		}
+		if !changed {
+			// Nothing to store (failed conditions, deletes of absent keys):
+			// no commit, no fsync.
+			return false, nil
+		}
+		if delta != 0 {
+			return true, putCount(meta, s.count.Load()+delta)
+		}
+		return true, nil
+	})
+	if committed {
+		s.count.Add(delta)
+	}
+	return err
+}
+
+// writeTx runs fn in a write transaction over the items and meta buckets
+// and commits what it wrote when it returns true. A commit is recorded in
+// the witness; failing that is only a warning (the witness is a hint).
+func (s *Store) writeTx(fn func(items, meta *bolt.Bucket) (bool, error)) (committed bool, err error) {
 	tx, err := s.db.Begin(true)
 	if err != nil {
-		return s.classify(err)
+		return false, s.classify(err)
 	}
 	defer func() {
 		if tx.DB() != nil {
@@ -775,61 +831,24 @@ func (s *Store) commitTx(batch []*call) (err error) {
 	}()
 	items, meta := tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
 	if items == nil || meta == nil {
-		return s.damaged("a bucket is missing")
+		return false, s.damaged("a bucket is missing")
 	}
-	changed, delta := false, int64(0)
-	for _, c := range batch {
-		rec := items.Get(c.key)
-		var old []byte
-		if rec != nil {
-			p, ok := unframe(c.key, rec)
-			if !ok {
-				return s.damaged("an item record fails its checksum")
-			}
-			old = bytes.Clone(p)
-		}
-		nv, err := callFn(c.fn, old)
-		if err != nil {
-			c.err = err
-			continue
-		}
-		c.ok = true
-		switch {
-		case nv == nil && rec != nil:
-			if err := items.Delete(c.key); err != nil {
-				return err
-			}
-			changed, delta = true, delta-1
-		case nv != nil:
-			if err := items.Put(c.key, frame(c.key, nv)); err != nil {
-				return err
-			}
-			changed = true
-			if rec == nil {
-				delta++
-			}
-		}
-	}
-	if !changed {
-		// Nothing to store (failed conditions, deletes of absent keys):
-		// no commit, no fsync.
-		return nil
-	}
-	if delta != 0 {
-		n := s.count.Load() + delta
-		if err := meta.Put(metaCount, frame(metaCount, binary.LittleEndian.AppendUint64(nil, uint64(n)))); err != nil {
-			return err
-		}
+	if commit, err := fn(items, meta); err != nil || !commit {
+		return false, err
 	}
 	txid := uint64(tx.ID())
 	if err := tx.Commit(); err != nil {
-		return s.classify(err)
+		return false, s.classify(err)
 	}
-	s.count.Add(delta)
 	if err := s.wit.record(s.fileID, txid); err != nil {
 		s.warnf("warning: %s: %v", s.path, err)
 	}
-	return nil
+	return true, nil
+}
+
+// putCount records the number of items in meta.
+func putCount(meta *bolt.Bucket, n int64) error {
+	return meta.Put(metaCount, frame(metaCount, binary.LittleEndian.AppendUint64(nil, uint64(n))))
 }
 
 // callFn runs an Update's fn; a panic in it (a bug of the caller) fails
@@ -855,44 +874,27 @@ func (s *Store) Import(marker string, fill func(put func(key, value []byte) erro
 	var fillErr error
 	err := s.safely(func() error {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		tx, err := s.db.Begin(true)
-		if err != nil {
-			return s.classify(err)
-		}
-		defer func() {
-			if tx.DB() != nil {
-				_ = tx.Rollback()
+		_, err := s.writeTx(func(items, meta *bolt.Bucket) (bool, error) {
+			// The upgrade puts keys in ascending order: full pages.
+			items.FillPercent = 1
+			fillErr = fill(func(key, value []byte) error {
+				if len(key) == 0 || len(key) > bolt.MaxKeySize {
+					return fmt.Errorf("store: a key of %d bytes", len(key))
+				}
+				if items.Get(key) == nil {
+					n++
+				}
+				return items.Put(key, frame(key, value))
+			})
+			if fillErr != nil {
+				return false, nil
 			}
-		}()
-		items, meta := tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
-		// The upgrade puts keys in ascending order: full pages.
-		items.FillPercent = 1
-		fillErr = fill(func(key, value []byte) error {
-			if len(key) == 0 || len(key) > bolt.MaxKeySize {
-				return fmt.Errorf("store: a key of %d bytes", len(key))
+			if err := putCount(meta, int64(n)); err != nil {
+				return false, err
 			}
-			if items.Get(key) == nil {
-				n++
-			}
-			return items.Put(key, frame(key, value))
+			return true, meta.Put(metaImported, frame(metaImported, []byte(marker)))
 		})
-		if fillErr != nil {
-			return nil
-		}
-		if err := meta.Put(metaCount, frame(metaCount, binary.LittleEndian.AppendUint64(nil, uint64(n)))); err != nil {
-			return err
-		}
-		if err := meta.Put(metaImported, frame(metaImported, []byte(marker))); err != nil {
-			return err
-		}
-		txid := uint64(tx.ID())
-		if err := tx.Commit(); err != nil {
-			return s.classify(err)
-		}
-		if err := s.wit.record(s.fileID, txid); err != nil {
-			s.warnf("warning: %s: %v", s.path, err)
-		}
-		return nil
+		return err
 	})
 	if fillErr != nil {
 		return 0, fillErr
