@@ -123,3 +123,28 @@ func TestTicksAreCleanMultiples(t *testing.T) {
 		t.Errorf("120 px for 0–2 s: %d ticks %v", len(ticks), ticks)
 	}
 }
+
+// TestLayoutKeepsLabelsOffCurves: a label box that a curve's segment runs
+// through, or ends in, does not fit; one beside the curve does.
+func TestLayoutKeepsLabelsOffCurves(t *testing.T) {
+	t.Parallel()
+	curve := [][2]float64{{0, 100}, {50, 100}, {100, 0}} // flat, then rising steeply
+	l := &layout{clip: box{0, 0, 200, 200}, paths: [][][2]float64{curve}}
+	for _, tc := range []struct {
+		name string
+		b    box
+		want bool
+	}{
+		{"above the flat part", box{5, 80, 45, 95}, true},
+		{"across the flat part", box{5, 95, 45, 105}, false},
+		{"across the rising part, no point inside", box{60, 60, 90, 70}, false},
+		{"left of the rising part", box{40, 40, 60, 50}, true},
+		{"right of the rising part", box{90, 60, 120, 70}, true},
+		{"holding the corner point", box{48, 98, 52, 102}, false},
+		{"below the curve's end, parallel to nothing", box{101, 0, 150, 10}, true},
+	} {
+		if got := l.fits(tc.b); got != tc.want {
+			t.Errorf("%s %+v: fits %v, want %v", tc.name, tc.b, got, tc.want)
+		}
+	}
+}
