@@ -479,12 +479,13 @@ func runFaultScenario(t *testing.T, m *testenv.Moto, base *provEnv, sc faultScen
 	dir := t.TempDir()
 	parity := startAWSParity(t, m.URL)
 	proxy := testenv.NewFaultProxy(t, parity.URL)
+	stack, auth := orDefault(sc.stack, "ddbops"), orDefault(sc.auth, wire.AuthIAM)
+	// Each stack keeps its own state file: the scenario's stack's.
 	e := &provEnv{t: t, endpoint: proxy.URL, cfg: m.AWSConfig(t), config: filepath.Join(dir, "ddbops.yaml"),
-		state: filepath.Join(dir, ".ddbops", "stacks", "ddbops", "state.json"), zip: base.zip}
+		state: filepath.Join(dir, ".ddbops", "stacks", stack, "state.json"), zip: base.zip}
 	if err := os.WriteFile(e.config, []byte("state-dir: "+filepath.Join(dir, ".ddbops")+"\niam-propagation-timeout: 30s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stack, auth := orDefault(sc.stack, "ddbops"), orDefault(sc.auth, wire.AuthIAM)
 	cmd := func(name string, extra ...string) []string {
 		return append([]string{name, "--stack", stack}, extra...)
 	}

@@ -489,7 +489,7 @@ func TestProvisionAuthModesOnMoto(t *testing.T) {
 		t.Run(tc.auth, func(t *testing.T) {
 			m.Reset(t)
 			var res provision.Report
-			code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip, "--auth", tc.auth)
+			code, stderr := e.runJSON(&res, "setup", "--handler-zip", e.zip, "--auth", tc.auth, "--yes")
 			if code != 0 {
 				t.Fatalf("setup: exit %d %s %s", code, res.Error, stderr)
 			}
@@ -522,7 +522,7 @@ func TestProvisionAuthModesOnMoto(t *testing.T) {
 			} else if len(keys.Items)+len(plans.Items) != 0 {
 				t.Errorf("keys %d plans %d for auth %s", len(keys.Items), len(plans.Items), tc.auth)
 			}
-			code, stderr = e.runJSON(&res, "setup", "--handler-zip", e.zip, "--auth", tc.auth)
+			code, stderr = e.runJSON(&res, "setup", "--handler-zip", e.zip, "--auth", tc.auth, "--yes")
 			if code != 0 || res.APICalls.Mutating != 0 {
 				t.Errorf("re-run: exit %d calls %+v %s", code, res.APICalls, stderr)
 			}
