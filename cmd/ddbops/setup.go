@@ -83,13 +83,14 @@ func runSetup(ctx context.Context, o *setupOptions) error {
 				return nil, err
 			}
 		}
-		return r.prov.Setup(ctx, provision.SetupOptions{DryRun: o.DryRun, CompareCode: o.HandlerZip != ""})
+		res, err := r.prov.Setup(ctx, provision.SetupOptions{DryRun: o.DryRun, CompareCode: o.HandlerZip != ""})
+		if err == nil && !o.DryRun && r.spec.Auth == wire.AuthNone { // on stderr with -o json too
+			fmt.Fprintf(o.IO.ErrOut, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", res.InvokeURL, r.spec.Table)
+		}
+		return res, err
 	}, func(r *stackRun, res *provision.Result) {
 		fmt.Fprintf(o.IO.Out, "Stack %s is ready: %s\n", r.spec.Stack, r.summary(res.Changes))
 		printEndpointSummary(o.IO.Out, res.InvokeURL, r.spec.Auth, res.APIKeyID, r.spec.EndpointURL)
-		if r.spec.Auth == wire.AuthNone {
-			fmt.Fprintf(o.IO.ErrOut, "warning: auth none: anyone on the internet can POST to %s and read or change the table %s; use --auth iam or apikey unless that is intended\n", res.InvokeURL, r.spec.Table)
-		}
 	})
 	return err
 }
