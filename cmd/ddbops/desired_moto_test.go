@@ -27,10 +27,18 @@ func (e *provEnv) liveValue(t *testing.T, key string) string {
 		t.Fatal(err)
 	}
 	switch key {
-	case "memory", "timeout", "arch":
+	case "memory", "timeout", "arch", "cors":
 		fc, err := lambda.NewFromConfig(e.cfg).GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(st.FunctionName)})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if key == "cors" {
+			// The handler answers browsers from this variable; the
+			// preflight method follows it (internal/provision's cors tests).
+			if fc.Environment == nil || fc.Environment.Variables[provision.EnvCORSOrigins] == "" {
+				return "(none)"
+			}
+			return fc.Environment.Variables[provision.EnvCORSOrigins]
 		}
 		return map[string]string{"memory": strconv.Itoa(int(aws.ToInt32(fc.MemorySize))), "timeout": strconv.Itoa(int(aws.ToInt32(fc.Timeout))),
 			"arch": string(fc.Architectures[0])}[key]
@@ -131,6 +139,9 @@ func TestDesiredStateStaysSet(t *testing.T) {
 		// arch is walked in internal/provision (TestEverySettingStaysSet):
 		// moto ignores Architectures on UpdateFunctionCode.
 		{"auth", "apikey", "--auth"},
+		{"auth", "none", "--auth"},
+		{"auth", "iam", "--auth"},
+		{"cors", "https://app.example.com", "--cors"},
 		{"throttle-rate", "50", ""},
 		{"throttle-burst", "75", ""},
 		{"log-retention", "30", ""},
@@ -138,7 +149,9 @@ func TestDesiredStateStaysSet(t *testing.T) {
 		if !strings.Contains(strings.Join(provision.ConfigKeys(), " "), tc.key) {
 			t.Fatalf("%s is not a desired-state key", tc.key)
 		}
-		args := []string{"setup", "--handler-zip", e.zip}
+		// --yes: setup --auth none asks for confirmation on a terminal
+		// and wants --yes without one.
+		args := []string{"setup", "--yes", "--handler-zip", e.zip}
 		if tc.flag != "" {
 			args = append(args, tc.flag, tc.value)
 		} else {

@@ -157,9 +157,25 @@ func TestRunLocal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("data dir not released: %v", err)
 	}
-	defer st.Close()
 	if st.Recovery().Items != 1 {
 		t.Errorf("after stop: %+v", st.Recovery())
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Started again, the banner counts the one item in the singular.
+	errOut = &testenv.SyncBuffer{}
+	opts.IO = &cmdutil.IOStreams{In: strings.NewReader(""), Out: &testenv.SyncBuffer{}, ErrOut: errOut}
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() { done <- runLocal(ctx, opts) }()
+	waitFor(t, "the ready line", func() bool { return strings.Contains(errOut.String(), "ready on") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "ddbops local: data dir "+dir+": 1 item, table lambda-apigateway") {
+		t.Errorf("banner over one item:\n%s", errOut.String())
 	}
 }
 

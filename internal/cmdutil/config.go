@@ -34,6 +34,26 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // yamlLine is the "yaml: line N: " prefix of go-yaml's syntax errors.
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 
+// yamlParserProblems are the messages of go-yaml v3's parser errors (its
+// parserc.go), as opposed to its scanner errors. go-yaml numbers the lines
+// of parser errors from 0 and those of scanner errors from 1, and gives
+// only the message, so the message tells them apart. A parser error whose
+// construct opens on the first line is numbered by where the problem is,
+// which can be the end of the file: hence the clamp to the last line.
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
 // ConfigFile is a parsed config file: its values and the line of each key.
 type ConfigFile struct {
 	Path   string
@@ -53,6 +73,10 @@ func ParseConfigFile(path string, data []byte, known []string, renamed map[strin
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			ce.Line, _ = strconv.Atoi(m[1])
 			msg = msg[len(m[0]):]
+			if yamlParserProblems[msg] {
+				lines := strings.Count(strings.TrimSuffix(string(data), "\n"), "\n") + 1
+				ce.Line = min(ce.Line+1, lines)
+			}
 		}
 		ce.Err = fmt.Errorf("not valid YAML: %s", msg)
 		return nil, WithHint(ce, "a config file is YAML: one \"key: value\" per line (docs/configuration.md)")
@@ -82,6 +106,12 @@ func ParseConfigFile(path string, data []byte, known []string, renamed map[strin
 				return nil, WithHint(ce, fmt.Sprintf("did you mean %q?", s))
 			}
 			return nil, WithHint(ce, "the keys are those of configs/ddbops.yaml (docs/configuration.md#keys)")
+		}
+		if first, ok := cf.Lines[key]; ok {
+			// YAML forbids it, and go-yaml's Node keeps both: the later
+			// one would win silently over the one the user may be editing.
+			return nil, WithHint(&ConfigError{Path: path, Line: kn.Line, Err: fmt.Errorf("key %q is already set on line %d", key, first)},
+				"keep one of the two lines")
 		}
 		var v any
 		if err := vn.Decode(&v); err != nil {

@@ -538,6 +538,7 @@ func percentileSpectrum(id string, r *Result) string {
 	}
 	var labels []pctLabel
 	l := &layout{clip: box{x.lo + 2, 2, W - 2, y.lo - 2}}
+	l.paths = append(l.paths, pts) // labels keep off the curve too
 	for _, m := range []struct {
 		nines float64
 		label string

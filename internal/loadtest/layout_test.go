@@ -39,6 +39,10 @@ func fontOf(class string) float64 {
 // estimate the layout uses, which is generous for real fonts); no marker
 // line runs through a label; the legend keys have every colour a failed
 // point is drawn in.
+// spectrumRe finds the percentile chart's curve (its points attribute on
+// either side of its class).
+var spectrumRe = regexp.MustCompile(`<polyline[^>]*class="spectrum"[^>]*points="([^"]+)"|<polyline[^>]*points="([^"]+)"[^>]*class="spectrum"`)
+
 func TestReportLabelsNeverOverlap(t *testing.T) {
 	t.Parallel()
 	for name, in := range map[string]ReportInput{
@@ -87,6 +91,30 @@ func TestReportLabelsNeverOverlap(t *testing.T) {
 					}
 				}
 			}
+			// The percentile chart's curve runs through none of its labels.
+			if m := spectrumRe.FindStringSubmatch(svg); m != nil {
+				var pts [][2]float64
+				for _, p := range strings.Fields(m[1] + m[2]) {
+					xs, ys, _ := strings.Cut(p, ",")
+					x, _ := strconv.ParseFloat(xs, 64)
+					y, _ := strconv.ParseFloat(ys, 64)
+					pts = append(pts, [2]float64{x, y})
+				}
+				if len(pts) < 2 {
+					t.Errorf("%s %s: spectrum curve of %d points", name, id, len(pts))
+				}
+				for _, l := range labels {
+					if !strings.Contains(l.class, "marker-label") {
+						continue
+					}
+					for i := 1; i < len(pts); i++ {
+						if l.b.segmentCrosses(pts[i-1], pts[i]) {
+							t.Errorf("%s %s: the curve runs through %q", name, id, l.txt)
+							break
+						}
+					}
+				}
+			}
 			if f := failedRe.FindStringSubmatch(svg); f != nil {
 				keys := map[string]bool{}
 				for _, k := range keyRe.FindAllStringSubmatch(svg, -1) {
@@ -121,5 +149,30 @@ func TestTicksAreCleanMultiples(t *testing.T) {
 	ticks, _ := axisTicks(0, 2, 120, secondsLabel)
 	if len(ticks) > 4 {
 		t.Errorf("120 px for 0–2 s: %d ticks %v", len(ticks), ticks)
+	}
+}
+
+// TestLayoutKeepsLabelsOffCurves: a label box that a curve's segment runs
+// through, or ends in, does not fit; one beside the curve does.
+func TestLayoutKeepsLabelsOffCurves(t *testing.T) {
+	t.Parallel()
+	curve := [][2]float64{{0, 100}, {50, 100}, {100, 0}} // flat, then rising steeply
+	l := &layout{clip: box{0, 0, 200, 200}, paths: [][][2]float64{curve}}
+	for _, tc := range []struct {
+		name string
+		b    box
+		want bool
+	}{
+		{"above the flat part", box{5, 80, 45, 95}, true},
+		{"across the flat part", box{5, 95, 45, 105}, false},
+		{"across the rising part, no point inside", box{60, 60, 90, 70}, false},
+		{"left of the rising part", box{40, 40, 60, 50}, true},
+		{"right of the rising part", box{90, 60, 120, 70}, true},
+		{"holding the corner point", box{48, 98, 52, 102}, false},
+		{"below the curve's end, parallel to nothing", box{101, 0, 150, 10}, true},
+	} {
+		if got := l.fits(tc.b); got != tc.want {
+			t.Errorf("%s %+v: fits %v, want %v", tc.name, tc.b, got, tc.want)
+		}
 	}
 }

@@ -159,12 +159,39 @@ func (a box) crossedBy(x, y0, y1 float64) bool { return x > a.x0 && x < a.x1 && 
 // vline is a vertical marker line.
 type vline struct{ x, y0, y1 float64 }
 
-// layout places labels so that none overlaps another, a placed line or a
-// kept-clear area, and no placed line runs through one.
+// segmentCrosses reports whether the segment from p to q runs through a
+// (Liang–Barsky clipping of the segment to the box).
+func (a box) segmentCrosses(p, q [2]float64) bool {
+	t0, t1 := 0.0, 1.0
+	dx, dy := q[0]-p[0], q[1]-p[1]
+	for _, c := range [4][2]float64{{-dx, p[0] - a.x0}, {dx, a.x1 - p[0]}, {-dy, p[1] - a.y0}, {dy, a.y1 - p[1]}} {
+		den, num := c[0], c[1]
+		if den == 0 {
+			if num < 0 {
+				return false // parallel to this edge and outside it
+			}
+			continue
+		}
+		t := num / den
+		if den < 0 {
+			t0 = max(t0, t)
+		} else {
+			t1 = min(t1, t)
+		}
+		if t0 > t1 {
+			return false
+		}
+	}
+	return true
+}
+
+// layout places labels so that none overlaps another, a placed line, a
+// curve or a kept-clear area, and no placed line runs through one.
 type layout struct {
 	boxes []box
 	lines []vline
-	clip  box // labels stay inside
+	paths [][][2]float64 // curves (polyline points) no label may cross
+	clip  box            // labels stay inside
 }
 
 // fits reports whether b can be placed.
@@ -180,6 +207,13 @@ func (l *layout) fits(b box) bool {
 	for _, ln := range l.lines {
 		if b.crossedBy(ln.x, ln.y0, ln.y1) {
 			return false
+		}
+	}
+	for _, pts := range l.paths {
+		for i := 1; i < len(pts); i++ {
+			if b.segmentCrosses(pts[i-1], pts[i]) {
+				return false
+			}
 		}
 	}
 	return true
