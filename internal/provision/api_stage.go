@@ -39,7 +39,7 @@ func (r *run) planDeployment(o *apiObs, pending bool, defs ...Change) Change {
 	}
 	switch {
 	case o.stage == nil:
-		c.Action, c.Note = Create, "stage "+stage+" does not exist"
+		c.Action, c.Note = Create, "first deployment of stage "+stage
 	case apiChanged:
 		c.Action, c.Note = Create, "API changed"
 	case pending:
