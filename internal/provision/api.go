@@ -201,7 +201,7 @@ func (r *run) planAPI(o *apiObs, fn *functionObs, pendingDeployment bool) (*apiP
 	a.stage = r.planStage(o)
 	a.key = keep(r.planAPIKey(o))
 	a.usagePlan = keep(r.planUsagePlan(o))
-	return a, errors.Join(errs...)
+	return a, joinErrors(errs)
 }
 
 // blockNotOwnedIDs marks c Blocked by same-named resources (ids) that this

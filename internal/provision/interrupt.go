@@ -95,3 +95,29 @@ func flattenJoined(err error) []error {
 	}
 	return out
 }
+
+// joinErrors is errors.Join for the failures of one run, read on one line:
+// "adopt table a: …; adopt role b: …" (errors.Join's newlines would run
+// together once the error is printed as one line). Nil when errs holds none.
+func joinErrors(errs []error) error {
+	errs = slices.DeleteFunc(slices.Clone(errs), func(e error) bool { return e == nil })
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return joinedErrors(errs)
+}
+
+type joinedErrors []error
+
+func (j joinedErrors) Error() string {
+	msgs := make([]string, len(j))
+	for i, e := range j {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (j joinedErrors) Unwrap() []error { return j }

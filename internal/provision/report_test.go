@@ -76,3 +76,22 @@ func TestPlanCounts(t *testing.T) {
 		t.Errorf("result: %q", got)
 	}
 }
+
+// TestJoinErrorsReadsOnOneLine: the failures of one run print as one line
+// separated by "; ", and each stays reachable with errors.Is / errors.As.
+func TestJoinErrorsReadsOnOneLine(t *testing.T) {
+	t.Parallel()
+	a := notOwnedErr("table", "t", "demo", "ddbops")
+	b := notOwnedErr("iam-role", "r", "", "ddbops")
+	err := joinErrors([]error{a, nil, b})
+	if msg := err.Error(); strings.Contains(msg, "\n") || msg != a.Error()+"; "+b.Error() {
+		t.Errorf("message %q", msg)
+	}
+	var pe *Error
+	if !errors.Is(err, ErrNotOwned) || !errors.As(err, &pe) || pe.Resource != "t" {
+		t.Errorf("not unwrappable: %v", err)
+	}
+	if joinErrors(nil) != nil || joinErrors([]error{nil}) != nil || joinErrors([]error{a}) != a {
+		t.Error("zero or one error is not itself")
+	}
+}

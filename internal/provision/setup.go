@@ -136,7 +136,7 @@ func (r *run) planAll(o *observed, fw functionWant) (*stackPlan, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	return sp, errors.Join(errs...)
+	return sp, joinErrors(errs)
 }
 
 // SetupOptions change what Setup does.
@@ -301,7 +301,7 @@ func (p *Provisioner) setup(ctx context.Context, opts SetupOptions) (*Result, er
 	}
 	res.APIKeyID = obs.api.key.id
 	if len(errs) > 0 {
-		return res, errors.Join(errs...)
+		return res, joinErrors(errs)
 	}
 	return res, nil
 }
