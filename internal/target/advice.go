@@ -118,6 +118,9 @@ func (r *Resolved) apiHint(e *client.APIError, op string) string {
 		return "an item with this id exists: add --overwrite to replace it, or use update"
 	case e.StatusCode == http.StatusTooManyRequests:
 		return "the API is throttling requests (stage throttling or DynamoDB): wait and retry"
+	case e.StatusCode >= 500 && r.Emulator != "":
+		return "the stack was set up on the emulator at " + r.Emulator + ", which may not run Lambda functions (moto needs Docker for that): " +
+			"ddbops local runs the same function on this machine"
 	}
 	return ""
 }

@@ -67,6 +67,9 @@ type Resolved struct {
 	// command then needs $AWS_SESSION_TOKEN too); with NoSecrets, when
 	// $AWS_SESSION_TOKEN is set.
 	SessionToken bool
+	// Emulator is the AWS endpoint setup ran against (--endpoint-url),
+	// when the target is a stack recorded on one: "" for AWS itself.
+	Emulator string
 
 	close func() error
 }
@@ -404,6 +407,9 @@ func (r *Resolver) finish(ctx context.Context, tf Flags, rec recorded) (*Resolve
 		Target: client.Target{URL: rec.url, Auth: auth, TableName: rec.table},
 		Kind:   rec.kind,
 		Source: rec.source,
+	}
+	if rec.kind == KindState {
+		rt.Emulator = rec.endpoint
 	}
 	switch auth {
 	case wire.AuthNone:
