@@ -37,6 +37,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/testenv"
 )
 
 func main() {
@@ -234,23 +236,9 @@ func (s *server) fds() int {
 	return len(es)
 }
 
-// rss returns RssAnon and VmRSS in bytes.
+// rss returns RssAnon and VmRSS in bytes (zero when unreadable).
 func (s *server) rss() (anon, total int64) {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		f := strings.Fields(v)
-		if len(f) != 2 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		switch k {
-		case "RssAnon":
-			anon = n << 10
-		case "VmRSS":
-			total = n << 10
-		}
-	}
+	anon, total, _ = testenv.ProcMemory(s.pid)
 	return anon, total
 }
 

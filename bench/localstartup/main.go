@@ -30,6 +30,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ddbops/ddbops/internal/testenv"
 )
 
 type binaries []string
@@ -189,17 +191,11 @@ func post(url, body string) error {
 // rssAnon is the process's own resident memory (not the page cache of a
 // mapped file), in bytes; -1 without /proc.
 func rssAnon(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	anon, _, err := testenv.ProcMemory(pid)
 	if err != nil {
 		return -1
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "RssAnon:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return -1
+	return anon
 }
 
 // dirSize is the apparent size of the files in dir.

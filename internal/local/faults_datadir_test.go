@@ -7,12 +7,11 @@ package local
 // does not grow with the data.
 
 import (
-	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/ddbops/ddbops/internal/local/engine"
 	"github.com/ddbops/ddbops/internal/local/store"
+	"github.com/ddbops/ddbops/internal/testenv"
 )
 
 // TestFaultDataDirPermissions: a data dir writable by group or others is
@@ -183,23 +183,14 @@ func TestFaultGitIgnore(t *testing.T) {
 // to drop).
 func rssAnon(t *testing.T, pid int) int64 {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	anon, _, err := testenv.ProcMemory(pid)
+	if errors.Is(err, testenv.ErrNoProcMemory) {
+		t.Skip(err)
+	}
 	if err != nil {
-		t.Skipf("no /proc: %v", err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Skip("no RssAnon in /proc/PID/status")
-	return 0
+	return anon
 }
 
 // TestFaultMemoryIndependentOfData: a server on 100 MB of data, once its

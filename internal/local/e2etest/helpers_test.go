@@ -354,23 +354,9 @@ func (s *server) fds(t *testing.T) int {
 // the process itself holds) and its whole resident set, in bytes.
 func (s *server) rss(t *testing.T) (anon, total int64) {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.doc.PID))
+	anon, total, err := testenv.ProcMemory(s.doc.PID)
 	if err != nil {
-		t.Fatalf("status of ddbops local: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		f := strings.Fields(v)
-		if len(f) != 2 || f[1] != "kB" {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		switch k {
-		case "RssAnon":
-			anon = n << 10
-		case "VmRSS":
-			total = n << 10
-		}
+		t.Fatalf("ddbops local: %v", err)
 	}
 	return anon, total
 }
