@@ -97,7 +97,8 @@ func (c Config) Changes(to Config) []Diff {
 	var ds []Diff
 	for _, k := range ConfigKeys() {
 		a, b := c[k], to[k]
-		if _, ok := to[k]; !ok || bytes.Equal(compactJSON(a), compactJSON(b)) {
+		// No list and an empty one (null, []) read the same: no change.
+		if _, ok := to[k]; !ok || bytes.Equal(compactJSON(a), compactJSON(b)) || c.String(k) == to.String(k) {
 			continue
 		}
 		ds = append(ds, Diff{Field: k, Have: c.String(k), Want: to.String(k)})

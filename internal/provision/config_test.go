@@ -46,6 +46,11 @@ func TestConfigCoversEveryTaggedField(t *testing.T) {
 	if d := set.Config().Changes(set.Config()); len(d) != 0 {
 		t.Errorf("Changes of equal configurations = %v", d)
 	}
+	noCORS, emptyCORS := testSpec(), testSpec()
+	emptyCORS.CORSOrigins = []string{}
+	if d := noCORS.Config().Changes(emptyCORS.Config()); len(d) != 0 {
+		t.Errorf("no origins vs an empty list of origins: Changes = %v", d)
+	}
 }
 
 // TestDesiredSpecRule: explicit beats recorded beats the default, for
